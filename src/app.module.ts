@@ -1,0 +1,57 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ApiException } from './common/api-exception';
+import { ApiKeyGuard } from './common/api-key.guard';
+import { HttpErrorFilter } from './common/http-error.filter';
+import { RejectUnparsableBodyPipe } from './common/json-body';
+import { LoggingModule } from './common/logging.module';
+import { AppConfig, AppRole } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { GatewayModule } from './gateway/gateway.module';
+import { HealthModule } from './health/health.module';
+import { IngestModule } from './ingest/ingest.module';
+import { toFieldProblems } from './message/record-message.validation';
+import { MetricsModule } from './metrics/metrics.module';
+import { QueryModule } from './query/query.module';
+import { TtlPolicyModule } from './ttl-policy/ttl-policy.module';
+
+/**
+ * The whole service as one Nest module, composed from APP_ROLES: a process loads (and documents in Swagger)
+ * only the parts its roles need. A gateway-only process never connects to Redis.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const has = (...roles: AppRole[]) => roles.some((role) => config.roles.has(role));
+    const ttlPolicies = TtlPolicyModule.forRoot({ adminRoutes: has('admin') });
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(config),
+        MetricsModule,
+        HealthModule.forRoot({ redis: has('worker', 'query', 'admin', 'scheduler'), sqs: has('gateway', 'worker') }),
+        ...(has('gateway') ? [GatewayModule] : []),
+        ...(has('worker') ? [IngestModule.forRoot(ttlPolicies)] : []),
+        ...(has('query') ? [QueryModule] : []),
+        ...(has('admin') ? [ttlPolicies] : []),
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_PIPE, useClass: RejectUnparsableBodyPipe },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+            stopAtFirstError: true,
+            exceptionFactory: (errors) =>
+              new ApiException(400, 'Invalid request', { details: toFieldProblems(errors) }),
+          }),
+        },
+      ],
+    };
+  }
+}

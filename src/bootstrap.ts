@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { API_KEY_HEADER } from './common/api-key.guard';
+import { deferJsonParseErrors } from './common/json-body';
+import { AppConfig } from './config/app-config';
+
+/** Builds the application for a validated configuration; main.ts and the end-to-end tests share it. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    // The largest body any route takes is a message; a bigger one is refused (413) before it is parsed.
+    bodyLimit: config.maxMessageBytes,
+    requestIdHeader: false,
+    genReqId: requestId,
+  });
+  const fastify = adapter.getInstance();
+  deferJsonParseErrors(fastify);
+  fastify.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+    // JSON bodies are parsed by deferJsonParseErrors' parser; no form bodies are taken.
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  setUpSwagger(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's x-request-id when it is sane (so a trace spans services), else a fresh one. */
+function requestId(request: IncomingMessage): string {
+  const offered = request.headers['x-request-id'];
+  return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+}
+
+function setUpSwagger(app: NestFastifyApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('setGetApi')
+      .setDescription(
+        'Stores JSON data from upstream producers in Redis under any number of webhook keys, with a TTL set per ' +
+          'account and per flow, and serves it to consumers who present a webhook key.',
+      )
+      .setVersion('1')
+      .addApiKey({ type: 'apiKey', in: 'header', name: API_KEY_HEADER }, 'api-key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}

@@ -1,0 +1,51 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { FastifyReply } from 'fastify';
+import { ApiException, errorBody } from './api-exception';
+import { ErrorResponseDto, FieldProblem } from './error-response.dto';
+
+/**
+ * Turns every error into the JSON body of SPEC §4: Nest's HTTP exceptions, Fastify's own errors (body too large,
+ * unparsable JSON, wrong content type) and anything unexpected, which answers 500 without leaking a stack trace.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(HttpErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { body, headers } = this.describe(exception);
+    if (body.statusCode >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    void reply.status(body.statusCode).headers(headers).send(body);
+  }
+
+  describe(exception: unknown): { body: ErrorResponseDto; headers: Record<string, string> } {
+    if (exception instanceof ApiException) {
+      return { body: exception.getResponse() as ErrorResponseDto, headers: exception.headers };
+    }
+    if (exception instanceof HttpException) {
+      return { body: fromNestException(exception), headers: {} };
+    }
+    const status = statusOf(exception);
+    if (status !== undefined && status < 500) {
+      return { body: errorBody(status, (exception as Error).message), headers: {} };
+    }
+    return { body: errorBody(500, 'Internal server error'), headers: {} };
+  }
+}
+
+function fromNestException(exception: HttpException): ErrorResponseDto {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  if (typeof response === 'string') return errorBody(status, response);
+  const { message, details } = response as { message?: unknown; details?: FieldProblem[] };
+  if (Array.isArray(message)) {
+    return errorBody(status, 'Invalid request', message.map((text) => ({ field: '(request)', message: String(text) })));
+  }
+  return errorBody(status, typeof message === 'string' ? message : exception.message, details);
+}
+
+/** Fastify and its plugins mark client errors with a numeric statusCode. */
+function statusOf(exception: unknown): number | undefined {
+  const status = (exception as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status <= 599 ? status : undefined;
+}

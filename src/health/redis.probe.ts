@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import { RedisStatus } from '../store/redis-status';
+import { DependencyProbe } from './dependency-probe';
+
+@Injectable()
+export class RedisProbe implements DependencyProbe {
+  readonly name = 'redis';
+
+  constructor(private readonly redis: RedisStatus) {}
+
+  check(timeoutMs: number): Promise<void> {
+    return this.redis.ping(timeoutMs);
+  }
+}

@@ -1,0 +1,28 @@
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { createSqsClient } from '../common/sqs-client';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { DependencyProbe } from './dependency-probe';
+
+/** SQS is ready when the ingest queue answers GetQueueAttributes. */
+@Injectable()
+export class SqsProbe implements DependencyProbe, OnApplicationShutdown {
+  readonly name = 'sqs';
+  private readonly sqs: SQSClient;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.sqs = createSqsClient(config, { requestTimeoutMs: 1500, maxAttempts: 1 });
+  }
+
+  async check(timeoutMs: number): Promise<void> {
+    await this.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.config.sqs.queueUrl, AttributeNames: ['QueueArn'] }),
+      { abortSignal: AbortSignal.timeout(timeoutMs) },
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.sqs.destroy();
+  }
+}

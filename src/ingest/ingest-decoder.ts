@@ -1,0 +1,43 @@
+import { Message } from '@aws-sdk/client-sqs';
+import secureJsonParse from 'secure-json-parse';
+import { messageGroupId } from '../message/queue-body';
+import { RecordMessage, validateRecordMessage } from '../message/record-message.validation';
+import { DeadLetterCode } from './ingest-batch';
+
+export type Decoded = { ok: true; message: RecordMessage } | { ok: false; code: DeadLetterCode; reason: string };
+
+/**
+ * Turns an SQS message into a validated RecordMessage, or into the reason it can never be applied. JSON is parsed
+ * with the same prototype-poisoning rules as the HTTP gateway, so both accept the same bodies.
+ */
+export function decodeIngestMessage(message: Message, maxMessageBytes: number): Decoded {
+  const body = message.Body ?? '';
+  const size = Buffer.byteLength(body);
+  if (size > maxMessageBytes) {
+    return { ok: false, code: 'MESSAGE_TOO_LARGE', reason: `body is ${size} bytes, over MAX_MESSAGE_BYTES (${maxMessageBytes})` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = secureJsonParse.parse(body);
+  } catch (error) {
+    return { ok: false, code: 'INVALID_JSON', reason: `body is not JSON: ${(error as Error).message}` };
+  }
+  const check = validateRecordMessage(parsed);
+  if (!check.valid) {
+    return {
+      ok: false,
+      code: 'INVALID_MESSAGE',
+      reason: check.problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '),
+    };
+  }
+  const groupId = message.Attributes?.MessageGroupId;
+  const expected = messageGroupId(check.message);
+  if (groupId !== undefined && groupId !== expected) {
+    return {
+      ok: false,
+      code: 'MESSAGE_GROUP_MISMATCH',
+      reason: `MessageGroupId is "${groupId}" but must be "${expected}" (accountId:flowId) for ordering to hold`,
+    };
+  }
+  return { ok: true, message: check.message };
+}

@@ -1,0 +1,48 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamicModule, Module } from '@nestjs/common';
+import { SqsModule } from '@ssut/nestjs-sqs';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { StoreModule } from '../store/store.module';
+import { IngestQueue, INGEST_SQS_CLIENT } from './ingest-queue';
+import { IngestSqsModule } from './ingest-sqs.module';
+import { IngestConsumer, INGEST_CONSUMER } from './ingest.consumer';
+import { IngestService } from './ingest.service';
+
+/** The worker: consumes the FIFO ingest queue and applies messages to Redis. */
+@Module({})
+export class IngestModule {
+  /** @param ttlPolicyModule the one TtlPolicyModule AppModule built, so TtlPolicyService is not instantiated twice */
+  static forRoot(ttlPolicyModule: DynamicModule): DynamicModule {
+    return {
+      module: IngestModule,
+      imports: [
+        StoreModule,
+        ttlPolicyModule,
+        IngestSqsModule,
+        SqsModule.registerAsync({
+          imports: [IngestSqsModule],
+          inject: [APP_CONFIG, INGEST_SQS_CLIENT],
+          useFactory: (config: AppConfig, sqs: SQSClient) => ({
+            consumers: [
+              {
+                name: INGEST_CONSUMER,
+                queueUrl: config.sqs.queueUrl,
+                sqs,
+                batchSize: config.sqs.batchSize,
+                visibilityTimeout: config.sqs.visibilityTimeoutSeconds,
+                waitTimeSeconds: config.sqs.waitTimeSeconds,
+                messageSystemAttributeNames: ['MessageGroupId', 'SentTimestamp', 'ApproximateReceiveCount'],
+                // Ordering is this service's job (IngestService); the library's FIFO warning does not apply.
+                suppressFifoWarning: true,
+              },
+            ],
+            // Shutdown aborts a long poll instead of waiting up to 20 s for it.
+            globalStopOptions: { abort: true },
+          }),
+        }),
+      ],
+      providers: [IngestService, IngestQueue, IngestConsumer],
+    };
+  }
+}

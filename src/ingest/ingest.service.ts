@@ -1,0 +1,93 @@
+import { Message } from '@aws-sdk/client-sqs';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { RecordMessage } from '../message/record-message.validation';
+import { MetricsService } from '../metrics/metrics.service';
+import { RecordStore } from '../store/record-store';
+import { TtlPolicyService } from '../ttl-policy/ttl-policy.service';
+import { groupInReceiveOrder, settleInOrder, Settled, Verdict } from './ingest-batch';
+import { decodeIngestMessage } from './ingest-decoder';
+
+/** Enough digests to find the keys, without a 1000-key message flooding the log. */
+const LOGGED_DIGESTS = 20;
+
+/**
+ * Applies a batch of ingest messages to the store: groups concurrently, the messages of a group in order. It
+ * decides each message's verdict; IngestConsumer carries the verdicts out on SQS.
+ */
+@Injectable()
+export class IngestService {
+  private readonly logger = new Logger(IngestService.name);
+
+  constructor(
+    private readonly records: RecordStore,
+    private readonly ttlPolicies: TtlPolicyService,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async process(messages: Message[]): Promise<Settled[]> {
+    const groups = groupInReceiveOrder(messages);
+    const settled = await Promise.all(groups.map((group) => settleInOrder(group, (message) => this.apply(message))));
+    return settled.flat();
+  }
+
+  private async apply(sqsMessage: Message): Promise<Verdict> {
+    const decoded = decodeIngestMessage(sqsMessage, this.config.maxMessageBytes);
+    if (!decoded.ok) {
+      this.metrics.countMessage('rejected', decoded.code);
+      return { kind: 'dead-letter', code: decoded.code, reason: decoded.reason };
+    }
+    const message = decoded.message;
+    const stopTimer = this.metrics.ingestDuration.startTimer();
+    try {
+      const { ttlSeconds } = await this.ttlPolicies.effective(message.accountId, message.flowId);
+      const now = Date.now();
+      const outcome = await this.records.write(message, { datumId: sqsMessage.MessageId ?? '', ttlSeconds, now });
+      stopTimer();
+      this.observeLag(sqsMessage, now);
+      this.metrics.countKeys('applied', outcome.applied);
+      this.metrics.countKeys('stale', outcome.stale);
+      this.metrics.countKeys('foreign', outcome.foreign.length);
+      if (outcome.foreign.length > 0) this.logForeignKeys(message, outcome.foreign, sqsMessage.MessageId);
+      if (outcome.applied > 0) {
+        this.metrics.countMessage(message.op === 'set' ? 'stored' : 'deleted');
+        return { kind: 'done' };
+      }
+      if (outcome.stale > 0) {
+        this.metrics.countMessage('stale');
+        return { kind: 'done' };
+      }
+      this.metrics.countMessage('rejected', 'KEY_OWNED_BY_OTHER_ACCOUNT');
+      return {
+        kind: 'dead-letter',
+        code: 'KEY_OWNED_BY_OTHER_ACCOUNT',
+        reason: `every webhook key of this message is owned by another account than ${message.accountId}`,
+      };
+    } catch (error) {
+      // Redis unavailable, a timeout, or anything unforeseen: SQS redelivers the message, and its redrive policy
+      // moves it to the dead-letter queue if it keeps failing.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.metrics.countMessage('retried');
+      this.logger.warn(
+        `message ${sqsMessage.MessageId} (group ${message.accountId}:${message.flowId}, receive ` +
+          `${sqsMessage.Attributes?.ApproximateReceiveCount ?? '?'}) not applied, left for redelivery: ${reason}`,
+      );
+      return { kind: 'retry', error: reason };
+    }
+  }
+
+  private observeLag(message: Message, now: number): void {
+    const sent = Number(message.Attributes?.SentTimestamp);
+    if (Number.isFinite(sent) && sent > 0) this.metrics.ingestLag.observe(Math.max(0, now - sent) / 1000);
+  }
+
+  private logForeignKeys(message: RecordMessage, digests: string[], messageId: string | undefined): void {
+    this.logger.warn(
+      `KEY_OWNED_BY_OTHER_ACCOUNT: message ${messageId} of account ${message.accountId}, flow ${message.flowId} ` +
+        `left ${digests.length} key(s) owned by another account untouched; key digests: ` +
+        `${digests.slice(0, LOGGED_DIGESTS).join(', ')}${digests.length > LOGGED_DIGESTS ? ', …' : ''}`,
+    );
+  }
+}

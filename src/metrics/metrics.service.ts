@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+export type IngestOutcome = 'stored' | 'deleted' | 'stale' | 'rejected' | 'retried';
+export type KeyOutcome = 'applied' | 'stale' | 'foreign';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+/**
+ * The service's Prometheus metrics. Each application instance has its own registry, so that several instances in
+ * one process (tests) do not collide.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly ingestMessages = new Counter({
+    name: 'setgetapi_ingest_messages_total',
+    help: 'Messages taken from the ingest queue, by outcome; rejected ones carry the dead-letter reason',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestKeys = new Counter({
+    name: 'setgetapi_ingest_keys_total',
+    help: 'Webhook keys written by ingested messages: applied, stale (older version) or foreign (owned by another account)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestDuration = new Histogram({
+    name: 'setgetapi_ingest_apply_duration_seconds',
+    help: 'Time to apply one message to Redis (TTL resolution and every key)',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly ingestLag = new Histogram({
+    name: 'setgetapi_ingest_lag_seconds',
+    help: 'Queue-to-store lag: from the SQS SentTimestamp to the message being applied',
+    buckets: LAG_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly queryDuration = new Histogram({
+    name: 'setgetapi_query_duration_seconds',
+    help: 'Time to answer a read, by route and status',
+    labelNames: ['route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  countMessage(outcome: IngestOutcome, reason = ''): void {
+    this.ingestMessages.inc({ outcome, reason });
+  }
+
+  countKeys(outcome: KeyOutcome, count: number): void {
+    if (count > 0) this.ingestKeys.inc({ outcome }, count);
+  }
+}

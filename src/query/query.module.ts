@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { StoreModule } from '../store/store.module';
+import { QueryController } from './query.controller';
+import { QueryService } from './query.service';
+
+@Module({
+  imports: [StoreModule],
+  controllers: [QueryController],
+  providers: [QueryService],
+})
+export class QueryModule {}

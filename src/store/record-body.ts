@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+
+export interface RecordBodyFields {
+  accountId: string;
+  flowId: string;
+  data: unknown;
+  version: number | null;
+  storedAt: number;
+  expiresAt: number | null;
+}
+
+/** The exact bytes GET /v1/data answers with, rendered once at write time, and their strong ETag. */
+export interface RecordBody {
+  json: string;
+  etag: string;
+}
+
+export function renderRecordBody(fields: RecordBodyFields): RecordBody {
+  const json =
+    `{"accountId":${JSON.stringify(fields.accountId)},"flowId":${JSON.stringify(fields.flowId)},` +
+    `"data":${JSON.stringify(fields.data)},"version":${fields.version === null ? 'null' : fields.version},` +
+    `"storedAt":"${new Date(fields.storedAt).toISOString()}",` +
+    `"expiresAt":${fields.expiresAt === null ? 'null' : `"${new Date(fields.expiresAt).toISOString()}"`}}`;
+  // 160 bits of SHA-256: collision-free in practice, and short enough to repeat in every key's record.
+  const etag = `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+  return { json, etag };
+}

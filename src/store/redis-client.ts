@@ -1,0 +1,61 @@
+import { RedisModuleOptions } from '@nestjs-modules/ioredis';
+import Redis, { Cluster, RedisOptions, Result } from 'ioredis';
+import type { ClientContext } from 'ioredis/built/utils/RedisCommander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppConfig } from '../config/app-config';
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * A command that has not been answered within this time fails, so that a hung Redis (not merely a closed one)
+ * turns into a 503 or a retried message instead of a request that never ends.
+ */
+const COMMAND_TIMEOUT_MS = 2500;
+
+export function redisModuleOptions(config: AppConfig): RedisModuleOptions {
+  const options: RedisOptions = {
+    connectionName: 'setgetapi',
+    // Commands issued in the same tick go out as one pipeline: the K per-key scripts of a message cost one round
+    // trip per Redis node, and concurrent reads share round trips.
+    enableAutoPipelining: true,
+    // Fail queued commands after one reconnection attempt instead of holding requests while Redis is away.
+    maxRetriesPerRequest: 1,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  };
+  if (config.redis.clusterNodes) {
+    return {
+      type: 'cluster',
+      nodes: config.redis.clusterNodes,
+      options: {
+        enableAutoPipelining: true,
+        redisOptions: options,
+        clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+      },
+    };
+  }
+  return { type: 'single', url: config.redis.url, options };
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext> {
+    applyRecordKey(record: string, ...args: string[]): Result<[string, string], Context>;
+    attachDatum(body: string, refs: string, ...args: string[]): Result<number, Context>;
+    releaseDatum(body: string, refs: string, ...digests: string[]): Result<number, Context>;
+  }
+}
+
+const SCRIPTS = [
+  { name: 'applyRecordKey', file: 'apply-record-key.lua', numberOfKeys: 1 },
+  { name: 'attachDatum', file: 'attach-datum.lua', numberOfKeys: 2 },
+  { name: 'releaseDatum', file: 'release-datum.lua', numberOfKeys: 2 },
+] as const;
+
+/** Registers the store's Lua scripts (files beside this one) as commands; ioredis loads them with EVALSHA. */
+export function defineStoreScripts(redis: RedisClient): void {
+  for (const script of SCRIPTS) {
+    const lua = readFileSync(join(__dirname, 'lua', script.file), 'utf8');
+    redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua });
+  }
+}

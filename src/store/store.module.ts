@@ -1,0 +1,32 @@
+import { RedisModule } from '@nestjs-modules/ioredis';
+import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { KeyLayout, WebhookKeyDigester } from './key-layout';
+import { RecordStore } from './record-store';
+import { redisModuleOptions } from './redis-client';
+import { RedisStatus } from './redis-status';
+import { TtlPolicyStore } from './ttl-policy-store';
+
+/** Everything that touches Redis. Other modules use these classes, never the client. */
+@Module({
+  imports: [
+    RedisModule.forRootAsync({
+      useFactory: (config: AppConfig) => redisModuleOptions(config),
+      inject: [APP_CONFIG],
+    }),
+  ],
+  providers: [
+    { provide: KeyLayout, useFactory: (config: AppConfig) => new KeyLayout(config.redis.keyPrefix), inject: [APP_CONFIG] },
+    {
+      provide: WebhookKeyDigester,
+      useFactory: (config: AppConfig) => new WebhookKeyDigester(config.webhookKeySecret),
+      inject: [APP_CONFIG],
+    },
+    RecordStore,
+    TtlPolicyStore,
+    RedisStatus,
+  ],
+  exports: [RecordStore, TtlPolicyStore, RedisStatus],
+})
+export class StoreModule {}

@@ -1,0 +1,82 @@
+import { InjectRedis } from '@nestjs-modules/ioredis';
+import { Injectable } from '@nestjs/common';
+import { KeyLayout } from './key-layout';
+import { RedisClient } from './redis-client';
+
+/** A stored TTL policy; `flowId` null is the account's own policy, `ttlSeconds` null means "never expires". */
+export interface TtlPolicy {
+  accountId: string;
+  flowId: string | null;
+  ttlSeconds: number | null;
+  updatedAt: string;
+}
+
+/** The policies that apply to one (account, flow): undefined where none is set. */
+export interface ApplicablePolicies {
+  flow?: number | null;
+  account?: number | null;
+}
+
+const ACCOUNT_FIELD = '*';
+const flowField = (flowId: string) => `f:${flowId}`;
+
+interface StoredPolicy {
+  ttlSeconds: number | null;
+  updatedAt: string;
+}
+
+/**
+ * TTL policies live in Redis, one hash per account, so every instance sees a change with its next write: no
+ * in-process cache to invalidate. Resolving the policies of a message costs one HMGET.
+ */
+@Injectable()
+export class TtlPolicyStore {
+  constructor(
+    @InjectRedis() private readonly redis: RedisClient,
+    private readonly keys: KeyLayout,
+  ) {}
+
+  async put(accountId: string, flowId: string | null, ttlSeconds: number | null, now = Date.now()): Promise<TtlPolicy> {
+    const stored: StoredPolicy = { ttlSeconds, updatedAt: new Date(now).toISOString() };
+    await this.redis.hset(this.keys.ttlPolicies(accountId), this.field(flowId), JSON.stringify(stored));
+    return { accountId, flowId, ...stored };
+  }
+
+  async get(accountId: string, flowId: string | null): Promise<TtlPolicy | null> {
+    const raw = await this.redis.hget(this.keys.ttlPolicies(accountId), this.field(flowId));
+    return raw === null ? null : { accountId, flowId, ...parse(raw) };
+  }
+
+  /** Returns whether a policy was there to delete. */
+  async delete(accountId: string, flowId: string | null): Promise<boolean> {
+    return (await this.redis.hdel(this.keys.ttlPolicies(accountId), this.field(flowId))) === 1;
+  }
+
+  async listAccount(accountId: string): Promise<{ account: TtlPolicy | null; flows: TtlPolicy[] }> {
+    const all = await this.redis.hgetall(this.keys.ttlPolicies(accountId));
+    const flows: TtlPolicy[] = [];
+    let account: TtlPolicy | null = null;
+    for (const [field, raw] of Object.entries(all)) {
+      if (field === ACCOUNT_FIELD) account = { accountId, flowId: null, ...parse(raw) };
+      else flows.push({ accountId, flowId: field.slice(2), ...parse(raw) });
+    }
+    flows.sort((a, b) => (a.flowId ?? '').localeCompare(b.flowId ?? ''));
+    return { account, flows };
+  }
+
+  async applicable(accountId: string, flowId: string): Promise<ApplicablePolicies> {
+    const [account, flow] = await this.redis.hmget(this.keys.ttlPolicies(accountId), ACCOUNT_FIELD, flowField(flowId));
+    return {
+      ...(flow !== null && { flow: parse(flow).ttlSeconds }),
+      ...(account !== null && { account: parse(account).ttlSeconds }),
+    };
+  }
+
+  private field(flowId: string | null): string {
+    return flowId === null ? ACCOUNT_FIELD : flowField(flowId);
+  }
+}
+
+function parse(raw: string): StoredPolicy {
+  return JSON.parse(raw) as StoredPolicy;
+}
