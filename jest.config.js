@@ -2,6 +2,8 @@
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] };
 
 module.exports = {
+  // Unit specs finish in milliseconds; this bound is for e2e suites that wait on outages and TTLs.
+  testTimeout: 90_000,
   projects: [
     {
       displayName: 'unit',

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AddressInfo } from 'node:net';
 import { createApp } from './bootstrap';
 import { ConfigError, loadConfig } from './config/app-config';
 
@@ -19,9 +20,8 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   closeOnSignals(app);
   await app.listen({ port: config.port, host: '0.0.0.0' });
-  new Logger('Main').log(
-    `setGetApi listening on port ${config.port} with roles ${[...config.roles].join(',')}; Swagger at /docs`,
-  );
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  new Logger('Main').log(`setGetApi listening on port ${port} with roles ${[...config.roles].join(',')}; Swagger at /docs`);
 }
 
 /**

@@ -1,7 +1,11 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { ApiException, errorBody } from './api-exception';
+import { DependencyUnavailableError } from './dependency-unavailable.error';
 import { ErrorResponseDto, FieldProblem } from './error-response.dto';
+
+/** What a client is asked to wait before repeating a request a dependency could not serve. */
+const RETRY_AFTER_SECONDS = 1;
 
 /**
  * Turns every error into the JSON body of SPEC §4: Nest's HTTP exceptions, Fastify's own errors (body too large,
@@ -14,7 +18,8 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { body, headers } = this.describe(exception);
-    if (body.statusCode >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    if (body.statusCode === 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    else if (body.statusCode >= 500) this.logger.warn(body.message);
     void reply.status(body.statusCode).headers(headers).send(body);
   }
 
@@ -24,6 +29,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       return { body: fromNestException(exception), headers: {} };
+    }
+    if (exception instanceof DependencyUnavailableError) {
+      return { body: errorBody(503, exception.message), headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } };
     }
     const status = statusOf(exception);
     if (status !== undefined && status < 500) {

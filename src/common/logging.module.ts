@@ -17,8 +17,15 @@ export class LoggingModule {
           pinoHttp: {
             level: config.logLevel,
             base: { service: 'setgetapi' },
+            // 503 is a dependency outage that readiness and metrics already show: a warning, not an error.
             customLogLevel: (_request, response, error) =>
-              error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'info' : 'debug',
+              error || response.statusCode === 500
+                ? 'error'
+                : response.statusCode >= 500
+                  ? 'warn'
+                  : response.statusCode >= 400
+                    ? 'info'
+                    : 'debug',
             serializers: {
               req: (request: { id: string; method: string; url: string }) => ({
                 id: request.id,
@@ -26,6 +33,8 @@ export class LoggingModule {
                 url: request.url,
               }),
               res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+              // pino-http invents an error for every 5xx; its stack points into pino-http and helps nobody.
+              err: (error: Error) => ({ type: error.name, message: error.message }),
             },
           },
         }),

@@ -4,6 +4,7 @@ import { RecordMessage } from '../message/record-message.validation';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { renderRecordBody } from './record-body';
 import { defineStoreScripts, RedisClient } from './redis-client';
+import { redisUnavailable } from './redis-errors';
 
 /** What applying one message did, key by key. */
 export interface WriteOutcome {
@@ -121,16 +122,15 @@ export class RecordStore {
   }
 
   async read(webhookKey: string, ifNoneMatch?: string): Promise<ReadResult> {
-    const [etag, inline, datumId] = await this.redis.hmgetBuffer(
-      this.keys.record(this.digester.digest(webhookKey)),
-      'e',
-      'b',
-      'd',
-    );
+    const [etag, inline, datumId] = await this.redis
+      .hmgetBuffer(this.keys.record(this.digester.digest(webhookKey)), 'e', 'b', 'd')
+      .catch(redisUnavailable);
     if (etag === null) return { kind: 'missing' };
     const etagText = etag.toString('latin1');
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etagText)) return { kind: 'not-modified', etag: etagText };
-    const body = inline ?? (datumId === null ? null : await this.redis.getBuffer(this.keys.datum(datumId.toString())));
+    const body =
+      inline ??
+      (datumId === null ? null : await this.redis.getBuffer(this.keys.datum(datumId.toString())).catch(redisUnavailable));
     return body === null ? { kind: 'missing' } : { kind: 'found', etag: etagText, body };
   }
 
@@ -138,11 +138,13 @@ export class RecordStore {
   async readMany(webhookKeys: string[]): Promise<Map<string, Buffer>> {
     const records = await Promise.all(
       webhookKeys.map((key) => this.redis.hmgetBuffer(this.keys.record(this.digester.digest(key)), 'e', 'b', 'd')),
-    );
+    ).catch(redisUnavailable);
     const datumIds = [
       ...new Set(records.flatMap(([etag, inline, datumId]) => (etag && !inline && datumId ? [datumId.toString()] : []))),
     ];
-    const datumBodies = await Promise.all(datumIds.map((id) => this.redis.getBuffer(this.keys.datum(id))));
+    const datumBodies = await Promise.all(datumIds.map((id) => this.redis.getBuffer(this.keys.datum(id)))).catch(
+      redisUnavailable,
+    );
     const bodiesById = new Map(datumIds.map((id, index) => [id, datumBodies[index]]));
     const found = new Map<string, Buffer>();
     records.forEach(([etag, inline, datumId], index) => {

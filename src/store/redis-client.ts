@@ -19,7 +19,9 @@ export function redisModuleOptions(config: AppConfig): RedisModuleOptions {
     // Commands issued in the same tick go out as one pipeline: the K per-key scripts of a message cost one round
     // trip per Redis node, and concurrent reads share round trips.
     enableAutoPipelining: true,
-    // Fail queued commands after one reconnection attempt instead of holding requests while Redis is away.
+    // While Redis is away a command fails at once (a read answers 503, a message waits for redelivery) instead of
+    // queueing in memory until a reconnection that may never come.
+    enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
@@ -30,6 +32,7 @@ export function redisModuleOptions(config: AppConfig): RedisModuleOptions {
       nodes: config.redis.clusterNodes,
       options: {
         enableAutoPipelining: true,
+        enableOfflineQueue: false,
         redisOptions: options,
         clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
       },

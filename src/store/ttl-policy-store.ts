@@ -2,6 +2,7 @@ import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
 import { KeyLayout } from './key-layout';
 import { RedisClient } from './redis-client';
+import { redisUnavailable } from './redis-errors';
 
 /** A stored TTL policy; `flowId` null is the account's own policy, `ttlSeconds` null means "never expires". */
 export interface TtlPolicy {
@@ -38,22 +39,22 @@ export class TtlPolicyStore {
 
   async put(accountId: string, flowId: string | null, ttlSeconds: number | null, now = Date.now()): Promise<TtlPolicy> {
     const stored: StoredPolicy = { ttlSeconds, updatedAt: new Date(now).toISOString() };
-    await this.redis.hset(this.keys.ttlPolicies(accountId), this.field(flowId), JSON.stringify(stored));
+    await this.redis.hset(this.keys.ttlPolicies(accountId), this.field(flowId), JSON.stringify(stored)).catch(redisUnavailable);
     return { accountId, flowId, ...stored };
   }
 
   async get(accountId: string, flowId: string | null): Promise<TtlPolicy | null> {
-    const raw = await this.redis.hget(this.keys.ttlPolicies(accountId), this.field(flowId));
+    const raw = await this.redis.hget(this.keys.ttlPolicies(accountId), this.field(flowId)).catch(redisUnavailable);
     return raw === null ? null : { accountId, flowId, ...parse(raw) };
   }
 
   /** Returns whether a policy was there to delete. */
   async delete(accountId: string, flowId: string | null): Promise<boolean> {
-    return (await this.redis.hdel(this.keys.ttlPolicies(accountId), this.field(flowId))) === 1;
+    return (await this.redis.hdel(this.keys.ttlPolicies(accountId), this.field(flowId)).catch(redisUnavailable)) === 1;
   }
 
   async listAccount(accountId: string): Promise<{ account: TtlPolicy | null; flows: TtlPolicy[] }> {
-    const all = await this.redis.hgetall(this.keys.ttlPolicies(accountId));
+    const all = await this.redis.hgetall(this.keys.ttlPolicies(accountId)).catch(redisUnavailable);
     const flows: TtlPolicy[] = [];
     let account: TtlPolicy | null = null;
     for (const [field, raw] of Object.entries(all)) {
@@ -65,7 +66,9 @@ export class TtlPolicyStore {
   }
 
   async applicable(accountId: string, flowId: string): Promise<ApplicablePolicies> {
-    const [account, flow] = await this.redis.hmget(this.keys.ttlPolicies(accountId), ACCOUNT_FIELD, flowField(flowId));
+    const [account, flow] = await this.redis
+      .hmget(this.keys.ttlPolicies(accountId), ACCOUNT_FIELD, flowField(flowId))
+      .catch(redisUnavailable);
     return {
       ...(flow !== null && { flow: parse(flow).ttlSeconds }),
       ...(account !== null && { account: parse(account).ttlSeconds }),

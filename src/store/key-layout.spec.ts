@@ -1,0 +1,98 @@
+import { createHmac } from 'node:crypto';
+import { KeyLayout, WebhookKeyDigester } from './key-layout';
+
+/** The part of a key Redis Cluster hashes (the first non-empty `{...}`), or null when the whole key is hashed. */
+function hashTag(key: string): string | null {
+  const open = key.indexOf('{');
+  if (open < 0) return null;
+  const close = key.indexOf('}', open + 1);
+  if (close < 0 || close === open + 1) return null;
+  return key.slice(open + 1, close);
+}
+
+const DATUM_ID = '6f1c0f5e-8a53-4a8e-9f7e-2d1f0b6c3a11';
+
+describe('KeyLayout', () => {
+  describe.each(['sg:', 'tenant-a.prod:'])('with prefix %p', (prefix) => {
+    const keys = new KeyLayout(prefix);
+    const digest = new WebhookKeyDigester('webhook-secret-0123456789').digest('wh_7f3c9a1e2b4d');
+
+    it('starts every key with the prefix', () => {
+      for (const key of [
+        keys.record(digest),
+        keys.datum(DATUM_ID),
+        keys.datumRefs(DATUM_ID),
+        keys.ttlPolicies('acme'),
+        keys.ttlPolicyPattern(),
+      ]) {
+        expect(key.startsWith(prefix)).toBe(true);
+      }
+    });
+
+    it('puts a datum body and its references under the same hash tag', () => {
+      expect(hashTag(keys.datum(DATUM_ID))).toBe(DATUM_ID);
+      expect(hashTag(keys.datumRefs(DATUM_ID))).toBe(DATUM_ID);
+    });
+
+    it('keeps a datum body and its references apart', () => {
+      expect(keys.datum(DATUM_ID)).not.toBe(keys.datumRefs(DATUM_ID));
+    });
+
+    it('gives different datums different hash tags', () => {
+      expect(hashTag(keys.datum('datum-1'))).not.toBe(hashTag(keys.datum('datum-2')));
+    });
+
+    it('gives record keys no hash tag, so they spread over the slots', () => {
+      expect(hashTag(keys.record(digest))).toBeNull();
+      expect(keys.record(digest)).not.toMatch(/[{}]/);
+    });
+
+    it('gives different digests different record keys', () => {
+      expect(keys.record('digest-a')).not.toBe(keys.record('digest-b'));
+    });
+
+    it('matches every account’s policy key with the policy pattern', () => {
+      const pattern = keys.ttlPolicyPattern();
+      expect(pattern.endsWith('*')).toBe(true);
+      expect(keys.ttlPolicies('acme').startsWith(pattern.slice(0, -1))).toBe(true);
+    });
+  });
+});
+
+describe('WebhookKeyDigester', () => {
+  const secret = 'webhook-secret-0123456789';
+  const webhookKey = 'wh_7f3c9a1e2b4d';
+
+  it('gives the base64url HMAC-SHA256 of the key under the secret', () => {
+    const expected = createHmac('sha256', secret).update(webhookKey).digest('base64url');
+    expect(new WebhookKeyDigester(secret).digest(webhookKey)).toBe(expected);
+  });
+
+  it('gives 43 base64url characters', () => {
+    expect(new WebhookKeyDigester(secret).digest(webhookKey)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('is stable for the same key and secret', () => {
+    const digester = new WebhookKeyDigester(secret);
+    expect(digester.digest(webhookKey)).toBe(digester.digest(webhookKey));
+  });
+
+  it('differs per secret', () => {
+    expect(new WebhookKeyDigester(secret).digest(webhookKey)).not.toBe(
+      new WebhookKeyDigester('another-secret-0123456789').digest(webhookKey),
+    );
+  });
+
+  it('differs per key', () => {
+    const digester = new WebhookKeyDigester(secret);
+    expect(digester.digest('wh_7f3c9a1e2b4d')).not.toBe(digester.digest('wh_7f3c9a1e2b4e'));
+  });
+
+  it('never contains the plaintext key', () => {
+    const longKey = 'k'.repeat(512);
+    const digester = new WebhookKeyDigester(secret);
+    expect(digester.digest(webhookKey)).not.toContain(webhookKey);
+    expect(digester.digest(longKey)).not.toContain('kkkkkkkk');
+    expect(new KeyLayout('sg:').record(digester.digest(webhookKey))).not.toContain(webhookKey);
+  });
+});

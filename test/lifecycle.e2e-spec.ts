@@ -1,0 +1,77 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { eventually, testEnv } from './support/app';
+import { RedisServer } from './support/redis-server';
+import { spawnService } from './support/service-process';
+import { createQueuePair, QueuePair, queueDepth, testSqsClient } from './support/sqs';
+
+describe('the service process', () => {
+  let redis: RedisServer;
+  let sqs: SQSClient;
+  let queues: QueuePair;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    sqs = testSqsClient();
+    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 5 });
+  });
+
+  afterAll(async () => {
+    sqs?.destroy();
+    await redis?.destroy();
+  });
+
+  it('refuses to start on invalid configuration, naming every problem on its own line', async () => {
+    const env = testEnv(redis.url, queues, { PORT: 'eighty', SQS_DLQ_URL: 'http://example.com/not-fifo', WEBHOOK_KEY_SECRET: 'short' });
+    const started = spawnService(env);
+    await expect(started).rejects.toThrow(/exited with 1/);
+    const message = String(await started.catch((error: Error) => error.message));
+    expect(message).toContain('config error: PORT: must be an integer');
+    expect(message).toContain('config error: SQS_DLQ_URL: must be the URL of a FIFO queue');
+    expect(message).toContain('config error: WEBHOOK_KEY_SECRET: must be at least 16 characters long');
+  });
+
+  it('on SIGTERM stops receiving, finishes the batch in hand and exits 0 within 10 s; nothing is lost', async () => {
+    const env = testEnv(redis.url, queues, { LOG_LEVEL: 'info', SQS_WAIT_TIME_SECONDS: '20' });
+    const first = await spawnService(env);
+    expect((await request(first.url).get('/health/ready')).status).toBe(200);
+
+    const keys: string[] = [];
+    for (let batch = 0; batch < 30; batch++) {
+      const entries = Array.from({ length: 10 }, (_, index) => {
+        const key = `wh-${randomUUID()}`;
+        keys.push(key);
+        return {
+          Id: String(index),
+          MessageBody: JSON.stringify({ accountId: 'acme', flowId: `f${index}`, webhookKeys: [key], data: keys.length }),
+          MessageGroupId: `acme:f${index}`,
+          MessageDeduplicationId: randomUUID(),
+        };
+      });
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.queueUrl, Entries: entries }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const signalledAt = Date.now();
+    first.child.kill('SIGTERM');
+    const exit = await first.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
+    expect(first.output()).toContain('SIGTERM received');
+
+    const second = await spawnService(env);
+    try {
+      await eventually(async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined), 30_000, 'queue drained');
+      const found = await request(second.url).post('/v1/data/batch-get').send({ webhookKeys: keys.slice(0, 100) });
+      expect(found.body.missing).toEqual([]);
+      for (let start = 100; start < keys.length; start += 100) {
+        const rest = await request(second.url).post('/v1/data/batch-get').send({ webhookKeys: keys.slice(start, start + 100) });
+        expect(rest.body.missing).toEqual([]);
+      }
+      expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
+    } finally {
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toEqual({ code: 0, signal: null });
+    }
+  });
+});

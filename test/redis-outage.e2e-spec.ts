@@ -1,0 +1,69 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { ACME, eventually, startTestApp, TestApp, testEnv } from './support/app';
+import { RedisServer } from './support/redis-server';
+import { createQueuePair, QueuePair, queueDepth, testSqsClient } from './support/sqs';
+
+describe('Redis outage while messages arrive', () => {
+  let redis: RedisServer;
+  let sqs: SQSClient;
+  let queues: QueuePair;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    sqs = testSqsClient();
+    // Few receives allowed: a worker that kept receiving while Redis is away would push messages to the DLQ.
+    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 });
+    service = await startTestApp(testEnv(redis.url, queues, { SQS_VISIBILITY_TIMEOUT: '1' }));
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    sqs?.destroy();
+    await redis?.destroy();
+  });
+
+  it('keeps accepting, reports Redis down, answers reads 503, and stores every message once Redis is back', async () => {
+    const keys = Array.from({ length: 30 }, () => `wh-${randomUUID()}`);
+    const submit = (key: string, index: number) =>
+      request(service.url)
+        .post('/v1/records')
+        .set('x-api-key', ACME.apiKey)
+        .send({ accountId: 'acme', flowId: `outage-${index % 3}`, webhookKeys: [key], data: { index } });
+
+    await redis.stop();
+    const downAt = Date.now();
+    const accepted = await Promise.all(keys.map((key, index) => submit(key, index)));
+    expect(accepted.map((response) => response.status)).toEqual(keys.map(() => 202));
+
+    const notReady = await eventually(async () => {
+      const response = await request(service.url).get('/health/ready');
+      return response.status === 503 ? response : undefined;
+    }, 5_000, 'readiness to report Redis down');
+    expect(Date.now() - downAt).toBeLessThan(5_000);
+    expect(notReady.body).toMatchObject({ statusCode: 503, status: 'error', checks: { redis: { status: 'down' }, sqs: { status: 'up' } } });
+
+    const started = Date.now();
+    const read = await request(service.url).get('/v1/data').set('x-webhook-key', keys[0]);
+    expect(read.status).toBe(503);
+    expect(read.headers['retry-after']).toBeDefined();
+    expect(read.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+
+    // Long enough for several visibility timeouts: a worker still receiving would burn through maxReceiveCount.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await redis.launch();
+
+    for (const [index, key] of keys.entries()) {
+      const stored = await eventually(async () => {
+        const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
+        return response.status === 200 ? response : undefined;
+      }, 20_000, `message ${index} stored after Redis came back`);
+      expect(stored.body.data).toEqual({ index });
+    }
+    expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
+    expect((await request(service.url).get('/health/ready')).status).toBe(200);
+  });
+});
