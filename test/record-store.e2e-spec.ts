@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config/app-config';
 import { ConfigModule } from '../src/config/config.module';
 import { RecordMessage } from '../src/message/record-message.validation';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
-import { INLINE_BODY_MAX_CHARS, RecordStore } from '../src/store/record-store';
+import { RecordStore } from '../src/store/record-store';
 import { RedisClient } from '../src/store/redis-client';
 import { StoreModule } from '../src/store/store.module';
 import { WEBHOOK_KEY_SECRET } from './support/app';
@@ -21,7 +21,7 @@ describe('RecordStore layout and reference counting', () => {
   let inspect: Redis;
   const keys = new KeyLayout('sg:');
   const digester = new WebhookKeyDigester(WEBHOOK_KEY_SECRET);
-  const large = { text: 'x'.repeat(INLINE_BODY_MAX_CHARS * 4) };
+  const large = { text: 'x'.repeat(1024) };
   let sequence = 0;
 
   const message = (webhookKeys: string[], data: unknown, extra: Partial<RecordMessage> = {}): RecordMessage => ({
@@ -74,12 +74,16 @@ describe('RecordStore layout and reference counting', () => {
     }
   });
 
-  it('copies the body into the record when there is one key or the body is small', async () => {
+  it('keeps the body of a single-key message in its record, and shares even a tiny body between two keys', async () => {
     await write(message(['single-key-01'], large), 3600);
-    await write(message(['small-key-01', 'small-key-02', 'small-key-03'], { n: 1 }), 3600);
-    expect(await allKeys()).toEqual(['single-key-01', 'small-key-01', 'small-key-02', 'small-key-03'].map(recordKey).sort());
+    expect(await allKeys()).toEqual([recordKey('single-key-01')]);
+    const single = await store.read('single-key-01');
+    expect(single.kind === 'found' && single.body.toString()).toBe(await inspect.hget(recordKey('single-key-01'), 'b'));
+
+    await write(message(['small-key-01', 'small-key-02'], 1), 3600, 'm-tiny');
+    expect(await inspect.exists(keys.datum('m-tiny'), keys.datumRefs('m-tiny'))).toBe(2);
     const read = await store.read('small-key-02');
-    expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toEqual({ n: 1 });
+    expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toBe(1);
   });
 
   it('frees a body without TTL once its last key has moved on, leaving nothing behind', async () => {

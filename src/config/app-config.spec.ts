@@ -1,4 +1,4 @@
-import { APP_ROLES, AppConfig, ConfigError, hasRole, loadConfig } from './app-config';
+import { APP_ROLES, AppConfig, ConfigError, loadConfig } from './app-config';
 
 type Env = Record<string, string | undefined>;
 
@@ -354,8 +354,8 @@ describe('loadConfig', () => {
     it('reads a comma list of roles', () => {
       const config = loadConfig({ APP_ROLES: 'query, scheduler', WEBHOOK_KEY_SECRET: WEBHOOK_SECRET });
       expect(config.roles).toEqual(new Set(['query', 'scheduler']));
-      expect(hasRole(config, 'query')).toBe(true);
-      expect(hasRole(config, 'gateway')).toBe(false);
+      expect(config.roles.has('query')).toBe(true);
+      expect(config.roles.has('gateway')).toBe(false);
     });
 
     it('names the unknown entries', () => {
@@ -410,5 +410,47 @@ describe('loadConfig', () => {
     it('is off without an endpoint (real AWS)', () => {
       expect(loadConfig(completeEnv()).sqs.localCredentials).toBe(false);
     });
+  });
+});
+
+describe('loadConfig: findings of the first review', () => {
+  const base = { APP_ROLES: 'scheduler' };
+
+  it('accepts a replica-set MongoDB connection string with several hosts', () => {
+    const uri = 'mongodb://archiver:pw@mongo1:27017,mongo2:27017,mongo3:27017/archive?replicaSet=rs0';
+    expect(loadConfig({ ...base, MONGODB_URI: uri }).mongodbUri).toBe(uri);
+  });
+
+  it('does not use placeholder credentials when SQS_ENDPOINT is present but empty', () => {
+    expect(loadConfig({ ...base, SQS_ENDPOINT: '' }).sqs).toMatchObject({ endpoint: null, localCredentials: false });
+    expect(loadConfig({ ...base, SQS_ENDPOINT: 'http://127.0.0.1:4566', AWS_ACCESS_KEY_ID: '' }).sqs.localCredentials).toBe(true);
+  });
+
+  it('does not repeat a malformed REDIS_CLUSTER_NODES entry, which may hold a password', () => {
+    const problems = (() => {
+      try {
+        loadConfig({ ...base, REDIS_CLUSTER_NODES: 'default:S3cretPass@redis-1:7000' });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    })();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^REDIS_CLUSTER_NODES: /);
+    expect(problems[0]).not.toContain('S3cretPass');
+  });
+
+  it('refuses an API key listed twice, within or across PRODUCER_API_KEYS and ADMIN_API_KEYS', () => {
+    const env = {
+      APP_ROLES: 'gateway,admin',
+      SQS_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/ingest.fifo',
+      WEBHOOK_KEY_SECRET: 'a-secret-of-enough-length',
+    };
+    expect(() =>
+      loadConfig({ ...env, PRODUCER_API_KEYS: 'shared-key-0123456789:acme,shared-key-0123456789:globex', ADMIN_API_KEYS: 'admin-key-0123456789' }),
+    ).toThrow(/listed twice/);
+    expect(() =>
+      loadConfig({ ...env, PRODUCER_API_KEYS: 'shared-key-0123456789:acme', ADMIN_API_KEYS: 'shared-key-0123456789' }),
+    ).toThrow(/listed twice/);
   });
 });

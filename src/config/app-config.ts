@@ -87,14 +87,14 @@ export function loadConfig(env: Env): AppConfig {
     aws: { region: read.pattern('AWS_REGION', 'us-east-1', /^[a-z0-9-]{2,32}$/, 'an AWS region such as us-east-1') },
     sqs: {
       endpoint: read.optionalUrl('SQS_ENDPOINT', ['http:', 'https:']),
-      localCredentials: env.SQS_ENDPOINT !== undefined && env.AWS_ACCESS_KEY_ID === undefined,
+      localCredentials: read.isSet('SQS_ENDPOINT') && !read.isSet('AWS_ACCESS_KEY_ID'),
       queueUrl: needsSqs ? read.requiredFifoQueueUrl('SQS_QUEUE_URL', 'gateway or worker') : '',
       dlqUrl: has('worker') ? read.requiredFifoQueueUrl('SQS_DLQ_URL', 'worker') : '',
       batchSize: read.int('SQS_BATCH_SIZE', 10, 1, 10),
       visibilityTimeoutSeconds: read.int('SQS_VISIBILITY_TIMEOUT', 30, 1, 43200),
       waitTimeSeconds: read.int('SQS_WAIT_TIME_SECONDS', 20, 0, 20),
     },
-    mongodbUri: read.optionalUrl('MONGODB_URI', ['mongodb:', 'mongodb+srv:']),
+    mongodbUri: read.mongodbUri('MONGODB_URI'),
     archive: {
       cron: read.cron('ARCHIVE_CRON', '0 2 * * *'),
       timeZone: read.timeZone('ARCHIVE_TZ', 'UTC'),
@@ -110,12 +110,13 @@ export function loadConfig(env: Env): AppConfig {
       : (env.WEBHOOK_KEY_SECRET ?? ''),
   };
 
+  const apiKeys = [...config.producerKeys.map(({ key }) => key), ...config.adminKeys];
+  if (new Set(apiKeys).size !== apiKeys.length) {
+    problems.push('PRODUCER_API_KEYS, ADMIN_API_KEYS: a key is listed twice; each key must identify one account or admin');
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-export function hasRole(config: AppConfig, role: AppRole): boolean {
-  return config.roles.has(role);
 }
 
 function nullWhenZero(value: number): number | null {
@@ -133,6 +134,10 @@ class EnvReader {
   private raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === '' ? undefined : value;
+  }
+
+  isSet(name: string): boolean {
+    return this.raw(name) !== undefined;
   }
 
   private fail<T>(name: string, problem: string, fallback: T): T {
@@ -194,6 +199,14 @@ class EnvReader {
     return this.fail(name, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, null);
   }
 
+  /** A MongoDB connection string; the replica-set form (several hosts) is not a WHATWG URL, so no URL parsing. */
+  mongodbUri(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    if (/^mongodb(\+srv)?:\/\/[^\s/]+/.test(value)) return value;
+    return this.fail(name, 'must be a MongoDB connection string starting with mongodb:// or mongodb+srv://', null);
+  }
+
   requiredFifoQueueUrl(name: string, roles: string): string {
     const value = this.raw(name);
     if (value === undefined) return this.fail(name, `is required when APP_ROLES includes ${roles}`, '');
@@ -211,7 +224,7 @@ class EnvReader {
     for (const entry of value.split(',').map((item) => item.trim())) {
       const match = /^([^\s:]+):(\d{1,5})$/.exec(entry);
       if (!match || Number(match[2]) > 65535) {
-        return this.fail(name, `must be a comma list of host:port, got "${entry}"`, null);
+        return this.fail(name, `must be a comma list of host:port (entry ${nodes.length + 1} is not)`, null);
       }
       nodes.push({ host: match[1], port: Number(match[2]) });
     }

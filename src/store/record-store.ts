@@ -26,20 +26,14 @@ export type ReadResult =
   | { kind: 'not-modified'; etag: string }
   | { kind: 'found'; etag: string; body: Buffer };
 
-/**
- * Bodies at most this long are copied into every key's record; longer bodies of a message with several keys are
- * stored once, as a datum the records point at. Below this size the datum's own overhead (its key, its reference
- * hash) costs more than the copies it saves; bench/memory.ts measures both layouts.
- */
-export const INLINE_BODY_MAX_CHARS = 256;
-
 /** How long a deleted key's tombstone remembers which shared datum it released, for replays of the delete. */
 const TOMBSTONE_TTL_MS = 24 * 3600 * 1000;
 
 /**
  * The records of webhook keys, in Redis. Writes apply the ownership rule and the version guard per key inside
  * Redis (apply-record-key.lua); a message's keys are written concurrently, so round trips do not grow with their
- * number. Reads cost one round trip for an inline body and two for a shared one.
+ * number. The body of a single-key message is stored in its record (one round trip to read); the body of a
+ * multi-key message is stored once, as a datum its records point at (two round trips to read).
  */
 @Injectable()
 export class RecordStore {
@@ -65,7 +59,9 @@ export class RecordStore {
             expiresAt: expireAt === 0 ? null : expireAt,
           })
         : null;
-    const shared = body !== null && digests.length > 1 && body.json.length > INLINE_BODY_MAX_CHARS;
+    // Measured (bench/memory.ts): a body shared by two keys already costs less than two copies, even for a tiny
+    // payload, because a record holding a body over 64 bytes loses Redis's compact hash encoding.
+    const shared = body !== null && digests.length > 1;
     if (shared) {
       await this.redis.attachDatum(
         this.keys.datum(context.datumId),
