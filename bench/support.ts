@@ -17,7 +17,7 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
-export function table(rows: Array<Record<string, string | number>>): string {
+export function table(rows: ReadonlyArray<Readonly<Record<string, string | number>>>): string {
   const columns = Object.keys(rows[0] ?? {});
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)));
   const line = (cells: string[]) => cells.map((cell, index) => cell.padStart(widths[index])).join('  ');

@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { eventually, testEnv } from './support/app';
 import { RedisServer } from './support/redis-server';
-import { spawnService } from './support/service-process';
+import { ServiceProcess, spawnService } from './support/service-process';
 import { createQueuePair, QueuePair, queueDepth, testSqsClient } from './support/sqs';
 
 describe('the service process', () => {
   let redis: RedisServer;
   let sqs: SQSClient;
   let queues: QueuePair;
+  const running: ServiceProcess[] = [];
 
   beforeAll(async () => {
     redis = await RedisServer.start();
@@ -18,6 +19,7 @@ describe('the service process', () => {
   });
 
   afterAll(async () => {
+    for (const service of running) service.child.kill('SIGKILL');
     sqs?.destroy();
     await redis?.destroy();
   });
@@ -35,7 +37,8 @@ describe('the service process', () => {
   it('on SIGTERM stops receiving, finishes the batch in hand and exits 0 within 10 s; nothing is lost', async () => {
     const env = testEnv(redis.url, queues, { LOG_LEVEL: 'info', SQS_WAIT_TIME_SECONDS: '20' });
     const first = await spawnService(env);
-    expect((await request(first.url).get('/health/ready')).status).toBe(200);
+    running.push(first);
+    await eventually(async () => ((await request(first.url).get('/health/ready')).status === 200 ? true : undefined), 5_000, 'ready');
 
     const keys: string[] = [];
     for (let batch = 0; batch < 30; batch++) {
@@ -60,6 +63,7 @@ describe('the service process', () => {
     expect(first.output()).toContain('SIGTERM received');
 
     const second = await spawnService(env);
+    running.push(second);
     try {
       await eventually(async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined), 30_000, 'queue drained');
       const found = await request(second.url).post('/v1/data/batch-get').send({ webhookKeys: keys.slice(0, 100) });

@@ -268,6 +268,11 @@ describe('records: gateway → SQS FIFO → worker → Redis → query', () => {
     expectError(await request(service.url).get('/no/such/route'), 404);
     expectError(await admin().put('/accounts/acme', { ttlSeconds: 0 }), 400);
     expectError(await request(service.url).get('/admin/ttl-policies?accountId=acme'), 401);
+
+    const traced = await request(service.url).get('/v1/data').set('x-request-id', 'trace-0001');
+    expect(traced.headers['x-request-id']).toBe('trace-0001');
+    const untraced = await request(service.url).get('/v1/data').set('x-request-id', 'not a sane id');
+    expect(untraced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('queues an identical body twice unless an Idempotency-Key makes the repeat a duplicate', async () => {

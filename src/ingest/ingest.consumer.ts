@@ -9,6 +9,8 @@ export const INGEST_CONSUMER = 'ingest';
 
 /** Longest pause between receives while SQS keeps failing. */
 const MAX_RECEIVE_BACKOFF_MS = 10_000;
+/** How long a received batch waits for a Redis connection that is not ready, well within any visibility timeout. */
+const REDIS_GRACE_MS = 3_000;
 /** Shutdown waits this long for the batch in hand; SIGTERM must end the process within 10 s. */
 const DRAIN_DEADLINE_MS = 7_000;
 
@@ -49,6 +51,8 @@ export class IngestConsumer implements BeforeApplicationShutdown {
 
   private async settle(messages: Message[]): Promise<void> {
     try {
+      // At start-up, or during a short blip, Redis may be moments away: wait a little rather than fail the batch.
+      if (!this.redis.isReady()) await this.redis.waitUntilReady(REDIS_GRACE_MS);
       const settled = await this.ingest.process(messages);
       const moved = await this.queue.deadLetter(
         settled.flatMap(({ message, verdict }) => (verdict.kind === 'dead-letter' ? [{ message, ...verdict }] : [])),

@@ -1,0 +1,178 @@
+/**
+ * GET /v1/data against a baseline — bare Fastify + ioredis doing one HMAC of the webhook key and one Redis GET
+ * (bench/baseline-query-server.mjs) — on the same private redis-server, in the same run; then POST
+ * /v1/data/batch-get of 100 keys. Both servers run as separate processes (the service as `npm start` runs it,
+ * APP_ROLES=query).
+ *
+ * By default everything shares the machine's cores, as in the harness the issue's goal was set in. With
+ * BENCH_PIN=1 (two or more cores, taskset available) the servers are pinned to core 1 and the load generator and
+ * Redis to core 0, which measures the servers' own cost. CPU time per request of the server process (from /proc)
+ * is reported beside throughput: it is the steadier figure. Each target gets a warm-up, then BENCH_ROUNDS
+ * alternating runs; medians are reported.
+ *
+ * Run: npm run bench:query      (BENCH_SECONDS=8 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_PIN=0)
+ */
+import 'reflect-metadata';
+import autocannon, { Request } from 'autocannon';
+import Redis from 'ioredis';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordStore } from '../src/store/record-store';
+import { RedisServer } from '../test/support/redis-server';
+import { spawnService } from '../test/support/service-process';
+import { machineFacts, table } from './support';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const SECRET = 'bench-webhook-secret-0123456789';
+const KEYS = 200;
+const PAYLOAD = { text: 'x'.repeat(1000) };
+
+interface Target {
+  name: string;
+  url: string;
+  pid: number;
+  requests: Request[];
+}
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuMicrosPerRequest: number;
+  errors: number;
+}
+
+const pinning = process.env.BENCH_PIN === '1' && cpus().length >= 2 && hasTaskset();
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pin(pid: number, core: number): void {
+  if (pinning) execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+}
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+function cpuMillis(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function run(target: Target, seconds: number): Promise<Run> {
+  const before = cpuMillis(target.pid);
+  const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: seconds, requests: target.requests });
+  const cpu = cpuMillis(target.pid) - before;
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuMicrosPerRequest: Math.round((cpu * 1000 * 10) / result.requests.total) / 10,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function startBaseline(redisUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(__dirname, 'baseline-query-server.mjs'), redisUrl, SECRET], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const port = /listening on port (\d+)/.exec(chunk.toString())?.[1];
+      if (port) resolve({ child, url: `http://127.0.0.1:${port}` });
+    });
+  });
+}
+
+const reads = (keys: string[]): Request[] => keys.map((key) => ({ method: 'GET', path: '/v1/data', headers: { 'x-webhook-key': key } }));
+
+async function seed(redis: Redis, single: string[], shared: string[]): Promise<void> {
+  const store = new RecordStore(redis, new KeyLayout('sg:'), new WebhookKeyDigester(SECRET));
+  const digester = new WebhookKeyDigester(SECRET);
+  const now = Date.now();
+  for (const [index, key] of single.entries()) {
+    await store.write({ op: 'set', accountId: 'bench', flowId: 'query', webhookKeys: [key], data: PAYLOAD }, { datumId: `s${index}`, ttlSeconds: 3600, now });
+    const read = await store.read(key);
+    if (read.kind !== 'found') throw new Error(`seeding ${key} failed`);
+    await redis.set(`bl:${digester.digest(key)}`, read.body);
+  }
+  for (let start = 0; start < shared.length; start += 10) {
+    const webhookKeys = shared.slice(start, start + 10);
+    await store.write({ op: 'set', accountId: 'bench', flowId: 'query', webhookKeys, data: PAYLOAD }, { datumId: `m${start}`, ttlSeconds: 3600, now });
+  }
+}
+
+async function main(): Promise<void> {
+  pin(process.pid, 0);
+  const redisServer = await RedisServer.start();
+  const redis = new Redis(redisServer.url, { enableAutoPipelining: true });
+  const single = Array.from({ length: KEYS }, (_, index) => `bench-single-key-${index}`);
+  const shared = Array.from({ length: KEYS }, (_, index) => `bench-shared-key-${index}`);
+  await seed(redis, single, shared);
+
+  const baseline = await startBaseline(redisServer.url);
+  const service = await spawnService({ APP_ROLES: 'query', PORT: '0', REDIS_URL: redisServer.url, WEBHOOK_KEY_SECRET: SECRET, LOG_LEVEL: 'info' });
+  pin(baseline.child.pid ?? 0, 1);
+  pin(service.child.pid ?? 0, 1);
+  const batchBody = JSON.stringify({ webhookKeys: [...single.slice(0, 50), ...shared.slice(0, 50)] });
+  const targets: Target[] = [
+    { name: 'baseline: Fastify + HMAC + GET', url: baseline.url, pid: baseline.child.pid ?? 0, requests: reads(single) },
+    { name: 'GET /v1/data, single-key data', url: service.url, pid: service.child.pid ?? 0, requests: reads(single) },
+    { name: 'GET /v1/data, 10-key shared data', url: service.url, pid: service.child.pid ?? 0, requests: reads(shared) },
+    {
+      name: 'POST /v1/data/batch-get, 100 keys',
+      url: service.url,
+      pid: service.child.pid ?? 0,
+      requests: [{ method: 'POST', path: '/v1/data/batch-get', headers: { 'content-type': 'application/json' }, body: batchBody }],
+    },
+  ];
+
+  console.log(`query benchmark — ${machineFacts()}`);
+  console.log(
+    `${CONNECTIONS} connections, ${SECONDS} s per run, median of ${ROUNDS} rounds after a warm-up, 1 KiB payload; ` +
+      (pinning ? 'servers pinned to core 1, load generator and Redis to core 0\n' : 'all processes share the cores\n'),
+  );
+  try {
+    for (const target of targets) await run(target, 3);
+    const runs = new Map<Target, Run[]>(targets.map((target) => [target, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of targets) runs.get(target)?.push(await run(target, SECONDS));
+    }
+    const rows = targets.map((target) => {
+      const results = runs.get(target) ?? [];
+      return {
+        target: target.name,
+        'req/s': median(results.map((result) => result.rps)),
+        'p50 ms': median(results.map((result) => result.p50)),
+        'p99 ms': median(results.map((result) => result.p99)),
+        'CPU µs/req': median(results.map((result) => result.cpuMicrosPerRequest)),
+        errors: results.reduce((sum, result) => sum + result.errors, 0),
+      };
+    });
+    console.log(table(rows));
+    const [base, inline, sharedRow] = rows;
+    const ratios = (row: (typeof rows)[number]) =>
+      `throughput ${(row['req/s'] / base['req/s']).toFixed(2)}, CPU efficiency ${(base['CPU µs/req'] / row['CPU µs/req']).toFixed(2)}`;
+    console.log(`\nratio to baseline — single-key: ${ratios(inline)}; shared: ${ratios(sharedRow)} (goal ≥ 0.9, floor 0.8)`);
+    console.log(`batch-get: ${rows[3]['req/s'] * 100} keys/s`);
+  } finally {
+    baseline.child.kill('SIGTERM');
+    service.child.kill('SIGTERM');
+    await service.exited;
+    redis.disconnect();
+    await redisServer.destroy();
+  }
+}
+
+void main();
