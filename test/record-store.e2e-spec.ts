@@ -57,7 +57,7 @@ describe('RecordStore layout and reference counting', () => {
 
   it('stores a large body of a multi-key message once, with every key pointing at it, all expiring together', async () => {
     const webhookKeys = Array.from({ length: 10 }, (_, index) => `layout-key-${index}`);
-    expect(await write(message(webhookKeys, large), 3600, 'm-shared')).toEqual({ applied: 10, stale: 0, foreign: [] });
+    expect(await write(message(webhookKeys, large), 3600, 'm-shared')).toEqual({ applied: 10, stale: 0, foreign: [], journalTrimmed: 0 });
 
     const datum = keys.datum('m-shared');
     const refs = keys.datumRefs('m-shared');
@@ -102,7 +102,7 @@ describe('RecordStore layout and reference counting', () => {
   it('deletes keys, frees their shared body, and keeps only short-lived tombstones', async () => {
     const webhookKeys = ['deleted-key-a', 'deleted-key-b'];
     await write(message(webhookKeys, large), null, 'm-deleted');
-    expect(await write(message(webhookKeys, undefined, { op: 'delete' }), null)).toEqual({ applied: 2, stale: 0, foreign: [] });
+    expect(await write(message(webhookKeys, undefined, { op: 'delete' }), null)).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
 
     expect(await allKeys()).toEqual(webhookKeys.map(recordKey).sort());
     for (const key of webhookKeys) {
@@ -117,6 +117,7 @@ describe('RecordStore layout and reference counting', () => {
       applied: 1,
       stale: 0,
       foreign: [],
+      journalTrimmed: 0,
     });
   });
 
@@ -129,14 +130,14 @@ describe('RecordStore layout and reference counting', () => {
     const body = JSON.stringify({ interrupted: true });
     await client.attachDatum(keys.datum('m-new'), keys.datumRefs('m-new'), body, '0', ...webhookKeys.map((key) => digester.digest(key)));
     for (const key of webhookKeys) {
-      expect(await client.applyRecordKey(recordKey(key), 'set', 'acme', '', 'm-new', '"e"', '', '0', '1000')).toEqual(['applied', 'm-old']);
+      expect(await client.applyRecordKey(recordKey(key), 'set', 'acme', '', 'm-new', '"e"', '', '0', '1000')).toEqual(['applied', 'm-old', 'm-old', '0']);
     }
     expect(await inspect.exists(keys.datum('m-old'))).toBe(1);
 
-    expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [] });
+    expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
     expect(await inspect.exists(keys.datum('m-old'), keys.datumRefs('m-old'))).toBe(0);
     const afterReplay = await allKeys();
-    expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [] });
+    expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
     expect(await allKeys()).toEqual(afterReplay);
     const read = await store.read('replay-key-b');
     expect(read.kind === 'found' && JSON.parse(read.body.toString()).data.next).toBe(true);
@@ -146,7 +147,7 @@ describe('RecordStore layout and reference counting', () => {
     await write(message(['guarded-key-1'], 'v5', { version: 5 }), 3600);
     await write(message(['guarded-key-2'], 'globex', { accountId: 'globex' }), 3600);
     const outcome = await write(message(['guarded-key-1', 'guarded-key-2', 'guarded-key-3'], large, { version: 3 }), 3600, 'm-guarded');
-    expect(outcome).toEqual({ applied: 1, stale: 1, foreign: [digester.digest('guarded-key-2')] });
+    expect(outcome).toEqual({ applied: 1, stale: 1, foreign: [digester.digest('guarded-key-2')], journalTrimmed: 0 });
     expect(await inspect.hkeys(keys.datumRefs('m-guarded'))).toEqual([digester.digest('guarded-key-3')]);
     const kept = await store.read('guarded-key-1');
     expect(kept.kind === 'found' && JSON.parse(kept.body.toString()).data).toBe('v5');

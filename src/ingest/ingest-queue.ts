@@ -5,7 +5,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DeadLetterCode } from './ingest-batch';
@@ -21,9 +21,12 @@ export interface DeadLetter {
   reason: string;
 }
 
-/** The worker's side of SQS besides receiving: deleting handled messages and moving bad ones to the DLQ. */
+/**
+ * The worker's side of SQS besides receiving: deleting handled messages and moving bad ones to the DLQ. It also
+ * closes the worker's SQS client at shutdown, after IngestConsumer has drained (beforeApplicationShutdown).
+ */
 @Injectable()
-export class IngestQueue {
+export class IngestQueue implements OnApplicationShutdown {
   private readonly logger = new Logger(IngestQueue.name);
 
   constructor(
@@ -81,6 +84,10 @@ export class IngestQueue {
       }),
     );
     return moved.filter((message): message is Message => message !== null);
+  }
+
+  onApplicationShutdown(): void {
+    this.sqs.destroy();
   }
 }
 

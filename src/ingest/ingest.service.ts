@@ -50,6 +50,13 @@ export class IngestService {
       this.metrics.countKeys('applied', outcome.applied);
       this.metrics.countKeys('stale', outcome.stale);
       this.metrics.countKeys('foreign', outcome.foreign.length);
+      if (outcome.journalTrimmed > 0) {
+        this.metrics.journalTrimmed.inc(outcome.journalTrimmed);
+        this.logger.warn(
+          `the write journal reached ARCHIVE_JOURNAL_MAX_ENTRIES and dropped ${outcome.journalTrimmed} entries the ` +
+            'archive had not copied yet: data that expires or changes before the next run will not be archived',
+        );
+      }
       if (outcome.foreign.length > 0) this.logForeignKeys(message, outcome.foreign, sqsMessage.MessageId);
       if (outcome.applied > 0) {
         this.metrics.countMessage(message.op === 'set' ? 'stored' : 'deleted');

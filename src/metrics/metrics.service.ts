@@ -51,6 +51,33 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly archiveRuns = new Counter({
+    name: 'setgetapi_archive_runs_total',
+    help: 'Archive runs this instance ran, by outcome',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly archiveDuration = new Histogram({
+    name: 'setgetapi_archive_run_duration_seconds',
+    help: 'Duration of archive runs, by outcome',
+    labelNames: ['status'] as const,
+    buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200],
+    registers: [this.registry],
+  });
+
+  readonly archiveRecords = new Counter({
+    name: 'setgetapi_archive_records_total',
+    help: 'Archived records created or changed in MongoDB by this instance',
+    registers: [this.registry],
+  });
+
+  readonly journalTrimmed = new Counter({
+    name: 'setgetapi_archive_journal_trimmed_total',
+    help: 'Journal entries dropped by ARCHIVE_JOURNAL_MAX_ENTRIES before an archive run copied them',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

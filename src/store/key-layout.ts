@@ -9,6 +9,8 @@ import { createHmac } from 'node:crypto';
  * - `<p>r:{<datum>}`      digests of the keys referencing that body (hash); `{<datum>}` is a hash tag so the body
  *                         and its references share a slot and one script can update both
  * - `<p>ttl:<accountId>`  TTL policies of one account (hash: `*` the account policy, `f:<flowId>` flow policies)
+ * - `<p>journal`          writes not yet copied to the archive (stream)
+ * - `<p>archive:lock`     the archive run lock; `<p>archive:run:<id>` one run's record; `<p>archive:runs` their index
  */
 export class KeyLayout {
   constructor(readonly prefix: string) {}
@@ -31,6 +33,44 @@ export class KeyLayout {
 
   ttlPolicyPattern(): string {
     return `${this.prefix}ttl:*`;
+  }
+
+  /** The account id of a TTL policy hash key. */
+  accountOfTtlPolicies(key: string): string {
+    return key.slice(`${this.prefix}ttl:`.length);
+  }
+
+  /** Matches every key of the service, for scans that pick records and datums out of it. */
+  everything(): string {
+    return `${this.prefix}*`;
+  }
+
+  /** The digest of a record key, or null when `key` is not a record key. */
+  digestOfRecord(key: string): string | null {
+    const start = `${this.prefix}k:`;
+    return key.startsWith(start) ? key.slice(start.length) : null;
+  }
+
+  /** The datum id of a datum body key, or null when `key` is not one. */
+  datumIdOf(key: string): string | null {
+    const start = `${this.prefix}d:{`;
+    return key.startsWith(start) && key.endsWith('}') ? key.slice(start.length, -1) : null;
+  }
+
+  journal(): string {
+    return `${this.prefix}journal`;
+  }
+
+  archiveLock(): string {
+    return `${this.prefix}archive:lock`;
+  }
+
+  archiveRun(runId: string): string {
+    return `${this.prefix}archive:run:${runId}`;
+  }
+
+  archiveRuns(): string {
+    return `${this.prefix}archive:runs`;
   }
 }
 

@@ -21,7 +21,10 @@ export function renderRecordBody(fields: RecordBodyFields): RecordBody {
     `"data":${JSON.stringify(fields.data)},"version":${fields.version === null ? 'null' : fields.version},` +
     `"storedAt":"${new Date(fields.storedAt).toISOString()}",` +
     `"expiresAt":${fields.expiresAt === null ? 'null' : `"${new Date(fields.expiresAt).toISOString()}"`}}`;
-  // 160 bits of SHA-256: collision-free in practice, and short enough to repeat in every key's record.
-  const etag = `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
-  return { json, etag };
+  return { json, etag: etagOf(json) };
+}
+
+/** A strong ETag of a document: 160 bits of SHA-256, collision-free in practice and short enough for every record. */
+export function etagOf(json: string): string {
+  return `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
 }

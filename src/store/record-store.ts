@@ -1,8 +1,10 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
+import { Cluster } from 'ioredis';
 import { RecordMessage } from '../message/record-message.validation';
+import { JournalKey, JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
-import { renderRecordBody } from './record-body';
+import { etagOf, RecordBody, renderRecordBody } from './record-body';
 import { defineStoreScripts, RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
@@ -12,6 +14,8 @@ export interface WriteOutcome {
   stale: number;
   /** Digests of keys left alone because another account owns them (SPEC §3, KEY_OWNED_BY_OTHER_ACCOUNT). */
   foreign: string[];
+  /** Older journal entries the journal's cap dropped before the archive copied them (0 normally). */
+  journalTrimmed: number;
 }
 
 export interface WriteContext {
@@ -26,8 +30,49 @@ export type ReadResult =
   | { kind: 'not-modified'; etag: string }
   | { kind: 'found'; etag: string; body: Buffer };
 
+/** A datum as Redis holds it now, for the archive's snapshot. */
+export interface StoredDatum {
+  datumId: string;
+  /** The JSON document a read returns. */
+  body: string;
+  /** Digests of the keys pointing at it. */
+  digests: string[];
+  expiresAt: number | null;
+}
+
+/** An archived datum to write back under the keys that still held it. */
+export interface DatumToRestore {
+  datumId: string;
+  accountId: string;
+  version: number | null;
+  body: string;
+  digests: string[];
+  expiresAt: number | null;
+}
+
 /** How long a deleted key's tombstone remembers which shared datum it released, for replays of the delete. */
 const TOMBSTONE_TTL_MS = 24 * 3600 * 1000;
+
+type KeyOp = 'set' | 'delete' | 'restore';
+
+interface KeyWrite {
+  op: KeyOp;
+  accountId: string;
+  version: number | null;
+  datumId: string;
+  body: RecordBody | null;
+  digests: string[];
+  /** Unix ms, 0 for none. */
+  expireAt: number;
+}
+
+interface KeysApplied {
+  applied: JournalKey[];
+  stale: number;
+  foreign: string[];
+  /** Datums no key points at any more after this write. */
+  ended: string[];
+}
 
 /**
  * The records of webhook keys, in Redis. Writes apply the ownership rule and the version guard per key inside
@@ -41,79 +86,129 @@ export class RecordStore {
     @InjectRedis() private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
     private readonly digester: WebhookKeyDigester,
+    private readonly journal: JournalStore,
   ) {
     defineStoreScripts(redis);
   }
 
   async write(message: RecordMessage, context: WriteContext): Promise<WriteOutcome> {
-    const digests = message.webhookKeys.map((key) => this.digester.digest(key));
     const expireAt = context.ttlSeconds === null ? 0 : context.now + context.ttlSeconds * 1000;
+    const version = message.version ?? null;
     const body =
       message.op === 'set'
         ? renderRecordBody({
             accountId: message.accountId,
             flowId: message.flowId,
             data: message.data,
-            version: message.version ?? null,
+            version,
             storedAt: context.now,
             expiresAt: expireAt === 0 ? null : expireAt,
           })
         : null;
-    // Measured (bench/memory.ts): a body shared by two keys already costs less than two copies, even for a tiny
-    // payload, because a record holding a body over 64 bytes loses Redis's compact hash encoding.
-    const shared = body !== null && digests.length > 1;
+    const outcome = await this.applyToKeys({
+      op: message.op,
+      accountId: message.accountId,
+      version,
+      datumId: context.datumId,
+      body,
+      digests: message.webhookKeys.map((key) => this.digester.digest(key)),
+      expireAt,
+    });
+    const journalTrimmed =
+      outcome.applied.length === 0
+        ? 0
+        : await this.journal.append({
+            op: message.op,
+            datumId: context.datumId,
+            accountId: message.accountId,
+            flowId: message.flowId,
+            version,
+            at: context.now,
+            expiresAt: expireAt === 0 ? null : expireAt,
+            keys: outcome.applied,
+            ended: outcome.ended,
+            body: body?.json ?? null,
+          });
+    return { applied: outcome.applied.length, stale: outcome.stale, foreign: outcome.foreign, journalTrimmed };
+  }
+
+  /**
+   * Writes an archived datum back under its keys, keeping its expiry, but only where a key is absent or holds
+   * an older version of the same account; returns how many keys were written and how many were left as they were.
+   */
+  async restore(datum: DatumToRestore): Promise<{ restored: number; kept: number }> {
+    const outcome = await this.applyToKeys({
+      op: 'restore',
+      accountId: datum.accountId,
+      version: datum.version,
+      datumId: datum.datumId,
+      body: { json: datum.body, etag: etagOf(datum.body) },
+      digests: datum.digests,
+      expireAt: datum.expiresAt ?? 0,
+    });
+    return { restored: outcome.applied.length, kept: outcome.stale + outcome.foreign.length };
+  }
+
+  private async applyToKeys(write: KeyWrite): Promise<KeysApplied> {
+    const shared = write.body !== null && write.digests.length > 1;
     if (shared) {
       await this.redis.attachDatum(
-        this.keys.datum(context.datumId),
-        this.keys.datumRefs(context.datumId),
-        body.json,
-        String(expireAt),
-        ...digests,
+        this.keys.datum(write.datumId),
+        this.keys.datumRefs(write.datumId),
+        write.body?.json ?? '',
+        String(write.expireAt),
+        ...write.digests,
       );
     }
     const replies = await Promise.all(
-      digests.map((digest) =>
+      write.digests.map((digest) =>
         this.redis.applyRecordKey(
           this.keys.record(digest),
-          message.op,
-          message.accountId,
-          message.version === undefined ? '' : String(message.version),
-          context.datumId,
-          body?.etag ?? '',
-          body !== null && !shared ? body.json : '',
-          String(expireAt),
+          write.op,
+          write.accountId,
+          write.version === null ? '' : String(write.version),
+          write.datumId,
+          write.body?.etag ?? '',
+          write.body !== null && !shared ? write.body.json : '',
+          String(write.expireAt),
           String(TOMBSTONE_TTL_MS),
         ),
       ),
     );
-    return this.settle(replies, digests, shared ? context.datumId : null);
+    return this.settle(replies, write.digests, shared ? write.datumId : null, write.datumId);
   }
 
   /** Counts the outcomes and drops references that no longer hold: superseded datums and keys this write lost. */
   private async settle(
-    replies: Array<[string, string]>,
+    replies: Array<[string, string, string, string]>,
     digests: string[],
     sharedDatumId: string | null,
-  ): Promise<WriteOutcome> {
-    const outcome: WriteOutcome = { applied: 0, stale: 0, foreign: [] };
+    datumId: string,
+  ): Promise<KeysApplied> {
+    const outcome: KeysApplied = { applied: [], stale: 0, foreign: [], ended: [] };
     const releases = new Map<string, string[]>();
-    const release = (datumId: string, digest: string) => {
-      const list = releases.get(datumId);
+    const release = (releasedId: string, digest: string) => {
+      const list = releases.get(releasedId);
       if (list) list.push(digest);
-      else releases.set(datumId, [digest]);
+      else releases.set(releasedId, [digest]);
     };
-    replies.forEach(([result, released], index) => {
-      if (result === 'applied') outcome.applied++;
+    replies.forEach(([result, released, previous, previousInline], index) => {
+      if (result === 'applied') outcome.applied.push({ digest: digests[index], previous });
       else if (result === 'stale') outcome.stale++;
       else outcome.foreign.push(digests[index]);
       if (released !== '') release(released, digests[index]);
       if (result !== 'applied' && sharedDatumId !== null) release(sharedDatumId, digests[index]);
+      if (previousInline === '1') outcome.ended.push(previous);
     });
-    await Promise.all(
-      [...releases].map(([datumId, released]) =>
-        this.redis.releaseDatum(this.keys.datum(datumId), this.keys.datumRefs(datumId), ...released),
+    const released = [...releases];
+    const freed = await Promise.all(
+      released.map(([releasedId, keys]) =>
+        this.redis.releaseDatum(this.keys.datum(releasedId), this.keys.datumRefs(releasedId), ...keys),
       ),
     );
+    released.forEach(([releasedId], index) => {
+      if (freed[index] === 1 && releasedId !== datumId) outcome.ended.push(releasedId);
+    });
     return outcome;
   }
 
@@ -148,6 +243,48 @@ export class RecordStore {
       if (body !== null) found.set(webhookKeys[index], body);
     });
     return found;
+  }
+
+  /**
+   * Every datum Redis holds now, in batches: SCAN (on every master of a cluster) picks the records that hold their
+   * body and the shared bodies, then one pipelined round of reads per batch fetches body, keys and expiry. Never
+   * holds more than one batch, whatever the size of the keyspace.
+   */
+  async *scanDatums(count: number): AsyncGenerator<StoredDatum[]> {
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', this.keys.everything(), 'COUNT', count);
+        cursor = next;
+        const datums = (await Promise.all(found.map((key) => this.readDatum(key)))).filter(
+          (datum): datum is StoredDatum => datum !== null,
+        );
+        if (datums.length > 0) yield datums;
+      } while (cursor !== '0');
+    }
+  }
+
+  /** The datum behind a scanned key: a record holding its body inline, or a shared body; null for anything else. */
+  private async readDatum(key: string): Promise<StoredDatum | null> {
+    const digest = this.keys.digestOfRecord(key);
+    if (digest !== null) {
+      const [[owner, datumId, body], expireTime] = await Promise.all([
+        this.redis.hmget(key, 'a', 'd', 'b'),
+        this.redis.pexpiretime(key),
+      ]);
+      if (owner === null || datumId === null || body === null || expireTime === -2) return null;
+      return { datumId, body, digests: [digest], expiresAt: expireTime === -1 ? null : expireTime };
+    }
+    const datumId = this.keys.datumIdOf(key);
+    if (datumId === null) return null;
+    const [body, digests, expireTime] = await Promise.all([
+      this.redis.get(key),
+      this.redis.hkeys(this.keys.datumRefs(datumId)),
+      this.redis.pexpiretime(key),
+    ]);
+    if (body === null || digests.length === 0 || expireTime === -2) return null;
+    return { datumId, body, digests, expiresAt: expireTime === -1 ? null : expireTime };
   }
 }
 

@@ -43,7 +43,10 @@ export function redisModuleOptions(config: AppConfig): RedisModuleOptions {
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext> {
-    applyRecordKey(record: string, ...args: string[]): Result<[string, string], Context>;
+    applyRecordKey(record: string, ...args: string[]): Result<[string, string, string, string], Context>;
+    appendJournal(journal: string, ...args: string[]): Result<number, Context>;
+    acquireLock(lock: string, owner: string, ttlMs: string): Result<number, Context>;
+    releaseLock(lock: string, owner: string): Result<number, Context>;
     attachDatum(body: string, refs: string, ...args: string[]): Result<number, Context>;
     releaseDatum(body: string, refs: string, ...digests: string[]): Result<number, Context>;
   }
@@ -53,10 +56,17 @@ const SCRIPTS = [
   { name: 'applyRecordKey', file: 'apply-record-key.lua', numberOfKeys: 1 },
   { name: 'attachDatum', file: 'attach-datum.lua', numberOfKeys: 2 },
   { name: 'releaseDatum', file: 'release-datum.lua', numberOfKeys: 2 },
+  { name: 'appendJournal', file: 'journal-append.lua', numberOfKeys: 1 },
+  { name: 'acquireLock', file: 'acquire-lock.lua', numberOfKeys: 1 },
+  { name: 'releaseLock', file: 'release-lock.lua', numberOfKeys: 1 },
 ] as const;
 
-/** Registers the store's Lua scripts (files beside this one) as commands; ioredis loads them with EVALSHA. */
+/**
+ * Registers the store's Lua scripts (files beside this one) as commands; ioredis loads them with EVALSHA. Every
+ * store class calls it; the first call defines them on the shared client.
+ */
 export function defineStoreScripts(redis: RedisClient): void {
+  if (Object.prototype.hasOwnProperty.call(redis, SCRIPTS[0].name)) return;
   for (const script of SCRIPTS) {
     const lua = readFileSync(join(__dirname, 'lua', script.file), 'utf8');
     redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua });

@@ -2,6 +2,8 @@ import { RedisModule } from '@nestjs-modules/ioredis';
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ArchiveStateStore } from './archive-state-store';
+import { JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { RecordStore } from './record-store';
 import { redisModuleOptions } from './redis-client';
@@ -25,8 +27,10 @@ import { TtlPolicyStore } from './ttl-policy-store';
     },
     RecordStore,
     TtlPolicyStore,
+    JournalStore,
+    ArchiveStateStore,
     RedisStatus,
   ],
-  exports: [RecordStore, TtlPolicyStore, RedisStatus],
+  exports: [RecordStore, TtlPolicyStore, JournalStore, ArchiveStateStore, RedisStatus],
 })
 export class StoreModule {}

@@ -1,5 +1,6 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
+import { Cluster } from 'ioredis';
 import { KeyLayout } from './key-layout';
 import { RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
@@ -73,6 +74,28 @@ export class TtlPolicyStore {
       ...(flow !== null && { flow: parse(flow).ttlSeconds }),
       ...(account !== null && { account: parse(account).ttlSeconds }),
     };
+  }
+
+  /** Writes an archived policy back unless one is set already; returns whether it was written. */
+  async putIfAbsent(policy: TtlPolicy): Promise<boolean> {
+    const stored: StoredPolicy = { ttlSeconds: policy.ttlSeconds, updatedAt: policy.updatedAt };
+    return (await this.redis.hsetnx(this.keys.ttlPolicies(policy.accountId), this.field(policy.flowId), JSON.stringify(stored))) === 1;
+  }
+
+  /** Every policy of every account, in batches (SCAN on every master of a cluster). */
+  async *scanAll(count = 200): AsyncGenerator<TtlPolicy[]> {
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', this.keys.ttlPolicyPattern(), 'COUNT', count);
+        cursor = next;
+        const accounts = keys.map((key) => this.keys.accountOfTtlPolicies(key));
+        const listed = await Promise.all(accounts.map((accountId) => this.listAccount(accountId)));
+        const policies = listed.flatMap(({ account, flows }) => (account === null ? flows : [account, ...flows]));
+        if (policies.length > 0) yield policies;
+      } while (cursor !== '0');
+    }
   }
 
   private field(flowId: string | null): string {

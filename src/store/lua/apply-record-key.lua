@@ -5,7 +5,7 @@
 --            o = a shared datum this key has stopped pointing at, kept so that a replay repeats its release
 --          After deleting a key that pointed at a shared datum, the record stays as a tombstone holding only `o`
 --          (it has no owner, version or body: reads and later writes treat it as absent) for ARGV[8] ms.
--- ARGV[1]  'set' or 'delete'
+-- ARGV[1]  'set', 'delete', or 'restore' (a set that only fills an absent key or one holding an older version)
 -- ARGV[2]  account id of the message
 -- ARGV[3]  version of the message, '' when it has none
 -- ARGV[4]  datum id (the message id)
@@ -13,27 +13,41 @@
 -- ARGV[6]  the body when stored inline in this record, '' when the body is a shared datum
 -- ARGV[7]  expiry as a Unix time in ms, '0' for none
 -- ARGV[8]  how long a tombstone lives, in ms
--- Returns {outcome, released}: outcome is 'applied', 'stale' or 'foreign'; released is the id of a shared datum
--- whose references must no longer include this key, or ''. Releasing twice is harmless, so a replay of a message
--- whose first attempt died before releasing returns the same id again.
+-- Returns {outcome, released, previous, previousInline}:
+--   outcome   'applied', 'stale' (older version, or for restore: not older) or 'foreign' (another account's key)
+--   released  a shared datum whose references must no longer include this key, or ''. Releasing twice is harmless,
+--             so a replay of a message whose first attempt died before releasing returns the same id again.
+--   previous  the datum this key held before this write, '' when it was absent or already this datum
+--   previousInline '1' when that previous datum lived in this record (so this write ended it), else '0'
 local key = KEYS[1]
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local current = redis.call('HMGET', key, 'a', 'v', 'd', 'o')
 local owner, storedVersion, storedDatum, superseded = current[1], current[2], current[3], current[4]
 if owner then
-  if owner ~= account then return {'foreign', ''} end
-  if version ~= '' and storedVersion and tonumber(storedVersion) > tonumber(version) then return {'stale', ''} end
+  if owner ~= account then return {'foreign', '', '', '0'} end
+  if op == 'restore' then
+    if version == '' or not storedVersion or tonumber(storedVersion) >= tonumber(version) then
+      return {'stale', '', '', '0'}
+    end
+  elseif version ~= '' and storedVersion and tonumber(storedVersion) > tonumber(version) then
+    return {'stale', '', '', '0'}
+  end
 end
 
+local previous, previousInline = '', '0'
+if storedDatum and storedDatum ~= datum then
+  previous = storedDatum
+  if redis.call('HEXISTS', key, 'b') == 1 then previousInline = '1' end
+end
 local released = superseded or ''
-if storedDatum and storedDatum ~= datum and redis.call('HEXISTS', key, 'b') == 0 then released = storedDatum end
+if previous ~= '' and previousInline == '0' then released = previous end
 if released == datum then released = '' end
 
 redis.call('DEL', key)
 if op == 'delete' then
   if released ~= '' then redis.call('HSET', key, 'o', released) redis.call('PEXPIRE', key, ARGV[8]) end
-  return {'applied', released}
+  return {'applied', released, previous, previousInline}
 end
 
 local fields = {'a', account, 'd', datum, 'e', ARGV[5]}
@@ -51,4 +65,4 @@ if released ~= '' then
 end
 redis.call('HSET', key, unpack(fields))
 if ARGV[7] ~= '0' then redis.call('PEXPIREAT', key, ARGV[7]) end
-return {'applied', released}
+return {'applied', released, previous, previousInline}

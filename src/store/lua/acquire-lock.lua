@@ -1,0 +1,7 @@
+-- Takes or renews a lock held under an owner token, with an expiry.
+-- KEYS[1]  the lock; ARGV[1] the owner token; ARGV[2] its lifetime in ms
+-- Returns 1 when the caller holds the lock afterwards, 0 when someone else does.
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
