@@ -1,5 +1,6 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ArchiveModule } from './archive/archive.module';
 import { ApiException } from './common/api-exception';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { HttpErrorFilter } from './common/http-error.filter';
@@ -24,17 +25,25 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     const has = (...roles: AppRole[]) => roles.some((role) => config.roles.has(role));
     const ttlPolicies = TtlPolicyModule.forRoot({ adminRoutes: has('admin') });
+    const archive = has('admin', 'scheduler')
+      ? ArchiveModule.forRoot(config, { adminRoutes: has('admin'), scheduler: has('scheduler') })
+      : null;
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config),
         MetricsModule,
-        HealthModule.forRoot({ redis: has('worker', 'query', 'admin', 'scheduler'), sqs: has('gateway', 'worker') }),
+        HealthModule.forRoot({
+          redis: has('worker', 'query', 'admin', 'scheduler'),
+          sqs: has('gateway', 'worker'),
+          mongodb: archive !== null && config.mongodbUri !== null ? archive : null,
+        }),
         ...(has('gateway') ? [GatewayModule] : []),
         ...(has('worker') ? [IngestModule.forRoot(ttlPolicies)] : []),
         ...(has('query') ? [QueryModule] : []),
         ...(has('admin') ? [ttlPolicies] : []),
+        ...(archive ? [archive] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -291,6 +291,9 @@ describe('records: gateway → SQS FIFO → worker → Redis → query', () => {
     expect((await request(service.url).get('/docs')).status).toBe(200);
     const document = (await request(service.url).get('/docs-json')).body;
     expect(Object.keys(document.paths).sort()).toEqual([
+      '/admin/archive/restore',
+      '/admin/archive/runs',
+      '/admin/archive/runs/{runId}',
       '/admin/ttl-policies',
       '/admin/ttl-policies/accounts/{accountId}',
       '/admin/ttl-policies/accounts/{accountId}/flows/{flowId}',

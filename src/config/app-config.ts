@@ -1,3 +1,4 @@
+import { validateCronExpression } from 'cron';
 import { ENTITY_ID_PATTERN, MAX_TTL_SECONDS } from '../common/contract-rules';
 
 export const APP_ROLES = ['gateway', 'worker', 'query', 'admin', 'scheduler'] as const;
@@ -233,9 +234,9 @@ class EnvReader {
 
   cron(name: string, fallback: string): string {
     const value = this.raw(name) ?? fallback;
-    const fields = value.split(/\s+/);
-    if (fields.length < 5 || fields.length > 6 || !fields.every((field) => /^[\d*/,?LW#A-Za-z-]+$/.test(field))) {
-      return this.fail(name, `must be a cron expression of 5 or 6 fields, got "${value}"`, fallback);
+    const check = validateCronExpression(value);
+    if (!check.valid) {
+      return this.fail(name, `must be a cron expression (5 or 6 fields): ${check.error?.message ?? 'invalid'}, got "${value}"`, fallback);
     }
     return value;
   }

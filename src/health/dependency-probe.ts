@@ -1,6 +1,8 @@
 /** A readiness check of one dependency: resolves when it answers, rejects with the reason when not. */
 export interface DependencyProbe {
   readonly name: string;
+  /** A required dependency down makes the process not ready (503); an optional one is only reported. */
+  readonly required: boolean;
   check(timeoutMs: number): Promise<void>;
 }
 

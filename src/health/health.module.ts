@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { MongoProbe } from '../archive/mongo.probe';
 import { StoreModule } from '../store/store.module';
 import { DEPENDENCY_PROBES, DependencyProbe } from './dependency-probe';
 import { HealthController } from './health.controller';
@@ -10,16 +11,19 @@ import { SqsProbe } from './sqs.probe';
 export interface HealthDependencies {
   redis: boolean;
   sqs: boolean;
+  /** The ArchiveModule AppModule built, when MongoDB is configured for this process; it exports MongoProbe. */
+  mongodb: DynamicModule | null;
 }
 
 /** /health/live and /health/ready; readiness probes only what this process's roles use. */
 @Module({})
 export class HealthModule {
   static forRoot(dependencies: HealthDependencies): DynamicModule {
-    const probes: Type<DependencyProbe>[] = [
+    const ownProbes: Type<DependencyProbe>[] = [
       ...(dependencies.redis ? [RedisProbe] : []),
       ...(dependencies.sqs ? [SqsProbe] : []),
     ];
+    const probes: Type<DependencyProbe>[] = [...ownProbes, ...(dependencies.mongodb ? [MongoProbe] : [])];
     const collected: Provider = {
       provide: DEPENDENCY_PROBES,
       inject: probes,
@@ -27,9 +31,13 @@ export class HealthModule {
     };
     return {
       module: HealthModule,
-      imports: [TerminusModule.forRoot({ logger: false }), ...(dependencies.redis ? [StoreModule] : [])],
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        ...(dependencies.redis ? [StoreModule] : []),
+        ...(dependencies.mongodb ? [dependencies.mongodb] : []),
+      ],
       controllers: [HealthController],
-      providers: [ReadinessService, ...probes, collected],
+      providers: [ReadinessService, ...ownProbes, collected],
     };
   }
 }

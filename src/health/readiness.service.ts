@@ -19,15 +19,20 @@ export class ReadinessService {
     @Inject(DEPENDENCY_PROBES) private readonly probes: DependencyProbe[],
   ) {}
 
-  /** Probes every dependency this process needs, now (no cached answer: a failure shows at the next probe). */
+  /**
+   * Probes every dependency this process uses, now (no cached answer: a failure shows at the next probe). Ready
+   * when every required one is up.
+   */
   async check(): Promise<ReadinessReport> {
+    let checks: HealthCheckResult['details'];
     try {
-      const result = await this.health.check(this.probes.map((probe) => () => this.indicate(probe)));
-      return { ready: true, checks: result.details };
+      checks = (await this.health.check(this.probes.map((probe) => () => this.indicate(probe)))).details;
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      return { ready: false, checks: (error.getResponse() as HealthCheckResult).details };
+      checks = (error.getResponse() as HealthCheckResult).details;
     }
+    const ready = this.probes.every((probe) => !probe.required || checks[probe.name]?.status === 'up');
+    return { ready, checks };
   }
 
   private async indicate(probe: DependencyProbe): Promise<HealthIndicatorResult> {

@@ -5,6 +5,7 @@ import { DependencyProbe } from './dependency-probe';
 @Injectable()
 export class RedisProbe implements DependencyProbe {
   readonly name = 'redis';
+  readonly required = true;
 
   constructor(private readonly redis: RedisStatus) {}
 

@@ -9,6 +9,7 @@ import { DependencyProbe } from './dependency-probe';
 @Injectable()
 export class SqsProbe implements DependencyProbe, OnApplicationShutdown {
   readonly name = 'sqs';
+  readonly required = true;
   private readonly sqs: SQSClient;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {

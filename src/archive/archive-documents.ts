@@ -1,0 +1,120 @@
+import { AnyBulkWriteOperation } from 'mongoose';
+import { JournalEntry } from '../store/journal-store';
+import { StoredDatum } from '../store/record-store';
+import { TtlPolicy } from '../store/ttl-policy-store';
+import { ArchivedPolicy, ArchivedRecord } from './archive.schemas';
+
+export type RecordWrite = AnyBulkWriteOperation<ArchivedRecord>;
+
+/**
+ * The MongoDB writes of a batch of journal entries, in two steps: first every datum the entries stored (upserts
+ * keyed by datum id, so a replayed entry changes nothing), then the endings those writes caused (a key of an
+ * older datum overwritten or deleted, a datum left without keys). Endings go second so that an ending never
+ * reaches MongoDB before the datum it ends, even within one batch.
+ */
+export function journalWrites(entries: JournalEntry[], now: Date): { datums: RecordWrite[]; endings: RecordWrite[] } {
+  const datums: RecordWrite[] = [];
+  const endings: RecordWrite[] = [];
+  for (const entry of entries) {
+    const at = new Date(entry.at);
+    const reason = entry.op === 'delete' ? 'deleted' : 'replaced';
+    if (entry.op === 'set' && entry.body !== null) {
+      datums.push(
+        upsertDatum(
+          entry.datumId,
+          {
+            accountId: entry.accountId,
+            flowId: entry.flowId,
+            version: entry.version,
+            storedAt: at,
+            expiresAt: entry.expiresAt === null ? null : new Date(entry.expiresAt),
+            body: entry.body,
+            keys: entry.keys.map(({ digest }) => digest),
+          },
+          now,
+        ),
+      );
+    }
+    for (const { digest, previous } of entry.keys) {
+      if (previous === '') continue;
+      endings.push({ updateOne: { filter: { _id: previous }, update: { $set: { [`endedKeys.${digest}`]: { at, reason } } } } });
+    }
+    for (const ended of entry.ended) {
+      const update = entry.op === 'delete' ? { deleted: true, deletedAt: at } : { replacedAt: at };
+      endings.push({ updateOne: { filter: { _id: ended }, update: { $set: update } } });
+    }
+  }
+  return { datums, endings };
+}
+
+/** The upserts that make the archive hold every datum Redis holds now, with the keys that point at it now. */
+export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] {
+  return datums.map((datum) => {
+    const fields = describeBody(datum.body);
+    return upsertDatum(
+      datum.datumId,
+      {
+        ...fields,
+        expiresAt: datum.expiresAt === null ? null : new Date(datum.expiresAt),
+        body: datum.body,
+        keys: datum.digests,
+      },
+      now,
+    );
+  });
+}
+
+type DatumFields = Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt' | 'expiresAt' | 'body' | 'keys'>;
+
+function upsertDatum(datumId: string, fields: DatumFields, now: Date): RecordWrite {
+  return {
+    updateOne: {
+      filter: { _id: datumId },
+      update: {
+        $set: fields,
+        $setOnInsert: { firstArchivedAt: now, deleted: false, deletedAt: null, replacedAt: null },
+      },
+      upsert: true,
+    },
+  };
+}
+
+/** The metadata of a stored document (the JSON that GET /v1/data answers). */
+export function describeBody(body: string): Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt'> {
+  const document = JSON.parse(body) as { accountId: string; flowId: string; version: number | null; storedAt: string };
+  return {
+    accountId: document.accountId,
+    flowId: document.flowId,
+    version: document.version,
+    storedAt: new Date(document.storedAt),
+  };
+}
+
+export function policyId(accountId: string, flowId: string | null): string {
+  return flowId === null ? accountId : `${accountId}/${flowId}`;
+}
+
+export function policyWrite(policy: TtlPolicy): AnyBulkWriteOperation<ArchivedPolicy> {
+  return {
+    updateOne: {
+      filter: { _id: policyId(policy.accountId, policy.flowId) },
+      update: {
+        $set: {
+          accountId: policy.accountId,
+          flowId: policy.flowId,
+          ttlSeconds: policy.ttlSeconds,
+          updatedAt: new Date(policy.updatedAt),
+          removedAt: null,
+        },
+      },
+      upsert: true,
+    },
+  };
+}
+
+/** Which keys of an archived datum a restore may write back: those no later write overwrote or deleted. */
+export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys'>): { restorable: string[]; ended: number } {
+  const ended = record.endedKeys ?? {};
+  const restorable = record.keys.filter((digest) => ended[digest] === undefined);
+  return { restorable, ended: record.keys.length - restorable.length };
+}

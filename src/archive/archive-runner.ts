@@ -1,0 +1,179 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
+import { ArchiveRun, ArchiveStateStore } from '../store/archive-state-store';
+import { JournalStore } from '../store/journal-store';
+import { RecordStore } from '../store/record-store';
+import { TtlPolicyStore } from '../store/ttl-policy-store';
+import { journalWrites, policyId, policyWrite, snapshotWrites } from './archive-documents';
+import { ArchiveRepository } from './archive.repository';
+
+/** The lock expires this long after its last renewal: a crashed instance frees it quickly. */
+const LOCK_TTL_MS = 30_000;
+const LOCK_RENEWAL_MS = 10_000;
+/** Journal entries and scanned keys handled per MongoDB bulk write. */
+const BATCH = 500;
+
+export class ArchiveBusyError extends Error {
+  constructor() {
+    super('An archive run is in progress');
+  }
+}
+
+class RunAborted extends Error {}
+
+/**
+ * Copies Redis to MongoDB. One run at a time across every instance (a Redis lock the running instance renews;
+ * losing it stops the run before its next write). A run drains the write journal (so data that expired, was
+ * overwritten or was deleted since the last run is archived too), then copies every live datum (SCAN in batches,
+ * pipelined reads, unordered bulk upserts: memory stays flat), every TTL policy, and prunes what ended longer ago
+ * than ARCHIVE_RETENTION_DAYS. Every write is an upsert keyed by datum id, and journal entries are dropped only
+ * once MongoDB has them, so a run that dies half way is simply completed by the next one.
+ */
+@Injectable()
+export class ArchiveRunner implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ArchiveRunner.name);
+  private current: { runId: string; done: Promise<void>; abort: (reason: string) => void } | null = null;
+
+  constructor(
+    private readonly archive: ArchiveRepository,
+    private readonly state: ArchiveStateStore,
+    private readonly journal: JournalStore,
+    private readonly records: RecordStore,
+    private readonly policies: TtlPolicyStore,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Takes the lock and starts a run in the background; throws ArchiveBusyError when one is running anywhere. */
+  async start(trigger: ArchiveRun['trigger']): Promise<ArchiveRun> {
+    const runId = randomUUID();
+    if (!(await this.state.holdLock(runId, LOCK_TTL_MS))) throw new ArchiveBusyError();
+    await this.failAbandonedRuns(runId);
+    const run: ArchiveRun = {
+      runId,
+      status: 'running',
+      trigger,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      recordsArchived: 0,
+      policiesArchived: 0,
+    };
+    await this.state.saveRun(run);
+    let abortReason: string | null = null;
+    const done = this.execute(run, () => abortReason).finally(() => {
+      this.current = null;
+    });
+    this.current = { runId, done, abort: (reason) => (abortReason = reason) };
+    this.logger.log(`archive run ${runId} started (${trigger})`);
+    return run;
+  }
+
+  private async execute(run: ArchiveRun, aborted: () => string | null): Promise<void> {
+    const stopTimer = this.metrics.archiveDuration.startTimer();
+    let lockLost = false;
+    const renewal = setInterval(() => {
+      this.state.holdLock(run.runId, LOCK_TTL_MS).then(
+        (held) => (lockLost ||= !held),
+        () => (lockLost = true),
+      );
+    }, LOCK_RENEWAL_MS);
+    const checkpoint = () => {
+      const reason = lockLost ? 'lost the archive lock (another instance took over)' : aborted();
+      if (reason) throw new RunAborted(reason);
+    };
+    try {
+      await this.archive.prepare();
+      await this.drainJournal(run, checkpoint);
+      await this.copySnapshot(run, checkpoint);
+      await this.copyPolicies(run, checkpoint);
+      if (this.config.archive.retentionDays > 0) {
+        await this.archive.prune(new Date(Date.now() - this.config.archive.retentionDays * 86_400_000));
+      }
+      await this.finish(run, 'succeeded');
+    } catch (error) {
+      await this.finish(run, 'failed', error instanceof Error ? error.message : String(error));
+    } finally {
+      clearInterval(renewal);
+      stopTimer({ status: run.status });
+      await this.state.releaseLock(run.runId).catch(() => undefined);
+    }
+  }
+
+  /** Copies journal entries written before the run started, oldest first, dropping each batch once archived. */
+  private async drainJournal(run: ArchiveRun, checkpoint: () => void): Promise<void> {
+    const until = await this.journal.newestId();
+    if (until === null) return;
+    for (;;) {
+      checkpoint();
+      const entries = await this.journal.read(BATCH, until);
+      if (entries.length === 0) return;
+      const { datums, endings } = journalWrites(entries, new Date());
+      run.recordsArchived += await this.archive.writeRecords(datums);
+      run.recordsArchived += await this.archive.writeRecords(endings);
+      await this.journal.acknowledge(entries[entries.length - 1].id);
+      await this.progress(run);
+    }
+  }
+
+  private async copySnapshot(run: ArchiveRun, checkpoint: () => void): Promise<void> {
+    for await (const datums of this.records.scanDatums(BATCH)) {
+      checkpoint();
+      run.recordsArchived += await this.archive.writeRecords(snapshotWrites(datums, new Date()));
+      await this.progress(run);
+    }
+  }
+
+  private async copyPolicies(run: ArchiveRun, checkpoint: () => void): Promise<void> {
+    const present: string[] = [];
+    for await (const policies of this.policies.scanAll()) {
+      checkpoint();
+      present.push(...policies.map((policy) => policyId(policy.accountId, policy.flowId)));
+      run.policiesArchived += await this.archive.writePolicies(policies.map(policyWrite));
+    }
+    await this.archive.markPoliciesRemoved(present, new Date());
+  }
+
+  /** Saves the counts so far, so GET /admin/archive/runs/:id shows a long run moving. */
+  private async progress(run: ArchiveRun): Promise<void> {
+    await this.state.saveRun(run);
+  }
+
+  private async finish(run: ArchiveRun, status: 'succeeded' | 'failed', error?: string): Promise<void> {
+    run.status = status;
+    run.finishedAt = new Date().toISOString();
+    if (error !== undefined) run.error = error;
+    this.metrics.archiveRuns.inc({ status });
+    this.metrics.archiveRecords.inc(run.recordsArchived);
+    if (status === 'failed') this.logger.error(`archive run ${run.runId} failed: ${error}`);
+    else this.logger.log(`archive run ${run.runId} succeeded: ${run.recordsArchived} records, ${run.policiesArchived} policies`);
+    await this.state.saveRun(run).catch((saveError: unknown) =>
+      this.logger.error(`could not record the end of archive run ${run.runId}: ${String(saveError)}`),
+    );
+    await this.state.pruneRuns().catch(() => undefined);
+  }
+
+  /** A run still marked running while someone else now holds the lock died with its instance. */
+  private async failAbandonedRuns(currentRunId: string): Promise<void> {
+    for (const run of await this.state.listRuns()) {
+      if (run.status === 'running' && run.runId !== currentRunId && run.runId !== this.current?.runId) {
+        await this.state.saveRun({
+          ...run,
+          status: 'failed',
+          finishedAt: new Date().toISOString(),
+          error: 'interrupted: its instance stopped before finishing (the next run completed the copy)',
+        });
+      }
+    }
+  }
+
+  /** Stops a run in progress at its next batch and waits for it to record how it ended. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const current = this.current;
+    if (current === null) return;
+    current.abort('interrupted by shutdown');
+    await Promise.race([current.done, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  }
+}

@@ -1,0 +1,91 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectConnection, InjectModel } from '@nestjs/mongoose';
+import { AnyBulkWriteOperation, Connection, ConnectionStates, Model } from 'mongoose';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { RecordWrite } from './archive-documents';
+import { ARCHIVED_POLICY, ARCHIVED_RECORD, ArchivedPolicy, ArchivedRecord } from './archive.schemas';
+
+/** Documents a cursor fetches per round trip when walking the archive. */
+const CURSOR_BATCH = 500;
+
+/** Everything the service does with MongoDB, and nothing else does. */
+@Injectable()
+export class ArchiveRepository {
+  constructor(
+    @InjectConnection() private readonly connection: Connection,
+    @InjectModel(ARCHIVED_RECORD) private readonly records: Model<ArchivedRecord>,
+    @InjectModel(ARCHIVED_POLICY) private readonly policies: Model<ArchivedPolicy>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Makes sure the connection is open, reopening it when an earlier attempt failed (the service starts, and keeps
+   * serving, while MongoDB is down), and that the collections have their indexes.
+   */
+  async prepare(): Promise<void> {
+    if (this.connection.readyState === ConnectionStates.connecting) await this.connection.asPromise();
+    if (this.connection.readyState !== ConnectionStates.connected) {
+      await this.connection.openUri(this.config.mongodbUri ?? '');
+    }
+    await Promise.all([this.records.createIndexes(), this.policies.createIndexes()]);
+  }
+
+  async ping(): Promise<void> {
+    const db = this.connection.db;
+    if (this.connection.readyState !== ConnectionStates.connected || db === undefined) {
+      throw new Error(`not connected (${ConnectionStates[this.connection.readyState]})`);
+    }
+    await db.admin().ping();
+  }
+
+  /** Returns how many archived records the writes created or changed. */
+  async writeRecords(writes: RecordWrite[]): Promise<number> {
+    if (writes.length === 0) return 0;
+    const result = await this.records.bulkWrite(writes, { ordered: false });
+    return result.upsertedCount + result.modifiedCount;
+  }
+
+  /** Returns how many archived policies the writes created or changed. */
+  async writePolicies(writes: AnyBulkWriteOperation<ArchivedPolicy>[]): Promise<number> {
+    if (writes.length === 0) return 0;
+    const result = await this.policies.bulkWrite(writes, { ordered: false });
+    return result.upsertedCount + result.modifiedCount;
+  }
+
+  /** Marks archived policies that are no longer in Redis as removed, so a restore does not bring them back. */
+  async markPoliciesRemoved(present: string[], at: Date): Promise<void> {
+    await this.policies.updateMany({ _id: { $nin: present }, removedAt: null }, { $set: { removedAt: at } });
+  }
+
+  /** Drops records deleted, replaced or expired before `cutoff`; returns how many. */
+  async prune(cutoff: Date): Promise<number> {
+    const result = await this.records.deleteMany({
+      $or: [{ deletedAt: { $lt: cutoff } }, { replacedAt: { $lt: cutoff } }, { expiresAt: { $lt: cutoff } }],
+    });
+    return result.deletedCount;
+  }
+
+  /** Archived records of an account and flow (or all), newest first, streamed in batches. */
+  records$(filter: { accountId?: string; flowId?: string }): AsyncIterable<ArchivedRecord> {
+    // Only the fields that are set: the driver would send an undefined field as null, matching nothing.
+    const query = {
+      ...(filter.accountId !== undefined && { accountId: filter.accountId }),
+      ...(filter.flowId !== undefined && { flowId: filter.flowId }),
+    };
+    return this.records.find(query).sort({ storedAt: -1 }).batchSize(CURSOR_BATCH).lean<ArchivedRecord>().cursor();
+  }
+
+  /** Archived policies not removed since: all, an account's, or an account's own and one flow's. */
+  policies$(filter: { accountId?: string; flowId?: string }): AsyncIterable<ArchivedPolicy> {
+    return this.policies
+      .find({
+        removedAt: null,
+        ...(filter.accountId !== undefined && { accountId: filter.accountId }),
+        ...(filter.flowId !== undefined && { flowId: { $in: [null, filter.flowId] } }),
+      })
+      .batchSize(CURSOR_BATCH)
+      .lean<ArchivedPolicy>()
+      .cursor();
+  }
+}

@@ -1,0 +1,82 @@
+import { Schema } from 'mongoose';
+
+export type KeyEnding = { at: Date; reason: 'replaced' | 'deleted' };
+
+/**
+ * One datum in the archive (collection `archived_records`): what one write stored, with the digests of the keys
+ * it was stored under (never a key in clear) and, per key, when and why the key stopped holding it.
+ */
+export interface ArchivedRecord {
+  /** The datum id: the message id of the write. */
+  _id: string;
+  accountId: string;
+  flowId: string;
+  version: number | null;
+  storedAt: Date;
+  expiresAt: Date | null;
+  /** The exact JSON document reads returned, kept as text so a restore gives back the same bytes. */
+  body: string;
+  keys: string[];
+  /** digest → when the key was overwritten by a later write or deleted. */
+  endedKeys?: Record<string, KeyEnding>;
+  /** Set when a delete removed the datum's last key. */
+  deleted: boolean;
+  deletedAt: Date | null;
+  /** Set when later writes replaced the datum under every one of its keys. */
+  replacedAt: Date | null;
+  firstArchivedAt: Date;
+}
+
+/** One TTL policy in the archive (collection `archived_ttl_policies`); _id is `accountId` or `accountId/flowId`. */
+export interface ArchivedPolicy {
+  _id: string;
+  accountId: string;
+  flowId: string | null;
+  ttlSeconds: number | null;
+  updatedAt: Date;
+  /** Set when a run no longer found the policy in Redis: it was deleted, and is not restored. */
+  removedAt: Date | null;
+}
+
+export const ARCHIVED_RECORD = 'ArchivedRecord';
+export const ARCHIVED_POLICY = 'ArchivedPolicy';
+
+// Indexes are created by each run (ensureIndexes), not at start-up: the service starts while MongoDB is down.
+const options = { versionKey: false, autoIndex: false, autoCreate: false, minimize: false } as const;
+
+export const ArchivedRecordSchema = new Schema<ArchivedRecord>(
+  {
+    _id: { type: String, required: true },
+    accountId: { type: String, required: true },
+    flowId: { type: String, required: true },
+    version: { type: Number, default: null },
+    storedAt: { type: Date, required: true },
+    expiresAt: { type: Date, default: null },
+    body: { type: String, required: true },
+    keys: { type: [String], required: true },
+    endedKeys: { type: Schema.Types.Mixed, default: undefined },
+    deleted: { type: Boolean, default: false },
+    deletedAt: { type: Date, default: null },
+    replacedAt: { type: Date, default: null },
+    firstArchivedAt: { type: Date, required: true },
+  },
+  { ...options, collection: 'archived_records' },
+);
+// Restore walks an account/flow newest first; retention finds what ended or expired long ago.
+ArchivedRecordSchema.index({ accountId: 1, flowId: 1, storedAt: -1 });
+ArchivedRecordSchema.index({ storedAt: -1 });
+ArchivedRecordSchema.index({ deletedAt: 1 });
+ArchivedRecordSchema.index({ replacedAt: 1 });
+ArchivedRecordSchema.index({ expiresAt: 1 });
+
+export const ArchivedPolicySchema = new Schema<ArchivedPolicy>(
+  {
+    _id: { type: String, required: true },
+    accountId: { type: String, required: true },
+    flowId: { type: String, default: null },
+    ttlSeconds: { type: Number, default: null },
+    updatedAt: { type: Date, required: true },
+    removedAt: { type: Date, default: null },
+  },
+  { ...options, collection: 'archived_ttl_policies' },
+);

@@ -1,0 +1,231 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import Redis from 'ioredis';
+import mongoose, { Connection } from 'mongoose';
+import request from 'supertest';
+import { ArchivedRecord } from '../src/archive/archive.schemas';
+import { RecordMessage } from '../src/message/record-message.validation';
+import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordStore } from '../src/store/record-store';
+import { ADMIN_KEY, eventually, startTestApp, TestApp, testEnv, WEBHOOK_KEY_SECRET } from './support/app';
+import { MongoTarget, startMongoTarget } from './support/mongo-target';
+import { RedisServer } from './support/redis-server';
+import { createQueuePair, QueuePair, testSqsClient } from './support/sqs';
+
+const RECORDS = 10_000;
+const digester = new WebhookKeyDigester(WEBHOOK_KEY_SECRET);
+
+describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_URI' : 'the wire server'})`, () => {
+  let redis: RedisServer;
+  let inspect: Redis;
+  let sqs: SQSClient;
+  let queues: QueuePair;
+  let mongo: MongoTarget;
+  let archive: Connection;
+  let first: TestApp;
+  let second: TestApp;
+  const plaintextKeys: string[] = [];
+
+  const admin = (app: TestApp) => ({
+    post: (path: string, body: object = {}) => request(app.url).post(`/admin/archive${path}`).set('x-api-key', ADMIN_KEY).send(body),
+    get: (path: string) => request(app.url).get(`/admin/archive${path}`).set('x-api-key', ADMIN_KEY),
+  });
+  const records = () => archive.collection<ArchivedRecord>('archived_records');
+  const finished = (app: TestApp, runId: string) =>
+    eventually(async () => {
+      const run = (await admin(app).get(`/runs/${runId}`)).body;
+      return run.status === 'running' ? undefined : run;
+    }, 120_000, `archive run ${runId} to finish`);
+  const runToEnd = async (app: TestApp) => {
+    const started = await admin(app).post('/runs');
+    expect(started.status).toBe(202);
+    return finished(app, started.body.runId);
+  };
+  const write = (app: TestApp, message: RecordMessage, datumId: string, ttlSeconds: number | null = 3600) =>
+    app.app.get(RecordStore).write(message, { datumId, ttlSeconds, now: Date.now() });
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    inspect = new Redis(redis.url);
+    sqs = testSqsClient();
+    queues = await createQueuePair(sqs);
+    mongo = await startMongoTarget();
+    // The schedule is far away: runs in this suite are the ones the tests start.
+    const env = testEnv(redis.url, queues, { MONGODB_URI: mongo.uri, ARCHIVE_CRON: '0 0 1 1 *', ARCHIVE_RETENTION_DAYS: '0' });
+    first = await startTestApp(env);
+    second = await startTestApp(env);
+    archive = await mongoose.createConnection(mongo.uri).asPromise();
+
+    const store = first.app.get(RecordStore);
+    const now = Date.now();
+    for (let start = 0; start < RECORDS; start += 500) {
+      await Promise.all(
+        Array.from({ length: 500 }, (_, offset) => {
+          const n = start + offset;
+          const keys = Array.from({ length: 1 + (n % 3) }, (_, index) => `archive-key-${n}-${index}`);
+          plaintextKeys.push(...keys);
+          return store.write(
+            { op: 'set', accountId: 'acme', flowId: `flow-${n % 7}`, webhookKeys: keys, data: { n, text: 'x'.repeat(200) }, version: n },
+            { datumId: `datum-${n}`, ttlSeconds: 3600, now },
+          );
+        }),
+      );
+    }
+    await request(first.url).put('/admin/ttl-policies/accounts/acme').set('x-api-key', ADMIN_KEY).send({ ttlSeconds: 7200 });
+    await request(first.url).put('/admin/ttl-policies/accounts/acme/flows/flow-1').set('x-api-key', ADMIN_KEY).send({ ttlSeconds: null });
+  });
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await archive?.close();
+    await mongo?.stop();
+    inspect?.disconnect();
+    sqs?.destroy();
+    await redis?.destroy();
+  });
+
+  it(`archives ${RECORDS} records with their fields and key digests, and no webhook key in clear`, async () => {
+    const run = await runToEnd(first);
+    expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', policiesArchived: 2, finishedAt: expect.any(String) });
+    expect(run.recordsArchived).toBeGreaterThanOrEqual(RECORDS);
+    expect(await records().countDocuments()).toBe(RECORDS);
+
+    const sample = await records().findOne({ _id: 'datum-4242' });
+    const keys = ['archive-key-4242-0'];
+    expect(sample).toMatchObject({
+      accountId: 'acme',
+      flowId: `flow-${4242 % 7}`,
+      version: 4242,
+      keys: keys.map((key) => digester.digest(key)),
+      deleted: false,
+      deletedAt: null,
+    });
+    expect(sample?.storedAt).toBeInstanceOf(Date);
+    expect(sample?.expiresAt?.getTime()).toBe((sample?.storedAt.getTime() ?? 0) + 3600_000);
+    const served = await request(first.url).get('/v1/data').set('x-webhook-key', keys[0]);
+    expect(sample?.body).toBe(served.text);
+    const shared = await records().findOne({ _id: 'datum-4243' });
+    expect([...(shared?.keys ?? [])].sort()).toEqual(['archive-key-4243-0', 'archive-key-4243-1'].map((key) => digester.digest(key)).sort());
+
+    const policies = await archive.collection('archived_ttl_policies').find().toArray();
+    expect(policies.map((policy) => [policy._id, policy.ttlSeconds]).sort()).toEqual([
+      ['acme', 7200],
+      ['acme/flow-1', null],
+    ]);
+
+    const everything = JSON.stringify(await records().find().toArray()) + JSON.stringify(policies);
+    expect(everything).toContain(digester.digest('archive-key-9999-0'));
+    for (const key of plaintextKeys.filter((_, index) => index % 97 === 0)) expect(everything).not.toContain(key);
+  });
+
+  it('changes and duplicates nothing when run again', async () => {
+    const before = await records().find().sort({ _id: 1 }).toArray();
+    const run = await runToEnd(second);
+    expect(run).toMatchObject({ status: 'succeeded', recordsArchived: 0, policiesArchived: 0 });
+    expect(await records().find().sort({ _id: 1 }).toArray()).toEqual(before);
+  });
+
+  it('archives data that expired, was overwritten or was deleted before the run, from the journal', async () => {
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'brief', webhookKeys: ['brief-key-0001'], data: 'gone soon' }, 'datum-brief', 1);
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], data: 'old' }, 'datum-old');
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], data: 'new' }, 'datum-new');
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'], data: 'doomed' }, 'datum-doomed');
+    await write(first, { op: 'delete', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'] }, 'delete-doomed');
+    await eventually(async () => ((await inspect.exists(new KeyLayout('sg:').record(digester.digest('brief-key-0001')))) === 0 ? true : undefined), 5000, 'expiry');
+
+    const run = await runToEnd(first);
+    expect(run.status).toBe('succeeded');
+    const brief = await records().findOne({ _id: 'datum-brief' });
+    expect(brief?.expiresAt?.getTime()).toBeLessThan(Date.now());
+    expect(JSON.parse(brief?.body ?? '{}').data).toBe('gone soon');
+    const old = await records().findOne({ _id: 'datum-old' });
+    expect(old?.replacedAt).toBeInstanceOf(Date);
+    expect(Object.values(old?.endedKeys ?? {}).map((ending) => ending.reason)).toEqual(['replaced', 'replaced']);
+    expect(await records().findOne({ _id: 'datum-doomed' })).toMatchObject({ deleted: true, deletedAt: expect.any(Date) });
+    expect(await inspect.xlen('sg:journal')).toBe(0);
+  });
+
+  it('runs once when two instances are asked at the same moment', async () => {
+    const before = (await admin(first).get('/runs')).body.length;
+    const answers = await Promise.all([admin(first).post('/runs'), admin(second).post('/runs')]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([202, 409]);
+    const conflict = answers.find((answer) => answer.status === 409);
+    expect(conflict?.body).toMatchObject({ statusCode: 409, error: 'Conflict' });
+    const started = answers.find((answer) => answer.status === 202);
+    await finished(first, started?.body.runId);
+    const runs = (await admin(second).get('/runs')).body;
+    expect(runs).toHaveLength(before + 1);
+    expect(runs[0].runId).toBe(started?.body.runId);
+  });
+
+  it('fails a run whose MongoDB connections drop, keeps its record readable, and the next run completes the copy', async () => {
+    await records().deleteMany({ _id: { $in: ['datum-1', 'datum-2', 'datum-3'] } });
+    const started = await admin(first).post('/runs');
+    expect(started.status).toBe(202);
+    mongo.proxy.cut();
+    try {
+      const failed = await finished(first, started.body.runId);
+      expect(failed).toMatchObject({ status: 'failed', finishedAt: expect.any(String) });
+      expect(failed.error).toEqual(expect.any(String));
+      expect(failed.error.length).toBeGreaterThan(0);
+      expect((await admin(second).get(`/runs/${started.body.runId}`)).body.status).toBe('failed');
+      expect((await request(first.url).get('/health/ready')).body.checks.mongodb.status).toBe('down');
+      expect((await request(first.url).get('/health/ready')).status).toBe(200);
+    } finally {
+      mongo.proxy.heal();
+    }
+    const next = await runToEnd(first);
+    expect(next.status).toBe('succeeded');
+    expect(await records().countDocuments({ _id: { $in: ['datum-1', 'datum-2', 'datum-3'] } })).toBe(3);
+  });
+
+  it('restores an emptied Redis: live data with its remaining TTL, not expired, deleted or newer data', async () => {
+    const layout = new KeyLayout('sg:');
+    const expiry = await inspect.pexpiretime(layout.record(digester.digest('archive-key-10-0')));
+    const servedBefore = (await request(first.url).get('/v1/data').set('x-webhook-key', 'archive-key-11-1')).text;
+    await inspect.flushall();
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'flow-5', webhookKeys: ['archive-key-12-0'], data: 'newer', version: 999_999 }, 'datum-newer');
+
+    const answer = await admin(second).post('/restore', {});
+    expect(answer.status).toBe(200);
+    const live = plaintextKeys.length - 1;
+    expect(answer.body).toEqual({
+      restored: live + 2,
+      skippedExpired: 1,
+      skippedNewer: 1,
+      skippedDeleted: 3,
+      policiesRestored: 2,
+    });
+    expect(await inspect.pexpiretime(layout.record(digester.digest('archive-key-10-0')))).toBe(expiry);
+    expect((await request(first.url).get('/v1/data').set('x-webhook-key', 'archive-key-11-1')).text).toBe(servedBefore);
+    expect((await request(first.url).get('/v1/data').set('x-webhook-key', 'archive-key-12-0')).body.data).toBe('newer');
+    expect((await request(first.url).get('/v1/data').set('x-webhook-key', 'over-key-0002')).body.data).toBe('new');
+    expect((await request(first.url).get('/v1/data').set('x-webhook-key', 'brief-key-0001')).status).toBe(404);
+    expect((await request(first.url).get('/v1/data').set('x-webhook-key', 'del-key-0001')).status).toBe(404);
+    expect((await request(first.url).get('/admin/ttl-policies/accounts/acme/flows/flow-1').set('x-api-key', ADMIN_KEY)).body.ttlSeconds).toBeNull();
+
+    const again = await admin(first).post('/restore', { accountId: 'acme', flowId: 'flow-3' });
+    expect(again.body).toMatchObject({ restored: 0, policiesRestored: 0 });
+    expect(again.body.skippedNewer).toBeGreaterThan(0);
+  });
+
+  it('answers 503 on every archive route when MONGODB_URI is not set', async () => {
+    const off = await startTestApp(testEnv(redis.url, queues, { APP_ROLES: 'admin,scheduler' }));
+    try {
+      for (const answer of [
+        await admin(off).post('/runs'),
+        await admin(off).get('/runs'),
+        await admin(off).get('/runs/0b6f3f0e-5a49-4a59-9a57-2f7c1e0d8c11'),
+        await admin(off).post('/restore'),
+      ]) {
+        expect(answer.status).toBe(503);
+        expect(answer.body).toMatchObject({ statusCode: 503, message: 'The archive is off: MONGODB_URI is not set' });
+      }
+      const ready = await request(off.url).get('/health/ready');
+      expect(ready.status).toBe(200);
+      expect(Object.keys(ready.body.checks)).toEqual(['redis']);
+    } finally {
+      await off.close();
+    }
+  });
+});
