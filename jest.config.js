@@ -1,4 +1,7 @@
-/** Unit specs sit beside their source; end-to-end suites under test/ boot the real app against real processes. */
+/**
+ * Unit specs sit beside their source (src/, and infra/ for the AWS stack); end-to-end suites under test/ boot the
+ * real app against real processes.
+ */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] };
 
 module.exports = {
@@ -9,7 +12,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/infra/**/*.spec.ts'],
       transform,
     },
     {

@@ -38,7 +38,8 @@ export class RecordMessageDto {
   flowId!: string;
 
   @ApiProperty({
-    type: [String],
+    type: 'array',
+    items: { type: 'string', pattern: WEBHOOK_KEY_PATTERN.source, minLength: 8, maxLength: 512 },
     minItems: 1,
     maxItems: MAX_WEBHOOK_KEYS_PER_MESSAGE,
     uniqueItems: true,
