@@ -6,10 +6,9 @@
  */
 import 'reflect-metadata';
 import Redis from 'ioredis';
-import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { RecordStore } from '../src/store/record-store';
 import { RedisServer } from '../test/support/redis-server';
-import { formatBytes, machineFacts, table } from './support';
+import { benchRecordStore, formatBytes, machineFacts, table } from './support';
 
 const CASES = [
   { payload: 10, keys: 2 },
@@ -49,7 +48,7 @@ async function measure(redis: Redis, store: RecordStore, payload: number, keyCou
 async function main(): Promise<void> {
   const server = await RedisServer.start();
   const redis = new Redis(server.url, { enableAutoPipelining: true });
-  const store = new RecordStore(redis, new KeyLayout('sg:'), new WebhookKeyDigester('bench-secret-0123456789'));
+  const store = benchRecordStore(redis, 'bench-secret-0123456789');
   console.log(`Redis memory per datum (used_memory delta / datums, TTL 1 h) — ${machineFacts()}\n`);
   const rows = [];
   for (const { payload, keys } of CASES) {

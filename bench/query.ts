@@ -19,11 +19,10 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
-import { RecordStore } from '../src/store/record-store';
+import { WebhookKeyDigester } from '../src/store/key-layout';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
-import { machineFacts, table } from './support';
+import { benchRecordStore, machineFacts, table } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -98,7 +97,7 @@ function startBaseline(redisUrl: string): Promise<{ child: ChildProcess; url: st
 const reads = (keys: string[]): Request[] => keys.map((key) => ({ method: 'GET', path: '/v1/data', headers: { 'x-webhook-key': key } }));
 
 async function seed(redis: Redis, single: string[], shared: string[]): Promise<void> {
-  const store = new RecordStore(redis, new KeyLayout('sg:'), new WebhookKeyDigester(SECRET));
+  const store = benchRecordStore(redis, SECRET);
   const digester = new WebhookKeyDigester(SECRET);
   const now = Date.now();
   for (const [index, key] of single.entries()) {

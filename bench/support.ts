@@ -1,5 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import Redis from 'ioredis';
 import { cpus, totalmem } from 'node:os';
+import { loadConfig } from '../src/config/app-config';
+import { JournalStore } from '../src/store/journal-store';
+import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordStore } from '../src/store/record-store';
 
 /** Machine facts printed at the top of every benchmark, so figures are never read without their context. */
 export function machineFacts(): string {
@@ -22,4 +27,11 @@ export function table(rows: ReadonlyArray<Readonly<Record<string, string | numbe
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)));
   const line = (cells: string[]) => cells.map((cell, index) => cell.padStart(widths[index])).join('  ');
   return [line(columns), line(widths.map((width) => '-'.repeat(width))), ...rows.map((row) => line(columns.map((column) => String(row[column]))))].join('\n');
+}
+
+/** A RecordStore on a bench's own Redis client, configured as a query-only process would be (no journal). */
+export function benchRecordStore(redis: Redis, webhookKeySecret: string): RecordStore {
+  const config = loadConfig({ APP_ROLES: 'query', WEBHOOK_KEY_SECRET: webhookKeySecret });
+  const keys = new KeyLayout(config.redis.keyPrefix);
+  return new RecordStore(redis, keys, new WebhookKeyDigester(webhookKeySecret), new JournalStore(redis, keys, config));
 }
