@@ -108,6 +108,9 @@ async function startSqs() {
   const queue = fauxqs.createQueue('setgetapi-ingest.fifo', {
     attributes: {
       FifoQueue: 'true',
+      // As on AWS (infra/): throughput and deduplication per message group, i.e. per accountId:flowId.
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
       VisibilityTimeout: process.env.SQS_VISIBILITY_TIMEOUT ?? '30',
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: '5' }),
     },

@@ -52,7 +52,9 @@ export class GatewayController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Becomes the FIFO MessageDeduplicationId: a repeat within 5 minutes is accepted but not queued again',
+    description:
+      'Becomes the FIFO MessageDeduplicationId (scoped to accountId:flowId): a repeat within 5 minutes is accepted ' +
+      'but not queued again',
   })
   @ApiAcceptedResponse({ type: AcceptedRecordDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid message; `details` names each field' })

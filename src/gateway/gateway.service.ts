@@ -4,7 +4,7 @@ import { ApiException } from '../common/api-exception';
 import { Principal } from '../common/api-key.guard';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { messageGroupId, toQueueBody } from '../message/queue-body';
+import { deduplicationId, messageGroupId, toQueueBody } from '../message/queue-body';
 import { validateRecordMessage } from '../message/record-message.validation';
 import { MessageRefusedError, QueuedMessage, RecordQueue } from './record-queue';
 
@@ -37,7 +37,9 @@ export class GatewayService {
       throw new ApiException(413, `The message is larger than ${this.config.maxMessageBytes} bytes`);
     }
     try {
-      return await this.queue.send(queueBody, messageGroupId(message), idempotencyKey ?? randomUUID());
+      const groupId = messageGroupId(message);
+      const dedupId = idempotencyKey === undefined ? randomUUID() : deduplicationId(groupId, idempotencyKey);
+      return await this.queue.send(queueBody, groupId, dedupId);
     } catch (error) {
       if (error instanceof MessageRefusedError) throw new ApiException(400, `SQS refused the message: ${error.message}`);
       this.logger.warn(`ingest queue unavailable: ${(error as Error).message}`);

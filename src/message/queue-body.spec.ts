@@ -1,4 +1,4 @@
-import { messageGroupId, toQueueBody } from './queue-body';
+import { deduplicationId, messageGroupId, toQueueBody } from './queue-body';
 import { RecordMessage } from './record-message.validation';
 
 /** Characters SQS accepts in a message body (#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF). */
@@ -81,5 +81,22 @@ describe('messageGroupId', () => {
     const groupId = messageGroupId({ accountId: 'a'.repeat(63), flowId: 'f'.repeat(63) });
     expect(groupId).toHaveLength(127);
     expect(groupId.length).toBeLessThanOrEqual(128);
+  });
+});
+
+describe('deduplicationId', () => {
+  it('is the same for the same group and Idempotency-Key, and a valid SQS deduplication id', () => {
+    const id = deduplicationId('acme:orders', 'order-1001');
+    expect(id).toBe(deduplicationId('acme:orders', 'order-1001'));
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('differs between groups, so one account cannot suppress another account\'s message', () => {
+    expect(deduplicationId('acme:orders', 'k-1')).not.toBe(deduplicationId('globex:orders', 'k-1'));
+    expect(deduplicationId('acme:orders', 'k-1')).not.toBe(deduplicationId('acme:invoices', 'k-1'));
+  });
+
+  it('cannot be forged by moving characters between the group and the key', () => {
+    expect(deduplicationId('acme:a', 'b:c')).not.toBe(deduplicationId('acme:a:b', 'c'));
   });
 });

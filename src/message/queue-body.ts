@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { RecordMessage } from './record-message.validation';
 
 /**
@@ -20,4 +21,13 @@ export function toQueueBody(message: RecordMessage): string {
 /** SQS FIFO ordering scope: every message of one (account, flow) is applied in order. */
 export function messageGroupId(message: Pick<RecordMessage, 'accountId' | 'flowId'>): string {
   return `${message.accountId}:${message.flowId}`;
+}
+
+/**
+ * The FIFO MessageDeduplicationId for a producer's Idempotency-Key, scoped to the message group: SQS deduplicates
+ * across the whole queue unless the queue says `DeduplicationScope: messageGroup` (fauxqs ignores that attribute),
+ * and one account's key must never suppress another account's message. 64 hex characters, within the SQS limit.
+ */
+export function deduplicationId(groupId: string, idempotencyKey: string): string {
+  return createHash('sha256').update(groupId).update('\n').update(idempotencyKey).digest('hex');
 }
