@@ -1,11 +1,10 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
-import { Cluster } from 'ioredis';
 import { RecordMessage } from '../message/record-message.validation';
 import { JournalKey, JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { etagOf, RecordBody, renderRecordBody } from './record-body';
-import { defineStoreScripts, RedisClient } from './redis-client';
+import { defineStoreScripts, RedisClient, scanTargets } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 /** What applying one message did, key by key. */
@@ -251,7 +250,7 @@ export class RecordStore {
    * holds more than one batch, whatever the size of the keyspace.
    */
   async *scanDatums(count: number): AsyncGenerator<StoredDatum[]> {
-    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const nodes = scanTargets(this.redis);
     for (const node of nodes) {
       let cursor = '0';
       do {

@@ -3,6 +3,7 @@ import Redis, { Cluster, RedisOptions, Result } from 'ioredis';
 import type { ClientContext } from 'ioredis/built/utils/RedisCommander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { AppConfig } from '../config/app-config';
 
 export type RedisClient = Redis | Cluster;
@@ -39,6 +40,17 @@ export function redisModuleOptions(config: AppConfig): RedisModuleOptions {
     };
   }
   return { type: 'single', url: config.redis.url, options };
+}
+
+/**
+ * The servers a SCAN must visit to see every key: each master of a cluster (SCAN reads one node's keyspace), or
+ * the one server. Until a cluster client is ready its node list holds the start-up nodes it is about to replace,
+ * so a scan then fails as Redis being unavailable instead of visiting (and disturbing) those.
+ */
+export function scanTargets(redis: RedisClient): Redis[] {
+  if (!(redis instanceof Cluster)) return [redis];
+  if (redis.status !== 'ready') throw new DependencyUnavailableError('Redis', new Error(`the cluster is ${redis.status}`));
+  return redis.nodes('master');
 }
 
 declare module 'ioredis' {

@@ -1,8 +1,7 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
-import { Cluster } from 'ioredis';
 import { KeyLayout } from './key-layout';
-import { RedisClient } from './redis-client';
+import { RedisClient, scanTargets } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 /** A stored TTL policy; `flowId` null is the account's own policy, `ttlSeconds` null means "never expires". */
@@ -84,7 +83,7 @@ export class TtlPolicyStore {
 
   /** Every policy of every account, in batches (SCAN on every master of a cluster). */
   async *scanAll(count = 200): AsyncGenerator<TtlPolicy[]> {
-    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const nodes = scanTargets(this.redis);
     for (const node of nodes) {
       let cursor = '0';
       do {

@@ -1,0 +1,145 @@
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import { Cluster } from 'ioredis';
+import mongoose from 'mongoose';
+import request from 'supertest';
+import { ArchivedPolicy, ArchivedRecord } from '../src/archive/archive.schemas';
+import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordStore } from '../src/store/record-store';
+import { RedisStatus } from '../src/store/redis-status';
+import { ACME, ADMIN_KEY, eventually, startTestApp, WEBHOOK_KEY_SECRET } from './support/app';
+import { startMongoTarget } from './support/mongo-target';
+import { describeRecordsSuite, RecordsSuite } from './support/records-suite';
+import { redisCluster } from './support/redis-target';
+
+const keys = new KeyLayout('sg:');
+const digester = new WebhookKeyDigester(WEBHOOK_KEY_SECRET);
+
+describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCluster, (suite: RecordsSuite) => {
+  const masters = () => (suite.redis.inspect as Cluster).nodes('master');
+
+  // The tests below use the service's stores directly, which fail at once while its cluster client is connecting.
+  beforeAll(async () => {
+    expect(await suite.service.app.get(RedisStatus).waitUntilReady(30_000)).toBe(true);
+  });
+
+  it('spreads the keys of one message over every master, sharing one body, and frees it when they are deleted', async () => {
+    const webhookKeys = Array.from({ length: 60 }, () => suite.newKey('spread'));
+    const data = { text: 'x'.repeat(1024) };
+    const accepted = await suite.submit(ACME.apiKey, { accountId: 'acme', flowId: 'spread', webhookKeys, data });
+    expect(accepted.status).toBe(202);
+    const datumId: string = accepted.body.messageId;
+
+    const batch = () => request(suite.service.url).post('/v1/data/batch-get').send({ webhookKeys });
+    const stored = await eventually(async () => {
+      const response = await batch();
+      return response.body.missing?.length === 0 ? response : undefined;
+    }, 15_000, 'every key of the message');
+    const documents = webhookKeys.map((key) => stored.body.items[key]);
+    expect(documents.every((document) => JSON.stringify(document) === JSON.stringify(documents[0]))).toBe(true);
+    expect(documents[0]).toMatchObject({ accountId: 'acme', flowId: 'spread', data });
+
+    const records = new Set(webhookKeys.map((key) => keys.record(digester.digest(key))));
+    const recordsPerMaster = await Promise.all(
+      masters().map(async (node) => (await node.keys('sg:k:*')).filter((key) => records.has(key)).length),
+    );
+    expect(recordsPerMaster).toHaveLength(3);
+    expect(recordsPerMaster.every((count) => count > 0)).toBe(true);
+    expect(recordsPerMaster.reduce((sum, count) => sum + count, 0)).toBe(webhookKeys.length);
+    const [bodySlot, refsSlot] = await Promise.all(
+      [keys.datum(datumId), keys.datumRefs(datumId)].map((key) => suite.redis.inspect.cluster('KEYSLOT', key)),
+    );
+    expect(bodySlot).toBe(refsSlot);
+    expect(await suite.redis.inspect.hlen(keys.datumRefs(datumId))).toBe(webhookKeys.length);
+
+    const deleted = await suite.submit(ACME.apiKey, { op: 'delete', accountId: 'acme', flowId: 'spread', webhookKeys });
+    expect(deleted.status).toBe(202);
+    await eventually(async () => ((await batch()).body.missing?.length === webhookKeys.length ? true : undefined), 15_000, 'the delete');
+    const leftOver = await Promise.all([keys.datum(datumId), keys.datumRefs(datumId)].map((key) => suite.redis.inspect.exists(key)));
+    expect(leftOver).toEqual([0, 0]);
+  });
+
+  it('writes a message in a few round trips per master however many keys it has', async () => {
+    const client = suite.service.app.get<Cluster>(getRedisConnectionToken());
+    const store = suite.service.app.get(RecordStore);
+    // The client connects to a master on its first command for it; counting starts once every one is connected.
+    await Promise.all(client.nodes('master').map((node) => node.ping()));
+    const writesPerMaster = async (keyCount: number) => {
+      const webhookKeys = Array.from({ length: keyCount }, () => suite.newKey('trips'));
+      const spies = client.nodes('master').map((node) => jest.spyOn(node.stream, 'write'));
+      try {
+        const outcome = await store.write(
+          { op: 'set', accountId: 'acme', flowId: 'trips', webhookKeys, data: { keyCount } },
+          { datumId: `trips-${keyCount}`, ttlSeconds: 600, now: Date.now() },
+        );
+        expect(outcome.applied).toBe(keyCount);
+        return spies.map((spy) => spy.mock.calls.length);
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+    };
+    // One pipeline per master for the keys' scripts, one more on the master of the shared body: attaching it.
+    for (const keyCount of [3, 300]) {
+      const writes = await writesPerMaster(keyCount);
+      expect(writes.every((count) => count <= 2)).toBe(true);
+      expect(writes.reduce((sum, count) => sum + count, 0)).toBeLessThanOrEqual(writes.length + 1);
+    }
+  });
+
+  it('archives what every master holds, scanning each of them', async () => {
+    const store = suite.service.app.get(RecordStore);
+    const datumIds = Array.from({ length: 300 }, (_, n) => `cluster-archive-${n}`);
+    // Written by the suite's service, which has no MONGODB_URI and so no journal: only the scan can find them.
+    await Promise.all(
+      datumIds.map((datumId, n) =>
+        store.write(
+          {
+            op: 'set',
+            accountId: 'acme',
+            flowId: 'cluster-archive',
+            webhookKeys: Array.from({ length: 1 + (n % 3) }, () => suite.newKey('archive')),
+            data: { n },
+          },
+          { datumId, ttlSeconds: 600, now: Date.now() },
+        ),
+      ),
+    );
+    const policy = await request(suite.service.url)
+      .put('/admin/ttl-policies/accounts/globex/flows/cluster-archive')
+      .set('x-api-key', ADMIN_KEY)
+      .send({ ttlSeconds: 900 });
+    expect(policy.status).toBe(200);
+
+    const mongo = await startMongoTarget();
+    const archiver = await startTestApp({
+      ...suite.serviceEnv,
+      APP_ROLES: 'admin,scheduler',
+      MONGODB_URI: mongo.uri,
+      ARCHIVE_CRON: '0 0 1 1 *',
+    });
+    const archive = await mongoose.createConnection(mongo.uri).asPromise();
+    try {
+      expect(await archiver.app.get(RedisStatus).waitUntilReady(30_000)).toBe(true);
+      const started = await request(archiver.url).post('/admin/archive/runs').set('x-api-key', ADMIN_KEY);
+      expect(started.status).toBe(202);
+      const run = await eventually(async () => {
+        const current = (await request(archiver.url).get(`/admin/archive/runs/${started.body.runId}`).set('x-api-key', ADMIN_KEY)).body;
+        return current.status === 'running' ? undefined : current;
+      }, 60_000, 'the archive run');
+      expect(run.status).toBe('succeeded');
+      expect(run.recordsArchived).toBeGreaterThanOrEqual(datumIds.length);
+
+      const archived = await archive
+        .collection<ArchivedRecord>('archived_records')
+        .find({ _id: { $in: datumIds } })
+        .toArray();
+      expect(archived).toHaveLength(datumIds.length);
+      expect(archived.map((record) => record.keys.length).reduce((sum, count) => sum + count, 0)).toBe(600);
+      const policies = await archive.collection<ArchivedPolicy>('archived_ttl_policies').find({ _id: 'globex/cluster-archive' }).toArray();
+      expect(policies.map((stored) => stored.ttlSeconds)).toEqual([900]);
+    } finally {
+      await archive.close();
+      await archiver.close();
+      await mongo.stop();
+    }
+  });
+});
