@@ -46,3 +46,28 @@ export async function spawnService(env: Record<string, string>, nodeArgs: string
   });
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
 }
+
+/** Kills a service if it still runs (SIGKILL: afterAll cleanup, not a drill) and waits until it has ended. */
+export async function stopService(service: ServiceProcess): Promise<void> {
+  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+  await service.exited;
+}
+
+/**
+ * The sum of a Prometheus counter's samples on a service's GET /metrics whose labels include `labels`, e.g.
+ * every `reason` of `setgetapi_ingest_messages_total{outcome="stored"}`; 0 when no sample matches yet.
+ */
+export async function readCounter(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(`${url}/metrics`);
+  if (!response.ok) throw new Error(`GET ${url}/metrics answered ${response.status}`);
+  let sum = 0;
+  for (const line of (await response.text()).split('\n')) {
+    const sample = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!sample || sample[1] !== name) continue;
+    const sampleLabels = new Map(
+      [...(sample[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]),
+    );
+    if (Object.entries(labels).every(([key, value]) => sampleLabels.get(key) === value)) sum += Number(sample[3]);
+  }
+  return sum;
+}
