@@ -26,6 +26,9 @@ export class ArchiveRepository {
   async prepare(): Promise<void> {
     if (this.connection.readyState === ConnectionStates.connecting) await this.connection.asPromise();
     if (this.connection.readyState !== ConnectionStates.connected) {
+      // openUri builds a new driver client without closing the previous one, whose monitor would go on
+      // reconnecting for the life of the process: close it first.
+      await this.connection.close().catch(() => undefined);
       await this.connection.openUri(this.config.mongodbUri ?? '');
     }
     await Promise.all([this.records.createIndexes(), this.policies.createIndexes()]);
