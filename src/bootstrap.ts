@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { API_KEY_HEADER } from './common/api-key.guard';
+import { answerClientError, answerFrameworkError, answerUnmetExpectation } from './common/framework-errors';
 import { deferJsonParseErrors } from './common/json-body';
 import { AppConfig } from './config/app-config';
 
@@ -16,8 +17,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyLimit: config.maxMessageBytes,
     requestIdHeader: false,
     genReqId: requestId,
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+    // Node would answer a request without Host with a bare 400 of its own; nothing here depends on Host.
+    http: { requireHostHeader: false },
   });
   const fastify = adapter.getInstance();
+  fastify.server.on('checkExpectation', answerUnmetExpectation);
   deferJsonParseErrors(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {

@@ -9,18 +9,48 @@ export class UnparsableJsonBody {
 }
 
 /**
+ * Deepest nesting of arrays and objects a body may have: far beyond any real document, and well within the stack
+ * that recursive JSON handling (JSON.stringify, class-transformer, Nest's ValidationPipe) needs, so a deeper body
+ * is refused as invalid JSON instead of overflowing the stack (500 at the gateway, retries at the worker).
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * JSON.parse with the contract's rules, for HTTP bodies and SQS messages alike: prototype poisoning refused (as
+ * Fastify's own parser does) and at most MAX_JSON_DEPTH levels of nesting. Throws SyntaxError.
+ */
+export function parseContractJson(text: string): unknown {
+  const value: unknown = secureJsonParse.parse(text);
+  // Every level takes at least two characters, so a short text cannot be too deep.
+  if (text.length > 2 * MAX_JSON_DEPTH && exceedsDepth(value, MAX_JSON_DEPTH)) {
+    throw new SyntaxError(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  return value;
+}
+
+/** Walks the value with a stack of its own: recursion is what a too-deep value would break. */
+function exceedsDepth(root: unknown, maxDepth: number): boolean {
+  const pending: [unknown, number][] = [[root, 0]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop() as [unknown, number];
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth === maxDepth) return true;
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
  * Fastify parses bodies before Nest's guards run, which would answer 400 to a request without an API key.
  * SPEC §4 orders the checks: the key (401), then the body (400). So parsing never fails here; an unparsable body
- * travels as UnparsableJsonBody and RejectUnparsableBodyPipe refuses it once the guard has passed. Prototype
- * poisoning is refused as Fastify's own parser would, and as the worker does.
- *
+ * travels as UnparsableJsonBody and RejectUnparsableBodyPipe refuses it once the guard has passed.
  */
 export function deferJsonParseErrors(fastify: FastifyInstance): void {
   // Every route takes JSON or nothing: any other content type is answered 415.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
-      done(null, secureJsonParse.parse(body as string));
+      done(null, parseContractJson(body as string));
     } catch (error) {
       done(null, new UnparsableJsonBody((error as Error).message));
     }

@@ -1,5 +1,5 @@
 import { Message } from '@aws-sdk/client-sqs';
-import secureJsonParse from 'secure-json-parse';
+import { parseContractJson } from '../common/json-body';
 import { messageGroupId } from '../message/queue-body';
 import { RecordMessage, validateRecordMessage } from '../message/record-message.validation';
 import { DeadLetterCode } from './ingest-batch';
@@ -8,7 +8,7 @@ export type Decoded = { ok: true; message: RecordMessage } | { ok: false; code: 
 
 /**
  * Turns an SQS message into a validated RecordMessage, or into the reason it can never be applied. JSON is parsed
- * with the same prototype-poisoning rules as the HTTP gateway, so both accept the same bodies.
+ * with the same rules (prototype poisoning, nesting depth) as the HTTP gateway, so both accept the same bodies.
  */
 export function decodeIngestMessage(message: Message, maxMessageBytes: number): Decoded {
   const body = message.Body ?? '';
@@ -18,7 +18,7 @@ export function decodeIngestMessage(message: Message, maxMessageBytes: number): 
   }
   let parsed: unknown;
   try {
-    parsed = secureJsonParse.parse(body);
+    parsed = parseContractJson(body);
   } catch (error) {
     return { ok: false, code: 'INVALID_JSON', reason: `body is not JSON: ${(error as Error).message}` };
   }
