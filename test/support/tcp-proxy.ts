@@ -8,6 +8,7 @@ import { AddressInfo } from 'node:net';
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private refusing = false;
+  private attempts = 0;
 
   private constructor(
     private readonly server: Server,
@@ -23,6 +24,7 @@ export class TcpProxy {
   }
 
   private accept(client: Socket, targetHost: string, targetPort: number): void {
+    this.attempts++;
     if (this.refusing) {
       client.destroy();
       return;
@@ -37,6 +39,11 @@ export class TcpProxy {
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);
     upstream.pipe(client);
+  }
+
+  /** Connections clients opened through the proxy, refused ones included: how hard a client is trying. */
+  get connectionAttempts(): number {
+    return this.attempts;
   }
 
   /** Cuts every open connection and refuses new ones until heal(). */
