@@ -56,6 +56,8 @@ interface Credential {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly credentials: Credential[];
+  /** Route metadata never changes: looked up once per handler, not on every request of the read path. */
+  private readonly scopes = new Map<object, ApiKeyScope | undefined>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -67,11 +69,19 @@ export class ApiKeyGuard implements CanActivate {
     ];
   }
 
+  private scopeOf(context: ExecutionContext): ApiKeyScope | undefined {
+    const handler = context.getHandler();
+    if (!this.scopes.has(handler)) {
+      this.scopes.set(
+        handler,
+        this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, [handler, context.getClass()]),
+      );
+    }
+    return this.scopes.get(handler);
+  }
+
   canActivate(context: ExecutionContext): boolean {
-    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const scope = this.scopeOf(context);
     if (scope === undefined) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const presented = request.headers[API_KEY_HEADER];
