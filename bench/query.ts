@@ -1,8 +1,9 @@
 /**
  * GET /v1/data against a baseline — bare Fastify + ioredis doing one HMAC of the webhook key and one Redis GET
  * (bench/baseline-query-server.mjs) — on the same private redis-server, in the same run; then POST
- * /v1/data/batch-get of 100 keys. Both servers run as separate processes (the service as `npm start` runs it,
- * APP_ROLES=query).
+ * /v1/data/batch-get of 100 keys. A third server, the same work as a minimal Nest route
+ * (bench/nest-floor-query-server.ts), shows how much of the gap is Nest's own per-request machinery. Every server
+ * runs as a separate process (the service as `npm start` runs it, APP_ROLES=query).
  *
  * By default everything shares the machine's cores, as in the harness the issue's goal was set in. With
  * BENCH_PIN=1 (two or more cores, taskset available) the servers are pinned to core 1 and the load generator and
@@ -82,10 +83,9 @@ async function run(target: Target, seconds: number): Promise<Run> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-function startBaseline(redisUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(__dirname, 'baseline-query-server.mjs'), redisUrl, SECRET], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** Starts one of the reference servers (they print `listening on port N`) with the bench's Redis and secret. */
+function startReference(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       const port = /listening on port (\d+)/.exec(chunk.toString())?.[1];
@@ -120,13 +120,22 @@ async function main(): Promise<void> {
   const shared = Array.from({ length: KEYS }, (_, index) => `bench-shared-key-${index}`);
   await seed(redis, single, shared);
 
-  const baseline = await startBaseline(redisServer.url);
+  const baseline = await startReference([join(__dirname, 'baseline-query-server.mjs'), redisServer.url, SECRET]);
+  const floor = await startReference([
+    require.resolve('ts-node/dist/bin.js'),
+    '--transpile-only',
+    join(__dirname, 'nest-floor-query-server.ts'),
+    redisServer.url,
+    SECRET,
+  ]);
   const service = await spawnService({ APP_ROLES: 'query', PORT: '0', REDIS_URL: redisServer.url, WEBHOOK_KEY_SECRET: SECRET, LOG_LEVEL: 'info' });
   pin(baseline.child.pid ?? 0, 1);
+  pin(floor.child.pid ?? 0, 1);
   pin(service.child.pid ?? 0, 1);
   const batchBody = JSON.stringify({ webhookKeys: [...single.slice(0, 50), ...shared.slice(0, 50)] });
   const targets: Target[] = [
     { name: 'baseline: Fastify + HMAC + GET', url: baseline.url, pid: baseline.child.pid ?? 0, requests: reads(single) },
+    { name: 'floor: minimal Nest route, same work', url: floor.url, pid: floor.child.pid ?? 0, requests: reads(single) },
     { name: 'GET /v1/data, single-key data', url: service.url, pid: service.child.pid ?? 0, requests: reads(single) },
     { name: 'GET /v1/data, 10-key shared data', url: service.url, pid: service.child.pid ?? 0, requests: reads(shared) },
     {
@@ -160,13 +169,15 @@ async function main(): Promise<void> {
       };
     });
     console.log(table(rows));
-    const [base, inline, sharedRow] = rows;
+    const [base, floorRow, inline, sharedRow, batchRow] = rows;
     const ratios = (row: (typeof rows)[number]) =>
       `throughput ${(row['req/s'] / base['req/s']).toFixed(2)}, CPU efficiency ${(base['CPU µs/req'] / row['CPU µs/req']).toFixed(2)}`;
     console.log(`\nratio to baseline — single-key: ${ratios(inline)}; shared: ${ratios(sharedRow)} (goal ≥ 0.9, floor 0.8)`);
-    console.log(`batch-get: ${rows[3]['req/s'] * 100} keys/s`);
+    console.log(`Nest's own floor — minimal route: ${ratios(floorRow)}`);
+    console.log(`batch-get: ${batchRow['req/s'] * 100} keys/s`);
   } finally {
     baseline.child.kill('SIGTERM');
+    floor.child.kill('SIGTERM');
     service.child.kill('SIGTERM');
     await service.exited;
     redis.disconnect();
