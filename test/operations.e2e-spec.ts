@@ -1,6 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
+import { ModulesContainer } from '@nestjs/core';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import request from 'supertest';
+import { ARCHIVE_JOB } from '../src/archive/archive.scheduler';
 import { ACME, eventually, startTestApp, testEnv, TestApp } from './support/app';
 import { RedisServer } from './support/redis-server';
 import { ServiceProcess, spawnService } from './support/service-process';
@@ -78,6 +81,18 @@ describe('operating the service: roles, Swagger per role, metrics and logs', () 
     const worker = await startTestApp(testEnv(redis.url, ownQueues, { APP_ROLES: 'worker' }));
     apps.push(worker);
     await eventually(async () => ((await request(notWorker.url).get('/v1/data').set('x-webhook-key', key)).status === 200 ? true : undefined));
+  });
+
+  it('schedules the archive only in a process with the scheduler role', async () => {
+    // MongoDB is never contacted here: the connection is lazy and no run starts.
+    const archive = { MONGODB_URI: 'mongodb://127.0.0.1:9/unused', ARCHIVE_CRON: '0 3 * * *' };
+    const scheduler = await start({ APP_ROLES: 'scheduler', ...archive });
+    expect([...scheduler.app.get(SchedulerRegistry).getCronJobs().keys()]).toEqual([ARCHIVE_JOB]);
+    const admin = await start({ APP_ROLES: 'admin', ...archive });
+    // app.get() of a missing provider would end the process (abortOnError): look through the modules instead.
+    const providers = (app: TestApp) => [...app.app.get(ModulesContainer).values()].flatMap((module) => [...module.providers.keys()]);
+    expect(providers(scheduler)).toContain(SchedulerRegistry);
+    expect(providers(admin)).not.toContain(SchedulerRegistry);
   });
 
   it('exposes ingest outcomes, ingest and query latency, queue-to-store lag and Node metrics', async () => {
