@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { cpus, totalmem } from 'node:os';
 import { loadConfig } from '../src/config/app-config';
@@ -34,4 +35,34 @@ export function benchRecordStore(redis: Redis, webhookKeySecret: string): Record
   const config = loadConfig({ APP_ROLES: 'query', WEBHOOK_KEY_SECRET: webhookKeySecret });
   const keys = new KeyLayout(config.redis.keyPrefix);
   return new RecordStore(redis, keys, new WebhookKeyDigester(webhookKeySecret), new JournalStore(redis, keys, config));
+}
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+export function cpuMillis(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Runs a helper process that prints `listening on port N` once it serves (a baseline server, fauxqs, the MongoDB
+ * wire server) and resolves with its URL; rejects with its output when it exits first.
+ */
+export function spawnListening(command: string, args: string[]): Promise<{ child: ChildProcess; url: string; port: number }> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      const port = /listening on port (\d+)/.exec(output)?.[1];
+      if (port) resolve({ child, url: `http://127.0.0.1:${port}`, port: Number(port) });
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`)));
+  });
+}
+
+/** Node options that write a CPU profile of a child process to `dir` when it exits; none without a directory. */
+export function cpuProfileArgs(dir: string | undefined, name: string): string[] {
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
 }
