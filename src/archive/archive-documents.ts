@@ -1,10 +1,11 @@
-import { AnyBulkWriteOperation } from 'mongoose';
+import { AnyBulkWriteOperation, mongo } from 'mongoose';
 import { JournalEntry } from '../store/journal-store';
 import { StoredDatum } from '../store/record-store';
 import { TtlPolicy } from '../store/ttl-policy-store';
 import { ArchivedPolicy, ArchivedRecord } from './archive.schemas';
 
-export type RecordWrite = AnyBulkWriteOperation<ArchivedRecord>;
+/** Driver-level operations: the repository sends them without mongoose's casting (they are built typed here). */
+export type RecordWrite = mongo.AnyBulkWriteOperation<ArchivedRecord>;
 
 /**
  * The MongoDB writes of a batch of journal entries, in two steps: first every datum the entries stored (upserts
