@@ -66,6 +66,8 @@ describe('the service process', () => {
     running.push(second);
     try {
       await eventually(async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined), 30_000, 'queue drained');
+      // The queue may have been empty before this process had connected to Redis.
+      await eventually(async () => ((await request(second.url).get('/health/ready')).status === 200 ? true : undefined), 10_000, 'ready');
       const found = await request(second.url).post('/v1/data/batch-get').send({ webhookKeys: keys.slice(0, 100) });
       expect(found.body.missing).toEqual([]);
       for (let start = 100; start < keys.length; start += 100) {
