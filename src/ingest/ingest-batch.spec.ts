@@ -1,5 +1,6 @@
 import { Message } from '@aws-sdk/client-sqs';
 import { groupInReceiveOrder, settleInOrder, Verdict } from './ingest-batch';
+import { Deferred, deferred, flush } from '../../test/support/deferred';
 
 function sqsMessage(id: string, groupId?: string): Message {
   return {
@@ -15,21 +16,6 @@ function grouped(id: string): Message {
 }
 
 const ids = (groups: Message[][]) => groups.map((group) => group.map((message) => message.MessageId));
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((settle) => {
-    resolve = settle;
-  });
-  return { promise, resolve };
-}
-
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const DONE: Verdict = { kind: 'done' };
 const RETRY: Verdict = { kind: 'retry', error: 'Redis unavailable' };

@@ -5,21 +5,7 @@ import { Settled } from './ingest-batch';
 import { IngestQueue } from './ingest-queue';
 import { IngestConsumer } from './ingest.consumer';
 import { IngestService } from './ingest.service';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((settle) => {
-    resolve = settle;
-  });
-  return { promise, resolve };
-}
-
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+import { Deferred, deferred, flush } from '../../test/support/deferred';
 
 /** Whether `promise` has settled once pending callbacks have run. */
 async function isSettled(promise: Promise<unknown>): Promise<boolean> {
