@@ -7,7 +7,7 @@ import { ConfigModule } from '../src/config/config.module';
 import { RecordMessage } from '../src/message/record-message.validation';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { RecordStore } from '../src/store/record-store';
-import { RedisClient } from '../src/store/redis-client';
+import { applyRecordKeys, RedisClient } from '../src/store/redis-client';
 import { StoreModule } from '../src/store/store.module';
 import { WEBHOOK_KEY_SECRET } from './support/app';
 import { RedisServer } from './support/redis-server';
@@ -129,9 +129,9 @@ describe('RecordStore layout and reference counting', () => {
     // First attempt of m-new dies after pointing the keys at its body, before releasing m-old.
     const body = JSON.stringify({ interrupted: true });
     await client.attachDatum(keys.datum('m-new'), keys.datumRefs('m-new'), body, '0', ...webhookKeys.map((key) => digester.digest(key)));
-    for (const key of webhookKeys) {
-      expect(await client.applyRecordKey(recordKey(key), 'set', 'acme', '', 'm-new', '"e"', '', '0', '1000')).toEqual(['applied', 'm-old', 'm-old', '0']);
-    }
+    expect(
+      await applyRecordKeys(client, webhookKeys.map(recordKey), ['set', 'acme', '', 'm-new', '"e"', '', '0', '1000']),
+    ).toEqual(['applied', 'm-old', 'm-old', '0', 'applied', 'm-old', 'm-old', '0']);
     expect(await inspect.exists(keys.datum('m-old'))).toBe(1);
 
     expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
@@ -151,6 +151,38 @@ describe('RecordStore layout and reference counting', () => {
     expect(await inspect.hkeys(keys.datumRefs('m-guarded'))).toEqual([digester.digest('guarded-key-3')]);
     const kept = await store.read('guarded-key-1');
     expect(kept.kind === 'found' && JSON.parse(kept.body.toString()).data).toBe('v5');
+  });
+
+  it('applies a message of more keys than one script call takes, each outcome counted for its own key', async () => {
+    const webhookKeys = Array.from({ length: 250 }, (_, index) => `chunked-key-${index}`);
+    const foreignPositions = [5, 150, 240];
+    await write(message(foreignPositions.map((position) => webhookKeys[position]), 'globex', { accountId: 'globex' }), 3600);
+    await write(message([webhookKeys[120]], 'v9', { version: 9 }), 3600);
+
+    const outcome = await write(message(webhookKeys, large, { version: 3 }), 3600, 'm-chunked');
+    expect(outcome).toEqual({
+      applied: 246,
+      stale: 1,
+      foreign: foreignPositions.map((position) => digester.digest(webhookKeys[position])),
+      journalTrimmed: 0,
+    });
+    const appliedKeys = webhookKeys.filter((_, position) => position !== 120 && !foreignPositions.includes(position));
+    expect((await inspect.hkeys(keys.datumRefs('m-chunked'))).sort()).toEqual(appliedKeys.map((key) => digester.digest(key)).sort());
+    const readData = async (webhookKey: string) => {
+      const read = await store.read(webhookKey);
+      return read.kind === 'found' ? JSON.parse(read.body.toString()).data : read.kind;
+    };
+    expect(await readData(webhookKeys[120])).toBe('v9');
+    expect(await readData(webhookKeys[150])).toBe('globex');
+    expect(await readData(webhookKeys[249])).toEqual(large);
+  });
+
+  it('sends the apply script again to a Redis that no longer holds it, as after a restart', async () => {
+    expect(await write(message(['reloaded-key-1', 'reloaded-key-2'], 'before'), 3600)).toMatchObject({ applied: 2 });
+    await inspect.script('FLUSH');
+    expect(await write(message(['reloaded-key-1', 'reloaded-key-2'], 'after'), 3600)).toMatchObject({ applied: 2 });
+    const read = await store.read('reloaded-key-2');
+    expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toBe('after');
   });
 
   it('frees the body at once when every key of the message is rejected', async () => {

@@ -1,4 +1,5 @@
 import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import mongoose from 'mongoose';
 import request from 'supertest';
@@ -82,6 +83,44 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
       const writes = await writesPerMaster(keyCount);
       expect(writes.every((count) => count <= 2)).toBe(true);
       expect(writes.reduce((sum, count) => sum + count, 0)).toBeLessThanOrEqual(writes.length + 1);
+    }
+  });
+
+  it('applies the keys of a message that share a hash slot in one script call, each outcome counted for its own key', async () => {
+    const client = suite.service.app.get<Cluster>(getRedisConnectionToken());
+    const store = suite.service.app.get(RecordStore);
+    const slotOf = (webhookKey: string) => calculateSlot(keys.record(digester.digest(webhookKey)));
+    // Digests spread like random keys: among 3,000 keys, some three share a slot (about 17 such triples expected).
+    const bySlot = new Map<number, string[]>();
+    for (let n = 0; n < 3000; n++) {
+      const key = suite.newKey('slot');
+      bySlot.set(slotOf(key), [...(bySlot.get(slotOf(key)) ?? []), key]);
+    }
+    const sameSlot = [...bySlot.values()].find((group) => group.length >= 3)?.slice(0, 3) ?? [];
+    expect(sameSlot).toHaveLength(3);
+    const others = Array.from({ length: 20 }, () => suite.newKey('slot'));
+    const webhookKeys = [others[0], ...sameSlot, ...others.slice(1)];
+    await store.write(
+      { op: 'set', accountId: 'globex', flowId: 'slots', webhookKeys: [sameSlot[1]], data: 'taken' },
+      { datumId: 'slots-taken', ttlSeconds: 600, now: Date.now() },
+    );
+
+    const calls = jest.spyOn(client, 'evalsha');
+    try {
+      const outcome = await store.write(
+        { op: 'set', accountId: 'acme', flowId: 'slots', webhookKeys, data: 'shared' },
+        { datumId: 'slots-shared', ttlSeconds: 600, now: Date.now() },
+      );
+      expect(outcome).toEqual({ applied: webhookKeys.length - 1, stale: 0, foreign: [digester.digest(sameSlot[1])], journalTrimmed: 0 });
+      expect(calls).toHaveBeenCalledTimes(new Set(webhookKeys.map(slotOf)).size);
+      expect(calls.mock.calls.filter((call) => call[1] === sameSlot.length)).toHaveLength(1);
+    } finally {
+      calls.mockRestore();
+    }
+    const documents = await store.readMany(webhookKeys);
+    expect(JSON.parse(documents.get(sameSlot[1])?.toString() ?? '{}').data).toBe('taken');
+    for (const key of [...others, sameSlot[0], sameSlot[2]]) {
+      expect(JSON.parse(documents.get(key)?.toString() ?? '{}').data).toBe('shared');
     }
   });
 

@@ -1,6 +1,7 @@
 import { RedisModuleOptions } from '@nestjs-modules/ioredis';
 import Redis, { Cluster, RedisOptions, Result } from 'ioredis';
 import type { ClientContext } from 'ioredis/built/utils/RedisCommander';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
@@ -17,8 +18,8 @@ const COMMAND_TIMEOUT_MS = 2500;
 export function redisModuleOptions(config: AppConfig): RedisModuleOptions {
   const options: RedisOptions = {
     connectionName: 'setgetapi',
-    // Commands issued in the same tick go out as one pipeline: the K per-key scripts of a message cost one round
-    // trip per Redis node, and concurrent reads share round trips.
+    // Commands issued in the same tick go out as one pipeline: the script calls of a message (one per hash slot on
+    // a cluster) cost one round trip per Redis node, and concurrent reads share round trips.
     enableAutoPipelining: true,
     // While Redis is away a command fails at once (a read answers 503, a message waits for redelivery) instead of
     // queueing in memory until a reconnection that may never come.
@@ -55,7 +56,6 @@ export function scanTargets(redis: RedisClient): Redis[] {
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext> {
-    applyRecordKey(record: string, ...args: string[]): Result<[string, string, string, string], Context>;
     appendJournal(journal: string, ...args: string[]): Result<number, Context>;
     acquireLock(lock: string, owner: string, ttlMs: string): Result<number, Context>;
     releaseLock(lock: string, owner: string): Result<number, Context>;
@@ -65,7 +65,6 @@ declare module 'ioredis' {
 }
 
 const SCRIPTS = [
-  { name: 'applyRecordKey', file: 'apply-record-key.lua', numberOfKeys: 1 },
   { name: 'attachDatum', file: 'attach-datum.lua', numberOfKeys: 2 },
   { name: 'releaseDatum', file: 'release-datum.lua', numberOfKeys: 2 },
   { name: 'appendJournal', file: 'journal-append.lua', numberOfKeys: 1 },
@@ -74,13 +73,35 @@ const SCRIPTS = [
 ] as const;
 
 /**
- * Registers the store's Lua scripts (files beside this one) as commands; ioredis loads them with EVALSHA. Every
- * store class calls it; the first call defines them on the shared client.
+ * Registers the store's Lua scripts (files beside this one; all but apply-record-keys.lua, see applyRecordKeys) as
+ * commands; ioredis loads them with EVALSHA. Every store class calls it; the first call defines them on the shared
+ * client.
  */
 export function defineStoreScripts(redis: RedisClient): void {
   if (Object.prototype.hasOwnProperty.call(redis, SCRIPTS[0].name)) return;
   for (const script of SCRIPTS) {
     const lua = readFileSync(join(__dirname, 'lua', script.file), 'utf8');
     redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua });
+  }
+}
+
+const APPLY_RECORD_KEYS_LUA = readFileSync(join(__dirname, 'lua', 'apply-record-keys.lua'), 'utf8');
+const APPLY_RECORD_KEYS_SHA = createHash('sha1').update(APPLY_RECORD_KEYS_LUA).digest('hex');
+
+/**
+ * Runs apply-record-keys.lua on records of one hash slot, with the arguments common to all of them; returns four
+ * reply entries per record, in their order. Sent as a plain EVALSHA instead of a command registered with
+ * defineCommand: ioredis files a registered command into the auto-pipeline of the node serving its first argument,
+ * which for a script taking any number of keys is that number, so on a cluster calls for different masters would
+ * share a pipeline and all fail ("All keys in the pipeline should belong to the same slots allocation group");
+ * EVALSHA it routes by its first key. A server that does not hold the script yet (first use, or after a restart)
+ * answers NOSCRIPT and receives it with EVAL, which also caches it there.
+ */
+export async function applyRecordKeys(redis: RedisClient, records: string[], args: string[]): Promise<string[]> {
+  try {
+    return (await redis.evalsha(APPLY_RECORD_KEYS_SHA, records.length, ...records, ...args)) as string[];
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+    return (await redis.eval(APPLY_RECORD_KEYS_LUA, records.length, ...records, ...args)) as string[];
   }
 }
