@@ -209,6 +209,23 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     expect(again.body.skippedNewer).toBeGreaterThan(0);
   });
 
+  it('starts one archive run per tick when two scheduler replicas share a schedule', async () => {
+    // Every second: each tick both replicas fire within milliseconds of each other.
+    const env = testEnv(redis.url, queues, { APP_ROLES: 'scheduler', MONGODB_URI: mongo.uri, ARCHIVE_CRON: '* * * * * *' });
+    const replicas = [await startTestApp(env), await startTestApp(env)];
+    const scheduled = async () =>
+      ((await admin(first).get('/runs')).body as { trigger: string; startedAt: string }[]).filter((run) => run.trigger === 'schedule');
+    try {
+      await eventually(async () => ((await scheduled()).length >= 2 ? true : undefined), 60_000, 'two scheduled runs');
+    } finally {
+      for (const replica of replicas) await replica.close();
+    }
+    const starts = (await scheduled()).map((run) => Date.parse(run.startedAt)).sort((a, b) => a - b);
+    const gaps = starts.slice(1).map((start, index) => start - starts[index]);
+    // Two runs of one tick would start within milliseconds; runs of different ticks are a second or more apart.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(500);
+  });
+
   it('answers 503 on every archive route when MONGODB_URI is not set', async () => {
     const off = await startTestApp(testEnv(redis.url, queues, { APP_ROLES: 'admin,scheduler' }));
     try {
