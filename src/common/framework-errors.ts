@@ -1,11 +1,9 @@
-import { Logger } from '@nestjs/common';
 import { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import { Socket } from 'node:net';
 import { errorBody } from './api-exception';
-
-const logger = new Logger('FrameworkErrors');
+import { answerError } from './http-error.filter';
 
 /**
  * Fastify refuses a malformed URL (broken percent-encoding) or an over-long path parameter before any route runs,
@@ -13,11 +11,7 @@ const logger = new Logger('FrameworkErrors');
  * those answers the SPEC §4 shape and an x-request-id like every other error.
  */
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
-  const fields = { req: { id: request.id, method: request.method, url: request.url }, res: { statusCode: status } };
-  if (status >= 500) logger.error(fields, error.message);
-  else logger.log(fields, error.message);
-  void reply.status(status).header('x-request-id', request.id).send(errorBody(status, error.message));
+  answerError(request, reply, error);
 }
 
 /**

@@ -17,46 +17,52 @@ const RETRY_AFTER_SECONDS = 1;
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger(HttpErrorFilter.name);
-
   catch(exception: unknown, host: ArgumentsHost): void {
-    const request = host.switchToHttp().getRequest<FastifyRequest>();
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { body, headers } = this.describe(exception);
-    this.log(request, body, exception);
-    void reply.status(body.statusCode).headers(headers).header('x-request-id', request.id).send(body);
+    answerError(host.switchToHttp().getRequest<FastifyRequest>(), host.switchToHttp().getResponse<FastifyReply>(), exception);
   }
+}
 
-  /** 500 is a fault of ours (error, with the stack); other 5xx an outage (warn); 404 routine (debug); 4xx info. */
-  private log(request: FastifyRequest, body: ErrorResponseDto, exception: unknown): void {
-    const fields = {
-      req: { id: request.id, method: request.method, url: request.url },
-      res: { statusCode: body.statusCode },
-      ...(body.statusCode === 500 && { err: exception instanceof Error ? exception.stack : String(exception) }),
-    };
-    const status = body.statusCode;
-    if (status === 500) this.logger.error(fields, body.message);
-    else if (status >= 500) this.logger.warn(fields, body.message);
-    else if (status === 404) this.logger.debug(fields, body.message);
-    else this.logger.log(fields, body.message);
-  }
+const logger = new Logger(HttpErrorFilter.name);
 
-  describe(exception: unknown): { body: ErrorResponseDto; headers: Record<string, string> } {
-    if (exception instanceof ApiException) {
-      return { body: exception.getResponse() as ErrorResponseDto, headers: exception.headers };
-    }
-    if (exception instanceof HttpException) {
-      return { body: fromNestException(exception), headers: {} };
-    }
-    if (exception instanceof DependencyUnavailableError) {
-      return { body: errorBody(503, exception.message), headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } };
-    }
-    const status = statusOf(exception);
-    if (status !== undefined && status < 500) {
-      return { body: errorBody(status, (exception as Error).message), headers: {} };
-    }
-    return { body: errorBody(500, 'Internal server error'), headers: {} };
+/**
+ * Answers an error in the SPEC §4 shape with the request id, and logs it. Also used for the errors Fastify raises
+ * before any route runs (src/common/framework-errors.ts), which Nest's filters never see.
+ */
+export function answerError(request: FastifyRequest, reply: FastifyReply, exception: unknown): void {
+  const { body, headers } = describe(exception);
+  log(request, body, exception);
+  void reply.status(body.statusCode).headers(headers).header('x-request-id', request.id).send(body);
+}
+
+/** 500 is a fault of ours (error, with the stack); other 5xx an outage (warn); 404 routine (debug); 4xx info. */
+function log(request: FastifyRequest, body: ErrorResponseDto, exception: unknown): void {
+  const fields = {
+    req: { id: request.id, method: request.method, url: request.url },
+    res: { statusCode: body.statusCode },
+    ...(body.statusCode === 500 && { err: exception instanceof Error ? exception.stack : String(exception) }),
+  };
+  const status = body.statusCode;
+  if (status === 500) logger.error(fields, body.message);
+  else if (status >= 500) logger.warn(fields, body.message);
+  else if (status === 404) logger.debug(fields, body.message);
+  else logger.log(fields, body.message);
+}
+
+function describe(exception: unknown): { body: ErrorResponseDto; headers: Record<string, string> } {
+  if (exception instanceof ApiException) {
+    return { body: exception.getResponse() as ErrorResponseDto, headers: exception.headers };
   }
+  if (exception instanceof HttpException) {
+    return { body: fromNestException(exception), headers: {} };
+  }
+  if (exception instanceof DependencyUnavailableError) {
+    return { body: errorBody(503, exception.message), headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } };
+  }
+  const status = statusOf(exception);
+  if (status !== undefined && status < 500) {
+    return { body: errorBody(status, (exception as Error).message), headers: {} };
+  }
+  return { body: errorBody(500, 'Internal server error'), headers: {} };
 }
 
 function fromNestException(exception: HttpException): ErrorResponseDto {

@@ -6,7 +6,7 @@ import { RecordMessage } from '../message/record-message.validation';
 import { JournalKey, JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { etagOf, RecordBody, renderRecordBody } from './record-body';
-import { applyRecordKeys, defineStoreScripts, RedisClient, scanTargets } from './redis-client';
+import { applyRecordKeys, defineStoreScripts, RedisClient, scanKeys } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 /** What applying one message did, key by key. */
@@ -294,17 +294,11 @@ export class RecordStore {
    * holds more than one batch, whatever the size of the keyspace.
    */
   async *scanDatums(count: number): AsyncGenerator<StoredDatum[]> {
-    const nodes = scanTargets(this.redis);
-    for (const node of nodes) {
-      let cursor = '0';
-      do {
-        const [next, found] = await node.scan(cursor, 'MATCH', this.keys.everything(), 'COUNT', count);
-        cursor = next;
-        const datums = (await Promise.all(found.map((key) => this.readDatum(key)))).filter(
-          (datum): datum is StoredDatum => datum !== null,
-        );
-        if (datums.length > 0) yield datums;
-      } while (cursor !== '0');
+    for await (const found of scanKeys(this.redis, this.keys.everything(), count)) {
+      const datums = (await Promise.all(found.map((key) => this.readDatum(key)))).filter(
+        (datum): datum is StoredDatum => datum !== null,
+      );
+      if (datums.length > 0) yield datums;
     }
   }
 

@@ -54,6 +54,18 @@ export function scanTargets(redis: RedisClient): Redis[] {
   return redis.nodes('master');
 }
 
+/** The keys matching `pattern`, one SCAN page at a time, on every node that holds keys. */
+export async function* scanKeys(redis: RedisClient, pattern: string, count: number): AsyncGenerator<string[]> {
+  for (const node of scanTargets(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
+}
+
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext> {
     appendJournal(journal: string, ...args: string[]): Result<number, Context>;

@@ -1,7 +1,7 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
 import { KeyLayout } from './key-layout';
-import { RedisClient, scanTargets } from './redis-client';
+import { RedisClient, scanKeys } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 /** A stored TTL policy; `flowId` null is the account's own policy, `ttlSeconds` null means "never expires". */
@@ -83,17 +83,11 @@ export class TtlPolicyStore {
 
   /** Every policy of every account, in batches (SCAN on every master of a cluster). */
   async *scanAll(count = 200): AsyncGenerator<TtlPolicy[]> {
-    const nodes = scanTargets(this.redis);
-    for (const node of nodes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await node.scan(cursor, 'MATCH', this.keys.ttlPolicyPattern(), 'COUNT', count);
-        cursor = next;
-        const accounts = keys.map((key) => this.keys.accountOfTtlPolicies(key));
-        const listed = await Promise.all(accounts.map((accountId) => this.listAccount(accountId)));
-        const policies = listed.flatMap(({ account, flows }) => (account === null ? flows : [account, ...flows]));
-        if (policies.length > 0) yield policies;
-      } while (cursor !== '0');
+    for await (const keys of scanKeys(this.redis, this.keys.ttlPolicyPattern(), count)) {
+      const accounts = keys.map((key) => this.keys.accountOfTtlPolicies(key));
+      const listed = await Promise.all(accounts.map((accountId) => this.listAccount(accountId)));
+      const policies = listed.flatMap(({ account, flows }) => (account === null ? flows : [account, ...flows]));
+      if (policies.length > 0) yield policies;
     }
   }
 
