@@ -81,7 +81,7 @@ function upsertDatum(datumId: string, fields: DatumFields, now: Date): RecordWri
 }
 
 /** The metadata of a stored document (the JSON that GET /v1/data answers). */
-export function describeBody(body: string): Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt'> {
+function describeBody(body: string): Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt'> {
   const document = JSON.parse(body) as { accountId: string; flowId: string; version: number | null; storedAt: string };
   return {
     accountId: document.accountId,

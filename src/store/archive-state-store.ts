@@ -43,10 +43,6 @@ export class ArchiveStateStore {
     await this.redis.releaseLock(this.keys.archiveLock(), owner);
   }
 
-  async lockHolder(): Promise<string | null> {
-    return this.redis.get(this.keys.archiveLock()).catch(redisUnavailable);
-  }
-
   async saveRun(run: ArchiveRun): Promise<void> {
     await Promise.all([
       this.redis.set(this.keys.archiveRun(run.runId), JSON.stringify(run)),

@@ -88,10 +88,6 @@ export class JournalStore {
     const [ms, sequence] = id.split('-');
     await this.redis.xtrim(this.keys.journal(), 'MINID', `${ms}-${Number(sequence) + 1}`);
   }
-
-  async length(): Promise<number> {
-    return this.redis.xlen(this.keys.journal());
-  }
 }
 
 function parseEntry(id: string, fields: string[]): JournalEntry {
