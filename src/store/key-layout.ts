@@ -11,6 +11,7 @@ import { createHmac } from 'node:crypto';
  * - `<p>ttl:<accountId>`  TTL policies of one account (hash: `*` the account policy, `f:<flowId>` flow policies)
  * - `<p>journal`          writes not yet copied to the archive (stream)
  * - `<p>archive:lock`     the archive run lock; `<p>archive:run:<id>` one run's record; `<p>archive:runs` their index
+ * - `<p>probe:write`      written (and expired a second later) to learn whether Redis accepts writes
  */
 export class KeyLayout {
   constructor(readonly prefix: string) {}
@@ -71,6 +72,10 @@ export class KeyLayout {
 
   archiveRuns(): string {
     return `${this.prefix}archive:runs`;
+  }
+
+  writeProbe(): string {
+    return `${this.prefix}probe:write`;
   }
 }
 

@@ -1,12 +1,17 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { withDeadline } from '../common/deadline';
+import { KeyLayout } from './key-layout';
 import { RedisClient } from './redis-client';
+import { redisUnavailable } from './redis-errors';
 
 /** How the rest of the service learns whether Redis is reachable, without touching the client itself. */
 @Injectable()
 export class RedisStatus implements OnApplicationShutdown {
-  constructor(@InjectRedis() private readonly redis: RedisClient) {}
+  constructor(
+    @InjectRedis() private readonly redis: RedisClient,
+    private readonly keys: KeyLayout,
+  ) {}
 
   isReady(): boolean {
     return this.redis.status === 'ready';
@@ -30,6 +35,17 @@ export class RedisStatus implements OnApplicationShutdown {
   /** PING with its own deadline, so a hung server reports as down instead of hanging the caller. */
   async ping(timeoutMs: number): Promise<void> {
     await withDeadline(this.redis.ping(), timeoutMs, 'Redis PING');
+  }
+
+  /**
+   * Resolves once Redis accepts a write now; rejects with a DependencyUnavailableError naming why not (OOM, READONLY,
+   * LOADING, a timeout, ...). A connection can be open and PING answer while every write is refused, so the worker
+   * asks this, not isReady(), before it receives again. The probe key lives a second and is never read.
+   */
+  async probeWrite(timeoutMs: number): Promise<void> {
+    await withDeadline(this.redis.set(this.keys.writeProbe(), '1', 'PX', 1000), timeoutMs, 'Redis write probe').catch(
+      redisUnavailable,
+    );
   }
 
   /**
