@@ -34,7 +34,7 @@ export function table(rows: ReadonlyArray<Readonly<Record<string, string | numbe
 export function benchRecordStore(redis: Redis, webhookKeySecret: string): RecordStore {
   const config = loadConfig({ APP_ROLES: 'query', WEBHOOK_KEY_SECRET: webhookKeySecret });
   const keys = new KeyLayout(config.redis.keyPrefix);
-  return new RecordStore(redis, keys, new WebhookKeyDigester(webhookKeySecret), new JournalStore(redis, keys, config));
+  return new RecordStore(redis, keys, new WebhookKeyDigester(webhookKeySecret), new JournalStore(redis, keys, config), config);
 }
 
 /** utime + stime of a process, in ms (clock ticks of 10 ms). */

@@ -14,6 +14,7 @@ import { IngestModule } from './ingest/ingest.module';
 import { toFieldProblems } from './message/record-message.validation';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueryModule } from './query/query.module';
+import { ReconcileModule } from './reconcile/reconcile.module';
 import { TtlPolicyModule } from './ttl-policy/ttl-policy.module';
 
 /**
@@ -44,6 +45,7 @@ export class AppModule {
         ...(has('query') ? [QueryModule] : []),
         ...(has('admin') ? [ttlPolicies] : []),
         ...(archive ? [archive] : []),
+        ...(has('scheduler') ? [ReconcileModule] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: HttpErrorFilter },

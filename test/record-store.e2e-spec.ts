@@ -6,7 +6,8 @@ import { loadConfig } from '../src/config/app-config';
 import { ConfigModule } from '../src/config/config.module';
 import { RecordMessage } from '../src/message/record-message.validation';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
-import { RecordStore } from '../src/store/record-store';
+import { attachedDigests, RecordStore } from '../src/store/record-store';
+import { ReferenceReconciler } from '../src/store/reference-reconciler';
 import { applyRecordKeys, RedisClient } from '../src/store/redis-client';
 import { StoreModule } from '../src/store/store.module';
 import { WEBHOOK_KEY_SECRET } from './support/app';
@@ -36,6 +37,9 @@ describe('RecordStore layout and reference counting', () => {
     store.write(record, { datumId, ttlSeconds, now: Date.now() });
   const allKeys = async () => (await inspect.keys('sg:*')).sort();
   const recordKey = (webhookKey: string) => keys.record(digester.digest(webhookKey));
+  /** The digests of the keys attached to a shared body (its references hash also holds `#e` and `#x`). */
+  const attached = async (datumId: string) => attachedDigests(await inspect.hkeys(keys.datumRefs(datumId))).sort();
+  const digestsOf = (webhookKeys: string[]) => webhookKeys.map((key) => digester.digest(key)).sort();
 
   beforeAll(async () => {
     redis = await RedisServer.start();
@@ -62,7 +66,7 @@ describe('RecordStore layout and reference counting', () => {
     const datum = keys.datum('m-shared');
     const refs = keys.datumRefs('m-shared');
     expect(await allKeys()).toEqual([datum, refs, ...webhookKeys.map(recordKey)].sort());
-    expect((await inspect.hkeys(refs)).sort()).toEqual(webhookKeys.map((key) => digester.digest(key)).sort());
+    expect(await attached('m-shared')).toEqual(digestsOf(webhookKeys));
     const expiry = await inspect.pexpiretime(datum);
     expect(expiry).toBeGreaterThan(Date.now());
     expect(await inspect.pexpiretime(refs)).toBe(expiry);
@@ -90,7 +94,7 @@ describe('RecordStore layout and reference counting', () => {
     const [a, b, c] = ['moving-key-a', 'moving-key-b', 'moving-key-c'];
     await write(message([a, b, c], large), null, 'm-first');
     await write(message([a, b], { ...large, second: true }), null, 'm-second');
-    expect(await inspect.hkeys(keys.datumRefs('m-first'))).toEqual([digester.digest(c)]);
+    expect(await attached('m-first')).toEqual([digester.digest(c)]);
 
     await write(message([c], 'third'), null, 'm-third');
     expect(await allKeys()).toEqual(
@@ -99,48 +103,79 @@ describe('RecordStore layout and reference counting', () => {
     for (const key of await allKeys()) expect(await inspect.pttl(key)).toBe(-1);
   });
 
-  it('deletes keys, frees their shared body, and keeps only short-lived tombstones', async () => {
+  it('deletes keys without a version outright, freeing their shared body', async () => {
     const webhookKeys = ['deleted-key-a', 'deleted-key-b'];
     await write(message(webhookKeys, large), null, 'm-deleted');
     expect(await write(message(webhookKeys, undefined, { op: 'delete' }), null)).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
-
-    expect(await allKeys()).toEqual(webhookKeys.map(recordKey).sort());
-    for (const key of webhookKeys) {
-      expect(await inspect.hgetall(recordKey(key))).toEqual({ o: 'm-deleted' });
-      const ttl = await inspect.pttl(recordKey(key));
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(24 * 3600 * 1000);
-      expect(await store.read(key)).toEqual({ kind: 'missing' });
-    }
-    // The key is free again: another account may take it, and any version applies.
-    expect(await write(message([webhookKeys[0]], 'new owner', { accountId: 'globex', version: 0 }), 60)).toEqual({
-      applied: 1,
-      stale: 0,
-      foreign: [],
-      journalTrimmed: 0,
-    });
+    expect(await allKeys()).toEqual([]);
+    // The key is free again: another account may take it.
+    expect(await write(message([webhookKeys[0]], 'new owner', { accountId: 'globex', version: 0 }), 60)).toMatchObject({ applied: 1 });
   });
 
-  it('replays a message harmlessly, and a replay repeats the release an interrupted attempt did not reach', async () => {
+  it('leaves a tombstone for a versioned delete: older or equal versions are stale, the owner keeps the key', async () => {
+    const [key] = ['tombstoned-key'];
+    await write(message([key], 'v5', { version: 5 }), null, 'm-v5');
+    expect(await write(message([key], undefined, { op: 'delete', version: 6 }), null)).toMatchObject({ applied: 1 });
+    const tombstone = await inspect.hgetall(recordKey(key));
+    expect(Object.keys(tombstone).sort()).toEqual(['a', 'v', 'z']);
+    expect(tombstone).toMatchObject({ a: 'acme', v: '6' });
+    const ttl = await inspect.pttl(recordKey(key));
+    expect(ttl).toBeGreaterThan(604_700_000);
+    expect(ttl).toBeLessThanOrEqual(604_800_000);
+    expect(await store.read(key)).toEqual({ kind: 'missing' });
+
+    // A late or redriven copy of an older message cannot bring the data back, nor can another account take the key.
+    expect(await write(message([key], 'v5 again', { version: 5 }), null, 'm-v5')).toMatchObject({ applied: 0, stale: 1 });
+    expect(await write(message([key], 'v6', { version: 6 }), null)).toMatchObject({ applied: 0, stale: 1 });
+    expect(await write(message([key], 'globex', { accountId: 'globex', version: 9 }), null)).toMatchObject({ foreign: [digester.digest(key)] });
+    expect(await store.restore({ datumId: 'm-v5', accountId: 'acme', version: 5, body: '{"data":1}', digests: [digester.digest(key)], expiresAt: null })).toEqual({ restored: 0, kept: 1 });
+    expect(await store.read(key)).toEqual({ kind: 'missing' });
+
+    // A newer version, or a message without a version, applies over it.
+    expect(await write(message([key], 'v7', { version: 7 }), null)).toMatchObject({ applied: 1 });
+    const read = await store.read(key);
+    expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toBe('v7');
+  });
+
+  it('replays a message harmlessly; the reconciler frees what an attempt that died before releasing left', async () => {
     const webhookKeys = ['replay-key-a', 'replay-key-b'];
     await write(message(webhookKeys, large), null, 'm-old');
     const next = message(webhookKeys, { ...large, next: true });
 
-    // First attempt of m-new dies after pointing the keys at its body, before releasing m-old.
+    // The first attempt of m-new dies after pointing the keys at its body, before releasing m-old.
     const body = JSON.stringify({ interrupted: true });
-    await client.attachDatum(keys.datum('m-new'), keys.datumRefs('m-new'), body, '0', ...webhookKeys.map((key) => digester.digest(key)));
-    expect(
-      await applyRecordKeys(client, webhookKeys.map(recordKey), ['set', 'acme', '', 'm-new', '"e"', '', '0', '1000']),
-    ).toEqual(['applied', 'm-old', 'm-old', '0', 'applied', 'm-old', 'm-old', '0']);
+    const [etag, , attachedAt] = await client.attachDatum(
+      keys.datum('m-new'),
+      keys.datumRefs('m-new'),
+      body,
+      '"first"',
+      '0',
+      'first',
+      ...webhookKeys.map((key) => digester.digest(key)),
+    );
+    expect(etag).toBe('"first"');
+    const replies = await applyRecordKeys(client, webhookKeys.map(recordKey), ['set', 'acme', '', 'm-new', etag, '', '0', 'first', attachedAt, '60000', '0']);
+    expect(replies.filter((_, index) => index % 4 === 0)).toEqual(['applied', 'applied']);
     expect(await inspect.exists(keys.datum('m-old'))).toBe(1);
 
+    // The redelivery finds the keys holding its datum already: nothing changes, the first body stays.
     expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
-    expect(await inspect.exists(keys.datum('m-old'), keys.datumRefs('m-old'))).toBe(0);
     const afterReplay = await allKeys();
     expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
     expect(await allKeys()).toEqual(afterReplay);
     const read = await store.read('replay-key-b');
-    expect(read.kind === 'found' && JSON.parse(read.body.toString()).data.next).toBe(true);
+    expect(read.kind === 'found' && read.body.toString()).toBe(body);
+    expect(await attached('m-new')).toEqual(digestsOf(webhookKeys));
+
+    // m-old is held by no key now; the reconciler frees it (a grace of 0: nothing is in progress here).
+    expect(await context.get(ReferenceReconciler).reconcile(0)).toEqual({
+      datumsChecked: 2,
+      unheldAttachments: 2,
+      datumsFreed: 1,
+      danglingRecords: 0,
+    });
+    expect(await inspect.exists(keys.datum('m-old'), keys.datumRefs('m-old'))).toBe(0);
+    expect(await allKeys()).toEqual(afterReplay.filter((key) => !key.includes('m-old')));
   });
 
   it('drops stale and foreign keys from the references of the body they were not given', async () => {
@@ -148,7 +183,7 @@ describe('RecordStore layout and reference counting', () => {
     await write(message(['guarded-key-2'], 'globex', { accountId: 'globex' }), 3600);
     const outcome = await write(message(['guarded-key-1', 'guarded-key-2', 'guarded-key-3'], large, { version: 3 }), 3600, 'm-guarded');
     expect(outcome).toEqual({ applied: 1, stale: 1, foreign: [digester.digest('guarded-key-2')], journalTrimmed: 0 });
-    expect(await inspect.hkeys(keys.datumRefs('m-guarded'))).toEqual([digester.digest('guarded-key-3')]);
+    expect(await attached('m-guarded')).toEqual([digester.digest('guarded-key-3')]);
     const kept = await store.read('guarded-key-1');
     expect(kept.kind === 'found' && JSON.parse(kept.body.toString()).data).toBe('v5');
   });
@@ -167,7 +202,7 @@ describe('RecordStore layout and reference counting', () => {
       journalTrimmed: 0,
     });
     const appliedKeys = webhookKeys.filter((_, position) => position !== 120 && !foreignPositions.includes(position));
-    expect((await inspect.hkeys(keys.datumRefs('m-chunked'))).sort()).toEqual(appliedKeys.map((key) => digester.digest(key)).sort());
+    expect(await attached('m-chunked')).toEqual(digestsOf(appliedKeys));
     const readData = async (webhookKey: string) => {
       const read = await store.read(webhookKey);
       return read.kind === 'found' ? JSON.parse(read.body.toString()).data : read.kind;

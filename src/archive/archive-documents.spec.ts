@@ -16,6 +16,7 @@ const BODY = JSON.stringify({
 function entry(overrides: Partial<JournalEntry> = {}): JournalEntry {
   return {
     id: '1-0',
+    size: 1000,
     op: 'set',
     datumId: 'datum-2',
     accountId: 'acme',

@@ -105,15 +105,17 @@ export class ArchiveRunner implements BeforeApplicationShutdown {
   /** Copies journal entries written before the run started, oldest first, dropping each batch once archived. */
   private async drainJournal(run: ArchiveRun, checkpoint: () => void): Promise<void> {
     const until = await this.journal.newestId();
-    if (until === null) return;
     for (;;) {
       checkpoint();
-      const entries = await this.journal.read(BATCH, until);
-      if (entries.length === 0) return;
+      const entries = until === null ? [] : await this.journal.read(BATCH, until);
+      if (entries.length === 0) {
+        await this.journal.markDrained();
+        return;
+      }
       const { datums, endings } = journalWrites(entries, new Date());
       run.recordsArchived += await this.archive.writeRecords(datums);
       run.recordsArchived += await this.archive.writeRecords(endings);
-      await this.journal.acknowledge(entries[entries.length - 1].id);
+      await this.journal.acknowledge(entries);
       await this.progress(run);
     }
   }

@@ -26,6 +26,8 @@ export interface AppConfig {
     url: string;
     clusterNodes: RedisNode[] | null;
     keyPrefix: string;
+    /** Replicas that must have a message's writes (Redis WAIT) before it is deleted from SQS; 0: none. */
+    waitReplicas: number;
   };
   aws: { region: string };
   sqs: {
@@ -43,8 +45,13 @@ export interface AppConfig {
     cron: string;
     timeZone: string;
     retentionDays: number;
-    journalMaxEntries: number;
+    /** Bound of the write journal, in bytes of its entries. */
+    journalMaxBytes: number;
   };
+  /** How long a versioned delete's tombstone lives; null: no tombstones. */
+  tombstoneTtlSeconds: number | null;
+  /** When the scheduler repairs what a crash between two steps of a write can leave (cron). */
+  reconcileCron: string;
   /** null means data stored under the default policy never expires. */
   defaultTtlSeconds: number | null;
   maxMessageBytes: number;
@@ -84,6 +91,7 @@ export function loadConfig(env: Env): AppConfig {
       url: read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
       clusterNodes,
       keyPrefix: read.pattern('REDIS_KEY_PREFIX', 'sg:', /^[A-Za-z0-9:._-]{1,32}$/, 'up to 32 of A-Z a-z 0-9 : . _ -'),
+      waitReplicas: read.int('REDIS_WAIT_REPLICAS', 0, 0, 100),
     },
     aws: { region: read.pattern('AWS_REGION', 'us-east-1', /^[a-z0-9-]{2,32}$/, 'an AWS region such as us-east-1') },
     sqs: {
@@ -100,8 +108,10 @@ export function loadConfig(env: Env): AppConfig {
       cron: read.cron('ARCHIVE_CRON', '0 2 * * *'),
       timeZone: read.timeZone('ARCHIVE_TZ', 'UTC'),
       retentionDays: read.int('ARCHIVE_RETENTION_DAYS', 90, 0, 36500),
-      journalMaxEntries: read.int('ARCHIVE_JOURNAL_MAX_ENTRIES', 1_000_000, 1000, 100_000_000),
+      journalMaxBytes: read.int('ARCHIVE_JOURNAL_MAX_BYTES', 268_435_456, 1_048_576, 1_099_511_627_776),
     },
+    tombstoneTtlSeconds: nullWhenZero(read.int('TOMBSTONE_TTL_SECONDS', 604800, 0, MAX_TTL_SECONDS)),
+    reconcileCron: read.cron('RECONCILE_CRON', '30 * * * *'),
     defaultTtlSeconds: nullWhenZero(read.int('DEFAULT_TTL_SECONDS', 604800, 0, MAX_TTL_SECONDS)),
     maxMessageBytes: read.int('MAX_MESSAGE_BYTES', 262144, 1024, 1048576),
     producerKeys: has('gateway') ? read.producerKeys('PRODUCER_API_KEYS') : [],

@@ -74,7 +74,16 @@ export class MetricsService {
 
   readonly journalTrimmed = new Counter({
     name: 'setgetapi_archive_journal_trimmed_total',
-    help: 'Journal entries dropped by ARCHIVE_JOURNAL_MAX_ENTRIES before an archive run copied them',
+    help: 'Journal entries dropped by ARCHIVE_JOURNAL_MAX_BYTES before an archive run copied them',
+    registers: [this.registry],
+  });
+
+  readonly reconcilerRepairs = new Counter({
+    name: 'setgetapi_reconciler_repairs_total',
+    help:
+      'What the reference reconciler repaired: unheld_attachment (a worker died between two steps of a write), ' +
+      'datum_freed (a shared body no key held), dangling_record (a key pointing at a missing body: a bug)',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { KeyLayout } from './key-layout';
 import { defineStoreScripts, RedisClient } from './redis-client';
+import { redisUnavailable } from './redis-errors';
 
 /** One key a write applied, and the datum that key held before (''), which this write ended for that key. */
 export interface JournalKey {
@@ -15,6 +16,8 @@ export interface JournalKey {
 export interface JournalEntry {
   /** Stream id: the order of writes. */
   id: string;
+  /** Bytes it counts towards ARCHIVE_JOURNAL_MAX_BYTES. */
+  size: number;
   op: 'set' | 'delete';
   /** The write's datum (its message id); for a delete, the id of the delete message. */
   datumId: string;
@@ -31,17 +34,26 @@ export interface JournalEntry {
   body: string | null;
 }
 
-export type NewJournalEntry = Omit<JournalEntry, 'id'>;
+export type NewJournalEntry = Omit<JournalEntry, 'id' | 'size'>;
+
+/** The journal as /health/ready shows it. */
+export interface JournalState {
+  bytes: number;
+  maxBytes: number;
+  /** Entries the bound dropped since an archive run last drained the journal: > 0 means degraded. */
+  droppedSinceDrain: number;
+}
 
 /**
  * The write journal: a Redis stream holding every applied write the archive has not copied yet, so that data
- * whose TTL ends before the nightly run still reaches MongoDB. Bounded by ARCHIVE_JOURNAL_MAX_ENTRIES; written
+ * whose TTL ends before the nightly run still reaches MongoDB. Bounded in bytes (ARCHIVE_JOURNAL_MAX_BYTES): when
+ * full, the oldest entries are dropped and counted (a MongoDB outage must not fill Redis and stop ingest). Written
  * only when the archive is configured (MONGODB_URI set), since nothing else would ever drain it.
  */
 @Injectable()
 export class JournalStore {
   readonly enabled: boolean;
-  private readonly cap: string;
+  private readonly maxBytes: string;
 
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
@@ -50,10 +62,10 @@ export class JournalStore {
   ) {
     defineStoreScripts(redis);
     this.enabled = config.mongodbUri !== null;
-    this.cap = String(config.archive.journalMaxEntries);
+    this.maxBytes = String(config.archive.journalMaxBytes);
   }
 
-  /** Returns how many older entries the cap trimmed away unarchived (0 normally). */
+  /** Returns how many older entries the bound dropped unarchived (0 normally). */
   async append(entry: NewJournalEntry): Promise<number> {
     if (!this.enabled) return 0;
     const fields = [
@@ -68,7 +80,15 @@ export class JournalStore {
       'r', entry.ended.join(','),
       ...(entry.body === null ? [] : ['b', entry.body]),
     ];
-    return this.redis.appendJournal(this.keys.journal(), this.cap, ...fields);
+    const size = fields.reduce((total, field) => total + Buffer.byteLength(field), 0);
+    return this.redis.appendJournal(
+      this.keys.journal(),
+      this.keys.journalBytes(),
+      this.keys.journalDropped(),
+      this.maxBytes,
+      String(size),
+      ...fields,
+    );
   }
 
   /** The oldest `count` entries not yet acknowledged, at most up to `untilId`. */
@@ -83,10 +103,23 @@ export class JournalStore {
     return newest ? newest[0] : null;
   }
 
-  /** Drops every entry up to and including `id`: they are in the archive. */
-  async acknowledge(id: string): Promise<void> {
-    const [ms, sequence] = id.split('-');
-    await this.redis.xtrim(this.keys.journal(), 'MINID', `${ms}-${Number(sequence) + 1}`);
+  /** Drops entries that are in the archive now, and what they counted towards the bound. */
+  async acknowledge(entries: JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pairs = entries.flatMap((entry) => [entry.id, String(entry.size)]);
+    await this.redis.acknowledgeJournal(this.keys.journal(), this.keys.journalBytes(), ...pairs);
+  }
+
+  /** Called once a run has drained every entry up to its start: the journal is no longer behind. */
+  async markDrained(): Promise<void> {
+    await this.redis.del(this.keys.journalDropped());
+  }
+
+  async state(): Promise<JournalState> {
+    const [bytes, dropped] = await this.redis
+      .mget(this.keys.journalBytes(), this.keys.journalDropped())
+      .catch(redisUnavailable);
+    return { bytes: Number(bytes ?? 0), maxBytes: Number(this.maxBytes), droppedSinceDrain: Number(dropped ?? 0) };
   }
 }
 
@@ -97,6 +130,7 @@ function parseEntry(id: string, fields: string[]): JournalEntry {
   const list = (name: string) => (text(name) === '' ? [] : text(name).split(','));
   return {
     id,
+    size: Number(text('s')),
     op: text('o') === 'delete' ? 'delete' : 'set',
     datumId: text('d'),
     accountId: text('a'),

@@ -6,10 +6,14 @@ import { createHmac } from 'node:crypto';
  * - `<p>k:<digest>`       record of one webhook key (hash). The key itself is never stored, only its
  *                         HMAC-SHA256 digest, so the record key spreads over Redis Cluster slots like a random key.
  * - `<p>d:{<datum>}`      body shared by several keys of one message (string: the JSON a read returns)
- * - `<p>r:{<datum>}`      digests of the keys referencing that body (hash); `{<datum>}` is a hash tag so the body
- *                         and its references share a slot and one script can update both
+ * - `<p>r:{<datum>}`      its references (hash): `#e` its ETag, `#x` its expiry, and one attachment
+ *                         `<digest>|<token>` per key pointing at it; `{<datum>}` is a hash tag so the body and its
+ *                         references share a slot and one script can update both
  * - `<p>ttl:<accountId>`  TTL policies of one account (hash: `*` the account policy, `f:<flowId>` flow policies)
- * - `<p>journal`          writes not yet copied to the archive (stream)
+ * - `<p>{journal}`        writes not yet copied to the archive (stream); `<p>{journal}:bytes` the bytes its entries
+ *                         hold, `<p>{journal}:dropped` entries the bound dropped since the archive last drained it
+ *                         (one hash tag: the journal scripts update all three at once, also on a cluster)
+ * - `<p>reconcile:lock`   held by the one scheduler that runs the reference reconciler
  * - `<p>archive:lock`     the archive run lock; `<p>archive:run:<id>` one run's record; `<p>archive:runs` their index
  * - `<p>probe:write`      written (and expired a second later) to learn whether Redis accepts writes
  */
@@ -52,6 +56,12 @@ export class KeyLayout {
     return key.startsWith(start) ? key.slice(start.length) : null;
   }
 
+  /** The datum id of a references key, or null when `key` is not one. */
+  datumIdOfRefs(key: string): string | null {
+    const start = `${this.prefix}r:{`;
+    return key.startsWith(start) && key.endsWith('}') ? key.slice(start.length, -1) : null;
+  }
+
   /** The datum id of a datum body key, or null when `key` is not one. */
   datumIdOf(key: string): string | null {
     const start = `${this.prefix}d:{`;
@@ -59,7 +69,19 @@ export class KeyLayout {
   }
 
   journal(): string {
-    return `${this.prefix}journal`;
+    return `${this.prefix}{journal}`;
+  }
+
+  journalBytes(): string {
+    return `${this.prefix}{journal}:bytes`;
+  }
+
+  journalDropped(): string {
+    return `${this.prefix}{journal}:dropped`;
+  }
+
+  reconcileLock(): string {
+    return `${this.prefix}reconcile:lock`;
   }
 
   archiveLock(): string {

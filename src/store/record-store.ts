@@ -1,7 +1,11 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { RecordMessage } from '../message/record-message.validation';
 import { JournalKey, JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
@@ -51,21 +55,31 @@ export interface DatumToRestore {
   expiresAt: number | null;
 }
 
-/** How long a deleted key's tombstone remembers which shared datum it released, for replays of the delete. */
-const TOMBSTONE_TTL_MS = 24 * 3600 * 1000;
+/**
+ * The oldest attachment (attach-datum.lua) the apply script still points a key at. The reconciler removes an
+ * attachment no key holds only once it is REFERENCE_GRACE_MS old, far beyond this, so it can never remove one that
+ * an attempt still in progress is about to use. Between attach and apply there is only one round trip, so an
+ * attempt this slow means Redis hung for minutes; the script then refuses and the message is retried.
+ */
+const MAX_ATTACHMENT_AGE_MS = 10 * 60_000;
+export const REFERENCE_GRACE_MS = 60 * 60_000;
+
+/** How long a message waits for REDIS_WAIT_REPLICAS replicas before it counts as a passing failure. */
+const WAIT_REPLICAS_TIMEOUT_MS = 1000;
 
 /**
  * The most keys one call of apply-record-keys.lua applies. Redis serves nothing else while a script runs, about 5 µs
  * per key (Redis 7.0, measured with SLOWLOG): 100 keys hold it for about 0.5 ms, where a message of 1,000 keys (the
- * most SPEC §3 allows) in one call would stall every read behind it for 5 ms. A call's fixed cost in Redis is about
- * 12 µs, a few keys' worth, so at 100 keys it is already down to 2–3 % of the call: larger chunks would gain little.
+ * most the contract allows) in one call would stall every read behind it for 5 ms. A call's fixed cost in Redis is
+ * about 12 µs, a few keys' worth, so at 100 keys it is already down to 2–3 % of the call: larger chunks would gain
+ * little.
  */
 const KEYS_PER_SCRIPT_CALL = 100;
 
 type KeyOp = 'set' | 'delete' | 'restore';
 
-/** What apply-record-keys.lua reports for one key: outcome, released datum, previous datum, previous was inline. */
-type KeyReply = [string, string, string, string];
+/** What apply-record-keys.lua reports for one key (see the script). */
+type KeyReply = [outcome: string, previous: string, previousToken: string, previousInline: string];
 
 interface KeyWrite {
   op: KeyOp;
@@ -78,32 +92,65 @@ interface KeyWrite {
   expireAt: number;
 }
 
+/** A shared body as attach-datum.lua left it for this attempt. */
+interface Attachment {
+  token: string;
+  /** Redis time of the attachment (ms). */
+  attachedAt: string;
+  /** The body's ETag and expiry as stored: an earlier attempt's, when the body was there already. */
+  etag: string;
+  expireAt: number;
+}
+
 interface KeysApplied {
   applied: JournalKey[];
+  /** Keys that already held this very datum (a replay): applied by an earlier attempt, left as they were. */
+  kept: number;
   stale: number;
   foreign: string[];
   /** Datums no key points at any more after this write. */
   ended: string[];
+  /** An earlier attempt of this message stored the body (with its own storedAt), and this one kept it. */
+  bodyStoredEarlier: boolean;
 }
 
 /**
- * The records of webhook keys, in Redis. Writes apply the ownership rule and the version guard per key inside
- * Redis (apply-record-keys.lua), one script call for many keys (a message's keys on a single server, those of one
- * hash slot on a cluster); the calls of a message go out concurrently, so round trips do not grow with the number
- * of keys. The body of a single-key message is stored in its record (one round trip to read); the body of a
- * multi-key message is stored once, as a datum its records point at (two round trips to read).
+ * The records of webhook keys, in Redis. Writes apply the ownership rule, tombstones and the version guard per key
+ * inside Redis (apply-record-keys.lua), one script call for many keys (a message's keys on a single server, those
+ * of one hash slot on a cluster); the calls of a message go out concurrently, so round trips do not grow with the
+ * number of keys. The body of a single-key message is stored in its record (one round trip to read); the body of
+ * a multi-key message is stored once, as a datum its records point at (two round trips to read).
+ *
+ * A shared body and its keys live in different hash slots, so a write takes three steps that other writes can
+ * interleave with, and a worker can die between any two: attach (body + one attachment per key, before any key
+ * points at it), apply (per key), release (the attachments this write made but did not use, and those of the
+ * bodies its keys left). Each attachment carries the token of the attempt that made it and a key records the token
+ * it holds, so a release removes only what is no longer held, whatever interleaves. A crash before the release
+ * leaves attachments no key holds; ReferenceReconciler removes them (and so frees the body) after
+ * REFERENCE_GRACE_MS. A body is freed only when its last attachment goes, so no key ever points at a missing body.
  */
 @Injectable()
 export class RecordStore {
+  private readonly tombstoneTtlMs: string;
+  private readonly waitReplicas: number;
+
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
     private readonly digester: WebhookKeyDigester,
     private readonly journal: JournalStore,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
     defineStoreScripts(redis);
+    this.tombstoneTtlMs = config.tombstoneTtlSeconds === null ? '0' : String(config.tombstoneTtlSeconds * 1000);
+    this.waitReplicas = config.redis.waitReplicas;
   }
 
+  /**
+   * Applies a message. Rejects with DependencyUnavailableError for every passing Redis failure (unreachable,
+   * timeout, OOM, READONLY, ...): the message can be applied again as it is, and a replay changes nothing that the
+   * first attempt did.
+   */
   async write(message: RecordMessage, context: WriteContext): Promise<WriteOutcome> {
     const expireAt = context.ttlSeconds === null ? 0 : context.now + context.ttlSeconds * 1000;
     const version = message.version ?? null;
@@ -126,28 +173,37 @@ export class RecordStore {
       body,
       digests: message.webhookKeys.map((key) => this.digester.digest(key)),
       expireAt,
-    });
+    }).catch(redisUnavailable);
     const journalTrimmed =
       outcome.applied.length === 0
         ? 0
-        : await this.journal.append({
-            op: message.op,
-            datumId: context.datumId,
-            accountId: message.accountId,
-            flowId: message.flowId,
-            version,
-            at: context.now,
-            expiresAt: expireAt === 0 ? null : expireAt,
-            keys: outcome.applied,
-            ended: outcome.ended,
-            body: body?.json ?? null,
-          });
-    return { applied: outcome.applied.length, stale: outcome.stale, foreign: outcome.foreign, journalTrimmed };
+        : await this.journal
+            .append({
+              op: message.op,
+              datumId: context.datumId,
+              accountId: message.accountId,
+              flowId: message.flowId,
+              version,
+              at: context.now,
+              expiresAt: expireAt === 0 ? null : expireAt,
+              keys: outcome.applied,
+              ended: outcome.ended,
+              body: body === null ? null : await this.storedBody(body, outcome, message.webhookKeys, context.datumId),
+            })
+            .catch(redisUnavailable);
+    await this.awaitReplicas();
+    return {
+      applied: outcome.applied.length,
+      stale: outcome.stale,
+      foreign: outcome.foreign,
+      journalTrimmed,
+    };
   }
 
   /**
    * Writes an archived datum back under its keys, keeping its expiry, but only where a key is absent or holds
-   * an older version of the same account; returns how many keys were written and how many were left as they were.
+   * an older version of the same account (never over a tombstone); returns how many keys were written and how many
+   * were left as they were (a key that holds this very datum already is left as it is: restore is idempotent).
    */
   async restore(datum: DatumToRestore): Promise<{ restored: number; kept: number }> {
     const outcome = await this.applyToKeys({
@@ -158,30 +214,26 @@ export class RecordStore {
       body: { json: datum.body, etag: etagOf(datum.body) },
       digests: datum.digests,
       expireAt: datum.expiresAt ?? 0,
-    });
-    return { restored: outcome.applied.length, kept: outcome.stale + outcome.foreign.length };
+    }).catch(redisUnavailable);
+    const restored = outcome.applied.length - outcome.kept;
+    return { restored, kept: datum.digests.length - restored };
   }
 
   private async applyToKeys(write: KeyWrite): Promise<KeysApplied> {
     const shared = write.body !== null && write.digests.length > 1;
-    if (shared) {
-      await this.redis.attachDatum(
-        this.keys.datum(write.datumId),
-        this.keys.datumRefs(write.datumId),
-        write.body?.json ?? '',
-        String(write.expireAt),
-        ...write.digests,
-      );
-    }
+    const attachment = shared && write.body !== null ? await this.attach(write, write.body) : null;
     const args = [
       write.op,
       write.accountId,
       write.version === null ? '' : String(write.version),
       write.datumId,
-      write.body?.etag ?? '',
+      attachment?.etag ?? write.body?.etag ?? '',
       write.body !== null && !shared ? write.body.json : '',
-      String(write.expireAt),
-      String(TOMBSTONE_TTL_MS),
+      String(attachment?.expireAt ?? write.expireAt),
+      attachment?.token ?? '',
+      attachment?.attachedAt ?? '',
+      String(MAX_ATTACHMENT_AGE_MS),
+      this.tombstoneTtlMs,
     ];
     const records = write.digests.map((digest) => this.keys.record(digest));
     const groups = this.scriptCalls(records);
@@ -195,7 +247,24 @@ export class RecordStore {
         replies[position] = [flat[index * 4], flat[index * 4 + 1], flat[index * 4 + 2], flat[index * 4 + 3]];
       });
     });
-    return this.settle(replies, write.digests, shared ? write.datumId : null, write.datumId);
+    const outcome = await this.settle(replies, write.digests, write.datumId, attachment);
+    outcome.bodyStoredEarlier = attachment === null ? outcome.kept > 0 : attachment.etag !== write.body?.etag;
+    return outcome;
+  }
+
+  /** Stores the shared body (or finds it stored) and attaches every key of the write to it under a fresh token. */
+  private async attach(write: KeyWrite, body: RecordBody): Promise<Attachment> {
+    const token = randomBytes(6).toString('base64url');
+    const [etag, expireAt, attachedAt] = await this.redis.attachDatum(
+      this.keys.datum(write.datumId),
+      this.keys.datumRefs(write.datumId),
+      body.json,
+      body.etag,
+      String(write.expireAt),
+      token,
+      ...write.digests,
+    );
+    return { token, attachedAt, etag, expireAt: Number(expireAt) };
   }
 
   /**
@@ -221,38 +290,76 @@ export class RecordStore {
     return calls;
   }
 
-  /** Counts the outcomes and drops references that no longer hold: superseded datums and keys this write lost. */
+  /**
+   * Counts the outcomes and removes the attachments that no key holds after this write: this attempt's own, for
+   * keys it did not point at its body, and those under which applied keys held a shared body before.
+   */
   private async settle(
     replies: KeyReply[],
     digests: string[],
-    sharedDatumId: string | null,
     datumId: string,
+    attachment: Attachment | null,
   ): Promise<KeysApplied> {
-    const outcome: KeysApplied = { applied: [], stale: 0, foreign: [], ended: [] };
+    const outcome: KeysApplied = { applied: [], kept: 0, stale: 0, foreign: [], ended: [], bodyStoredEarlier: false };
     const releases = new Map<string, string[]>();
-    const release = (releasedId: string, digest: string) => {
+    const release = (releasedId: string, attached: string) => {
       const list = releases.get(releasedId);
-      if (list) list.push(digest);
-      else releases.set(releasedId, [digest]);
+      if (list) list.push(attached);
+      else releases.set(releasedId, [attached]);
     };
-    replies.forEach(([result, released, previous, previousInline], index) => {
-      if (result === 'applied') outcome.applied.push({ digest: digests[index], previous });
-      else if (result === 'stale') outcome.stale++;
-      else outcome.foreign.push(digests[index]);
-      if (released !== '') release(released, digests[index]);
-      if (result !== 'applied' && sharedDatumId !== null) release(sharedDatumId, digests[index]);
+    replies.forEach(([result, previous, previousToken, previousInline], index) => {
+      const digest = digests[index];
+      if (result !== 'applied' && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
+      if (result === 'kept') {
+        outcome.kept++;
+        outcome.applied.push({ digest, previous: '' });
+      } else if (result === 'stale') outcome.stale++;
+      else if (result === 'foreign') outcome.foreign.push(digest);
+      if (result !== 'applied') return;
+      outcome.applied.push({ digest, previous });
+      if (previousToken !== '') release(previous, `${digest}|${previousToken}`);
       if (previousInline === '1') outcome.ended.push(previous);
     });
     const released = [...releases];
     const freed = await Promise.all(
-      released.map(([releasedId, keys]) =>
-        this.redis.releaseDatum(this.keys.datum(releasedId), this.keys.datumRefs(releasedId), ...keys),
+      released.map(([releasedId, attached]) =>
+        this.redis.releaseDatum(this.keys.datum(releasedId), this.keys.datumRefs(releasedId), ...attached),
       ),
     );
     released.forEach(([releasedId], index) => {
       if (freed[index] === 1 && releasedId !== datumId) outcome.ended.push(releasedId);
     });
     return outcome;
+  }
+
+  /**
+   * The document the journal must carry for this write: the one Redis holds. A replay of a message whose first
+   * attempt stored its body keeps that body (rendered with the first attempt's storedAt), so the journal takes
+   * it from Redis in that one case.
+   */
+  private async storedBody(body: RecordBody, outcome: KeysApplied, webhookKeys: string[], datumId: string): Promise<string> {
+    if (!outcome.bodyStoredEarlier) return body.json;
+    const stored =
+      webhookKeys.length > 1
+        ? await this.redis.get(this.keys.datum(datumId))
+        : await this.redis.hget(this.keys.record(this.digester.digest(webhookKeys[0])), 'b');
+    return stored ?? body.json;
+  }
+
+  /** REDIS_WAIT_REPLICAS: the writes of this connection reached that many replicas, or a passing failure. */
+  private async awaitReplicas(): Promise<void> {
+    if (this.waitReplicas === 0) return;
+    const masters = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const acknowledged = await Promise.all(
+      masters.map((node) => node.wait(this.waitReplicas, WAIT_REPLICAS_TIMEOUT_MS)),
+    ).catch(redisUnavailable);
+    const fewest = Math.min(...acknowledged);
+    if (fewest < this.waitReplicas) {
+      throw new DependencyUnavailableError(
+        'Redis',
+        new Error(`NOREPLICAS only ${fewest} of ${this.waitReplicas} replicas (REDIS_WAIT_REPLICAS) acknowledged the writes`),
+      );
+    }
   }
 
   async read(webhookKey: string, ifNoneMatch?: string): Promise<ReadResult> {
@@ -315,14 +422,28 @@ export class RecordStore {
     }
     const datumId = this.keys.datumIdOf(key);
     if (datumId === null) return null;
-    const [body, digests, expireTime] = await Promise.all([
+    const [body, fields, expireTime] = await Promise.all([
       this.redis.get(key),
       this.redis.hkeys(this.keys.datumRefs(datumId)),
       this.redis.pexpiretime(key),
     ]);
+    const digests = attachedDigests(fields);
     if (body === null || digests.length === 0 || expireTime === -2) return null;
     return { datumId, body, digests, expiresAt: expireTime === -1 ? null : expireTime };
   }
+}
+
+/**
+ * The digests of the keys attached to a shared body, from the fields of its references hash (`#e`, `#x`, then
+ * `<digest>|<token>`; a key attached by two attempts at once appears once).
+ */
+export function attachedDigests(fields: string[]): string[] {
+  const digests = new Set<string>();
+  for (const field of fields) {
+    const separator = field.indexOf('|');
+    if (separator > 0) digests.add(field.slice(0, separator));
+  }
+  return [...digests];
 }
 
 /**

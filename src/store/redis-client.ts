@@ -68,18 +68,22 @@ export async function* scanKeys(redis: RedisClient, pattern: string, count: numb
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext> {
-    appendJournal(journal: string, ...args: string[]): Result<number, Context>;
+    appendJournal(journal: string, bytes: string, dropped: string, ...args: string[]): Result<number, Context>;
+    acknowledgeJournal(journal: string, bytes: string, ...idsAndSizes: string[]): Result<number, Context>;
     acquireLock(lock: string, owner: string, ttlMs: string): Result<number, Context>;
     releaseLock(lock: string, owner: string): Result<number, Context>;
-    attachDatum(body: string, refs: string, ...args: string[]): Result<number, Context>;
-    releaseDatum(body: string, refs: string, ...digests: string[]): Result<number, Context>;
+    attachDatum(body: string, refs: string, ...args: string[]): Result<[string, string, string], Context>;
+    releaseDatum(body: string, refs: string, ...attachments: string[]): Result<number, Context>;
+    forgetDanglingRecord(record: string, datumId: string, token: string): Result<number, Context>;
   }
 }
 
 const SCRIPTS = [
   { name: 'attachDatum', file: 'attach-datum.lua', numberOfKeys: 2 },
   { name: 'releaseDatum', file: 'release-datum.lua', numberOfKeys: 2 },
-  { name: 'appendJournal', file: 'journal-append.lua', numberOfKeys: 1 },
+  { name: 'appendJournal', file: 'journal-append.lua', numberOfKeys: 3 },
+  { name: 'acknowledgeJournal', file: 'journal-acknowledge.lua', numberOfKeys: 2 },
+  { name: 'forgetDanglingRecord', file: 'forget-dangling-record.lua', numberOfKeys: 1 },
   { name: 'acquireLock', file: 'acquire-lock.lua', numberOfKeys: 1 },
   { name: 'releaseLock', file: 'release-lock.lua', numberOfKeys: 1 },
 ] as const;

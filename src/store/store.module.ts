@@ -6,6 +6,7 @@ import { ArchiveStateStore } from './archive-state-store';
 import { JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { RecordStore } from './record-store';
+import { ReferenceReconciler } from './reference-reconciler';
 import { redisModuleOptions } from './redis-client';
 import { RedisStatus } from './redis-status';
 import { TtlPolicyStore } from './ttl-policy-store';
@@ -30,7 +31,8 @@ import { TtlPolicyStore } from './ttl-policy-store';
     JournalStore,
     ArchiveStateStore,
     RedisStatus,
+    ReferenceReconciler,
   ],
-  exports: [RecordStore, TtlPolicyStore, JournalStore, ArchiveStateStore, RedisStatus],
+  exports: [RecordStore, TtlPolicyStore, JournalStore, ArchiveStateStore, RedisStatus, ReferenceReconciler],
 })
 export class StoreModule {}

@@ -1,3 +1,4 @@
+#!lua
 -- Takes or renews a lock held under an owner token, with an expiry.
 -- KEYS[1]  the lock; ARGV[1] the owner token; ARGV[2] its lifetime in ms
 -- Returns 1 when the caller holds the lock afterwards, 0 when someone else does.

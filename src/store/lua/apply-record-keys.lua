@@ -1,11 +1,12 @@
--- Applies one message to a group of webhook keys, each key atomically and independently of the others:
--- ownership rule, version guard, then write or delete. All KEYS must share one hash slot (on a cluster).
+#!lua
+-- Applies one message to a group of webhook keys, each key atomically and independently of the others: ownership
+-- rule, tombstone and version guard, then write or delete. All KEYS must share one hash slot (on a cluster).
+-- The `#!lua` line makes Redis refuse the whole script with OOM while it is over `maxmemory`, before any write.
+--
 -- KEYS     the records of the webhook keys, each a hash:
---            a = owning account, d = datum id, e = etag, v = version (optional),
---            b = body when stored inline (absent when the body is a shared datum),
---            o = a shared datum this key has stopped pointing at, kept so that a replay repeats its release
---          After deleting a key that pointed at a shared datum, the record stays as a tombstone holding only `o`
---          (it has no owner, version or body: reads and later writes treat it as absent) for ARGV[8] ms.
+--            a = owning account, v = version (optional),
+--            d = datum id, e = etag, b = body when stored inline, t = attachment token when the body is shared
+--            z = time of a versioned delete: the record is then a tombstone holding only a, v and z
 -- ARGV (the same for every key)
 -- ARGV[1]  'set', 'delete', or 'restore' (a set that only fills an absent key or one holding an older version)
 -- ARGV[2]  account id of the message
@@ -14,44 +15,51 @@
 -- ARGV[5]  etag of the body
 -- ARGV[6]  the body when stored inline in the record, '' when the body is a shared datum
 -- ARGV[7]  expiry as a Unix time in ms, '0' for none
--- ARGV[8]  how long a tombstone lives, in ms
--- Returns, for each key in the order of KEYS, four entries {outcome, released, previous, previousInline}, flattened:
---   outcome   'applied', 'stale' (older version, or for restore: not older) or 'foreign' (another account's key)
---   released  a shared datum whose references must no longer include this key, or ''. Releasing twice is harmless,
---             so a replay of a message whose first attempt died before releasing returns the same id again.
---   previous  the datum this key held before this write, '' when it was absent or already this datum
---   previousInline '1' when that previous datum lived in this record (so this write ended it), else '0'
+-- ARGV[8]  the attachment token of this attempt when the body is shared, else ''
+-- ARGV[9]  Redis time (ms) this attempt attached the shared body, '' when not shared
+-- ARGV[10] the oldest attachment this script still honours (ms of age): the reconciler removes unmatched
+--          attachments only when much older, so a key is never pointed at an attachment that may be gone
+-- ARGV[11] how long a versioned delete's tombstone lives in ms, '0' for no tombstone
+-- Returns, for each key in the order of KEYS, four entries {outcome, previous, previousToken, previousInline}:
+--   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data);
+--                  'stale' (older version, a tombstone's version or newer, or for restore: not older); 'foreign'
+--   previous       the datum this key held before this write, '' when none or when not applied
+--   previousToken  the attachment under which the key held `previous` when that body is shared, else ''
+--   previousInline '1' when `previous` lived in this record (so this write ended it), else '0'
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local token, tombstoneTtl = ARGV[8], ARGV[11]
 
-local function apply(key)
-  local current = redis.call('HMGET', key, 'a', 'v', 'd', 'o')
-  local owner, storedVersion, storedDatum, superseded = current[1], current[2], current[3], current[4]
-  if owner then
-    if owner ~= account then return 'foreign', '', '', '0' end
-    if op == 'restore' then
-      if version == '' or not storedVersion or tonumber(storedVersion) >= tonumber(version) then
-        return 'stale', '', '', '0'
-      end
-    elseif version ~= '' and storedVersion and tonumber(storedVersion) > tonumber(version) then
-      return 'stale', '', '', '0'
-    end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if ARGV[9] ~= '' and now - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
+  return redis.error_reply('ATTACHMENT_EXPIRED the shared body was attached too long ago; apply the message again')
+end
+
+local function guard(owner, storedVersion, storedDatum, deletedAt)
+  if not owner then return nil end
+  if owner ~= account then return 'foreign' end
+  if deletedAt then
+    if op == 'restore' then return 'stale' end
+    if version ~= '' and tonumber(version) <= tonumber(storedVersion) then return 'stale' end
+    return nil
   end
-
-  local previous, previousInline = '', '0'
-  if storedDatum and storedDatum ~= datum then
-    previous = storedDatum
-    if redis.call('HEXISTS', key, 'b') == 1 then previousInline = '1' end
+  if op ~= 'delete' and storedDatum == datum then return 'kept' end
+  if op == 'restore' then
+    if version == '' or not storedVersion or tonumber(storedVersion) >= tonumber(version) then return 'stale' end
+  elseif version ~= '' and storedVersion and tonumber(storedVersion) > tonumber(version) then
+    return 'stale'
   end
-  local released = superseded or ''
-  if previous ~= '' and previousInline == '0' then released = previous end
-  if released == datum then released = '' end
+  return nil
+end
 
-  redis.call('DEL', key)
+local function write(key)
   if op == 'delete' then
-    if released ~= '' then redis.call('HSET', key, 'o', released) redis.call('PEXPIRE', key, ARGV[8]) end
-    return 'applied', released, previous, previousInline
+    if version ~= '' and tombstoneTtl ~= '0' then
+      redis.call('HSET', key, 'a', account, 'v', version, 'z', now)
+      redis.call('PEXPIRE', key, tombstoneTtl)
+    end
+    return
   end
-
   local fields = {'a', account, 'd', datum, 'e', ARGV[5]}
   if version ~= '' then
     fields[#fields + 1] = 'v'
@@ -60,14 +68,23 @@ local function apply(key)
   if ARGV[6] ~= '' then
     fields[#fields + 1] = 'b'
     fields[#fields + 1] = ARGV[6]
-  end
-  if released ~= '' then
-    fields[#fields + 1] = 'o'
-    fields[#fields + 1] = released
+  else
+    fields[#fields + 1] = 't'
+    fields[#fields + 1] = token
   end
   redis.call('HSET', key, unpack(fields))
   if ARGV[7] ~= '0' then redis.call('PEXPIREAT', key, ARGV[7]) end
-  return 'applied', released, previous, previousInline
+end
+
+local function apply(key)
+  local current = redis.call('HMGET', key, 'a', 'v', 'd', 't', 'z', 'b')
+  local refused = guard(current[1], current[2], current[3], current[5])
+  if refused then return refused, '', '', '0' end
+  local previous, previousToken, previousInline = current[3] or '', current[4] or '', '0'
+  if current[6] then previousInline = '1' end
+  redis.call('DEL', key)
+  write(key)
+  return 'applied', previous, previousToken, previousInline
 end
 
 local replies = {}
