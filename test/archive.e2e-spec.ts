@@ -209,6 +209,27 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     expect(again.body.skippedNewer).toBeGreaterThan(0);
   });
 
+  it('restores over live multi-key data any number of times, even concurrently, and every key reads as before', async () => {
+    const keysOf = (n: number) => [0, 1, 2].map((index) => `live-restore-${n}-${index}`);
+    for (let n = 0; n < 40; n++) {
+      await write(first, { op: 'set', accountId: 'acme', flowId: 'live-restore', webhookKeys: keysOf(n), data: { n } }, `live-datum-${n}`, null);
+    }
+    expect((await runToEnd(first)).status).toBe('succeeded');
+    const read = (key: string) => request(first.url).get('/v1/data').set('x-webhook-key', key);
+    const before = new Map<string, string>();
+    for (let n = 0; n < 40; n++) for (const key of keysOf(n)) before.set(key, (await read(key)).text);
+
+    const filter = { accountId: 'acme', flowId: 'live-restore' };
+    const answers = [...(await Promise.all([admin(first).post('/restore', filter), admin(second).post('/restore', filter)]))];
+    answers.push(await admin(first).post('/restore', filter));
+    for (const answer of answers) expect(answer.body).toMatchObject({ restored: 0, skippedNewer: 120 });
+
+    for (const [key, text] of before) {
+      const after = await read(key);
+      expect({ key, status: after.status, text: after.text }).toEqual({ key, status: 200, text });
+    }
+  });
+
   it('starts one archive run per tick when two scheduler replicas share a schedule', async () => {
     // Every second: each tick both replicas fire within milliseconds of each other.
     const env = testEnv(redis.url, queues, { APP_ROLES: 'scheduler', MONGODB_URI: mongo.uri, ARCHIVE_CRON: '* * * * * *' });

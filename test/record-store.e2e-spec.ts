@@ -5,12 +5,14 @@ import Redis from 'ioredis';
 import { loadConfig } from '../src/config/app-config';
 import { ConfigModule } from '../src/config/config.module';
 import { RecordMessage } from '../src/message/record-message.validation';
+import { JournalStore } from '../src/store/journal-store';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { attachedDigests, RecordStore } from '../src/store/record-store';
 import { ReferenceReconciler } from '../src/store/reference-reconciler';
 import { applyRecordKeys, RedisClient } from '../src/store/redis-client';
 import { StoreModule } from '../src/store/store.module';
-import { WEBHOOK_KEY_SECRET } from './support/app';
+import { DependencyUnavailableError } from '../src/common/dependency-unavailable.error';
+import { eventually, WEBHOOK_KEY_SECRET } from './support/app';
 import { RedisServer } from './support/redis-server';
 
 /** The record store against a real Redis: how bodies are shared between keys, and that none is ever leaked. */
@@ -227,6 +229,53 @@ describe('RecordStore layout and reference counting', () => {
     expect(await inspect.exists(keys.datum('m-rejected'), keys.datumRefs('m-rejected'))).toBe(0);
   });
 
+  it('writes nothing once Redis is over maxmemory: the message fails as a passing failure, whole, and applies later', async () => {
+    const used = Number(/used_memory:(\d+)/.exec(await inspect.info('memory'))?.[1]);
+    await inspect.config('SET', 'maxmemory-policy', 'noeviction');
+    await inspect.config('SET', 'maxmemory', String(used + 64 * 1024));
+    try {
+      const big = { text: 'y'.repeat(512 * 1024) };
+      const refused = await write(message(['full-key-1', 'full-key-2'], big), 3600, 'm-full').catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(DependencyUnavailableError);
+      expect(String(refused)).toContain('OOM');
+      // Two writes in a row with room for none: Redis stays within one write of its limit.
+      await write(message(['full-key-3'], big), 3600).catch(() => undefined);
+      const usedAfter = Number(/used_memory:(\d+)/.exec(await inspect.info('memory'))?.[1]);
+      expect(usedAfter).toBeLessThan(used + 64 * 1024 + 600 * 1024);
+      expect(await store.read('full-key-1')).toEqual({ kind: 'missing' });
+      expect(await store.read('full-key-3')).toEqual({ kind: 'missing' });
+    } finally {
+      await inspect.config('SET', 'maxmemory', '0');
+    }
+    expect(await write(message(['full-key-1', 'full-key-2'], { text: 'fits' }), 3600, 'm-full')).toMatchObject({ applied: 2 });
+  });
+
+  it('acknowledges a write only once REDIS_WAIT_REPLICAS replicas have it', async () => {
+    const waiting = new RecordStore(
+      client,
+      keys,
+      digester,
+      context.get(JournalStore),
+      loadConfig({ APP_ROLES: 'query', REDIS_URL: redis.url, WEBHOOK_KEY_SECRET, REDIS_WAIT_REPLICAS: '1' }),
+    );
+    const record = message(['replicated-key'], 'replicated');
+    const refused = await waiting.write(record, { datumId: 'm-replicated', ttlSeconds: 60, now: Date.now() }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DependencyUnavailableError);
+    expect(String(refused)).toContain('NOREPLICAS');
+
+    await inspect.config('SET', 'repl-diskless-sync-delay', '0');
+    const replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(redis.port)]);
+    try {
+      await eventually(async () => ((await inspect.info('replication')).includes('state=online') ? true : undefined));
+      expect(await waiting.write(record, { datumId: 'm-replicated', ttlSeconds: 60, now: Date.now() })).toMatchObject({ applied: 1 });
+      const onReplica = new Redis(replica.url);
+      expect(await onReplica.hget(recordKey('replicated-key'), 'd')).toBe('m-replicated');
+      onReplica.disconnect();
+    } finally {
+      await replica.destroy();
+    }
+  });
+
   it('reads many keys, inline and shared, in one call', async () => {
     await write(message(['many-key-1', 'many-key-2'], large), 3600);
     await write(message(['many-key-3'], 'inline'), 3600);
@@ -234,5 +283,65 @@ describe('RecordStore layout and reference counting', () => {
     expect([...found.keys()]).toEqual(['many-key-1', 'many-key-2', 'many-key-3']);
     expect(found.get('many-key-1')?.equals(found.get('many-key-2') ?? Buffer.alloc(0))).toBe(true);
     expect(JSON.parse(found.get('many-key-3')?.toString() ?? '{}').data).toBe('inline');
+  });
+});
+
+/** The write journal against a real Redis: bounded in bytes, the oldest entries dropped and counted. */
+describe('JournalStore bound', () => {
+  let redis: RedisServer;
+  let client: Redis;
+  const keys = new KeyLayout('sg:');
+  const MAX_BYTES = 1_048_576;
+  const config = loadConfig({
+    APP_ROLES: 'query',
+    WEBHOOK_KEY_SECRET,
+    // The journal is written only when an archive would drain it; nothing connects to this address.
+    MONGODB_URI: 'mongodb://127.0.0.1:9',
+    ARCHIVE_JOURNAL_MAX_BYTES: String(MAX_BYTES),
+  });
+  const entry = (n: number) => ({
+    op: 'set' as const,
+    datumId: `journal-${n}`,
+    accountId: 'acme',
+    flowId: 'journal',
+    version: null,
+    at: Date.now(),
+    expiresAt: null,
+    keys: [{ digest: `digest-${n}`, previous: '' }],
+    ended: [],
+    body: 'x'.repeat(100_000),
+  });
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    client = new Redis(redis.url);
+  });
+
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.destroy();
+  });
+
+  it('holds at most ARCHIVE_JOURNAL_MAX_BYTES, drops the oldest entries, counts them until drained', async () => {
+    const journal = new JournalStore(client, keys, config);
+    let dropped = 0;
+    for (let n = 0; n < 25; n++) dropped += await journal.append(entry(n));
+    const state = await journal.state();
+    expect(state.bytes).toBeLessThanOrEqual(MAX_BYTES);
+    expect(state.bytes).toBeGreaterThan(MAX_BYTES - 100_300);
+    expect(dropped).toBe(15);
+    expect(state.droppedSinceDrain).toBe(15);
+
+    const newest = await journal.newestId();
+    const entries = await journal.read(100, newest ?? '+');
+    expect(entries.map((kept) => kept.datumId)).toEqual(Array.from({ length: 10 }, (_, n) => `journal-${n + 15}`));
+    expect(entries.reduce((total, kept) => total + kept.size, 0)).toBe(state.bytes);
+
+    // Acknowledging what the archive copied frees its bytes, once, even if acknowledged twice.
+    await journal.acknowledge(entries.slice(0, 4));
+    await journal.acknowledge(entries.slice(0, 4));
+    expect((await journal.state()).bytes).toBe(entries.slice(4).reduce((total, kept) => total + kept.size, 0));
+    await journal.markDrained();
+    expect((await journal.state()).droppedSinceDrain).toBe(0);
   });
 });

@@ -195,6 +195,18 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       expect(metrics).toMatch(/setgetapi_ingest_messages_total\{outcome="stale",reason=""\} [1-9]/);
     });
 
+    it('keeps a versioned delete: a late or redriven older set does not bring the data back', async () => {
+      const [key, other] = [newKey(), newKey()];
+      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [key, other], data: 'v5', version: 5 });
+      await submit(ACME.apiKey, { op: 'delete', accountId: 'acme', flowId: 'tombstone', webhookKeys: [key, other], version: 6 });
+      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [key], data: 'v5 late', version: 5 });
+      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [key], data: 'v6 late', version: 6 });
+      // A later message of the group, applied after the three above: once it is readable, they have been applied.
+      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [other], data: 'v7', version: 7 });
+      await readWhen(other, (body) => body.data === 'v7');
+      expect((await request(service.url).get('/v1/data').set('x-webhook-key', key)).status).toBe(404);
+    });
+
     it('refuses writes and deletes from another account on a live key, dead-lettering messages that change nothing', async () => {
       const owned = newKey();
       const free = newKey();
