@@ -93,17 +93,18 @@ describe('the batching FIFO test SQS (test/support/fifo-sqs-server.ts)', () => {
     const { queueUrl } = await createQueuePair(sqs, { visibilityTimeoutSeconds: 30 });
     await sendToGroup(sqs, queueUrl, 'a', 5);
     const received = await receive(queueUrl);
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: received[0].ReceiptHandle, VisibilityTimeout: 0 }));
+    const [head, ...rest] = received;
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: head.ReceiptHandle, VisibilityTimeout: 0 }));
     expect(await receive(queueUrl)).toEqual([]);
 
     await sqs.send(
-      new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries(received.slice(1), { VisibilityTimeout: 0 }) }),
+      new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries(rest, { VisibilityTimeout: 0 }) }),
     );
     const again = await receive(queueUrl);
     expect(bodies(again)).toEqual(range(0, 5));
     // The earlier receipt handles expired with that receive.
     await expect(
-      sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: received[0].ReceiptHandle })),
+      sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: head.ReceiptHandle })),
     ).rejects.toMatchObject({ name: 'InvalidParameterValue' });
   });
 
@@ -113,7 +114,8 @@ describe('the batching FIFO test SQS (test/support/fifo-sqs-server.ts)', () => {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const [head] = await receive(queues.queueUrl, { MaxNumberOfMessages: 1 });
       expect(head.Body).toBe('m0');
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queues.queueUrl, ReceiptHandle: head.ReceiptHandle, VisibilityTimeout: 0 }));
+      const release = { QueueUrl: queues.queueUrl, ReceiptHandle: head.ReceiptHandle, VisibilityTimeout: 0 };
+      await sqs.send(new ChangeMessageVisibilityCommand(release));
     }
     expect(bodies(await receive(queues.queueUrl))).toEqual(['m1']);
     const [dead] = await drainMessages(sqs, queues.dlqUrl, 1);
@@ -124,7 +126,9 @@ describe('the batching FIFO test SQS (test/support/fifo-sqs-server.ts)', () => {
   it('deduplicates a MessageDeduplicationId sent again within five minutes', async () => {
     const { queueUrl } = await createQueuePair(sqs);
     const send = () =>
-      sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'once', MessageGroupId: 'a', MessageDeduplicationId: 'same' }));
+      sqs.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'once', MessageGroupId: 'a', MessageDeduplicationId: 'same' }),
+      );
     const [first, repeat] = [await send(), await send()];
     expect(repeat.MessageId).toBe(first.MessageId);
     expect(repeat.SequenceNumber).toBe(first.SequenceNumber);
@@ -132,14 +136,13 @@ describe('the batching FIFO test SQS (test/support/fifo-sqs-server.ts)', () => {
   });
 
   it('raises the SDK exceptions SQS would', async () => {
-    await expect(sqs.send(new GetQueueUrlCommand({ QueueName: 'no-such-queue.fifo' }))).rejects.toBeInstanceOf(QueueDoesNotExist);
+    const missingQueue = sqs.send(new GetQueueUrlCommand({ QueueName: 'no-such-queue.fifo' }));
+    await expect(missingQueue).rejects.toBeInstanceOf(QueueDoesNotExist);
     const { queueUrl } = await createQueuePair(sqs);
-    await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: 'never-issued' }))).rejects.toBeInstanceOf(
-      ReceiptHandleIsInvalid,
-    );
-    await expect(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x', MessageDeduplicationId: 'x' }))).rejects.toMatchObject({
-      name: 'MissingParameter',
-    });
+    const unknownHandle = sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: 'never-issued' }));
+    await expect(unknownHandle).rejects.toBeInstanceOf(ReceiptHandleIsInvalid);
+    const withoutGroup = sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x', MessageDeduplicationId: 'x' }));
+    await expect(withoutGroup).rejects.toMatchObject({ name: 'MissingParameter' });
   });
 });
 
