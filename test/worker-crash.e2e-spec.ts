@@ -4,7 +4,7 @@ import { eventually, testEnv } from './support/app';
 import { GroupMessages, readStoredDocuments, sendInGroupOrder } from './support/bulk-records';
 import { RedisServer } from './support/redis-server';
 import { readCounter, ServiceProcess, spawnService, stopService } from './support/service-process';
-import { createQueuePair, QueuePair, queueDepth, testSqsClient } from './support/sqs';
+import { createQueuePair, QueuePair, queueDepth, receiveStats, testSqsClient } from './support/sqs';
 
 const ACCOUNT = 'acme';
 const FLOWS = 100;
@@ -62,7 +62,8 @@ describe('a worker killed with SIGKILL while thousands of messages are in flight
   beforeAll(async () => {
     redis = await RedisServer.start();
     inspect = new Redis(redis.url);
-    sqs = testSqsClient();
+    // The SQS that hands out up to ten messages of a FIFO group per receive, as SQS does: ordering is judged.
+    sqs = testSqsClient({ batchingFifo: true });
     queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: Number(VISIBILITY_TIMEOUT_SECONDS) });
     query = await startService(testEnv(redis.url, queues, { APP_ROLES: 'query', LOG_LEVEL: 'info' }));
   });
@@ -139,6 +140,8 @@ describe('a worker killed with SIGKILL while thousands of messages are in flight
     expect(await messages(second, 'retried')).toBe(0);
     expect(await messages(second, 'rejected')).toBe(0);
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
+    // The whole backlog was queued before the first worker started: each receive took ten messages of a group.
+    expect((await receiveStats(queues.queueUrl)).largestGroupBatch).toBe(10);
 
     const keys = Array.from({ length: FLOWS }, (_, flow) => [
       groupKey(flow),

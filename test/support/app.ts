@@ -2,7 +2,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AddressInfo } from 'node:net';
 import { createApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
-import { QueuePair, sqsEndpoint } from './sqs';
+import { QueuePair } from './sqs';
 
 export const ACME = { accountId: 'acme', apiKey: 'producer-key-acme-0001' };
 export const GLOBEX = { accountId: 'globex', apiKey: 'producer-key-globex-01' };
@@ -15,7 +15,7 @@ export function testEnv(redisUrl: string, queues: QueuePair, overrides: Record<s
     APP_ROLES: 'all',
     PORT: '0',
     REDIS_URL: redisUrl,
-    SQS_ENDPOINT: sqsEndpoint(),
+    SQS_ENDPOINT: queues.endpoint,
     SQS_QUEUE_URL: queues.queueUrl,
     SQS_DLQ_URL: queues.dlqUrl,
     SQS_WAIT_TIME_SECONDS: '1',

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { KeyLayout, WebhookKeyDigester } from '../../src/store/key-layout';
 import { ACME, ADMIN_KEY, eventually, GLOBEX, startTestApp, TestApp, testEnv, WEBHOOK_KEY_SECRET } from './app';
 import { RedisTarget, StartRedisTarget } from './redis-target';
-import { createQueuePair, drainMessages, QueuePair, queueDepth, sendRaw, testSqsClient } from './sqs';
+import { createQueuePair, drainMessages, QueuePair, queueDepth, receiveStats, sendRaw, testSqsClient } from './sqs';
 
 const DEFAULT_TTL_SECONDS = 3600;
 
@@ -59,7 +59,8 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
 
     beforeAll(async () => {
       redis = await startRedis();
-      sqs = testSqsClient();
+      // The SQS that hands out several messages of a FIFO group per receive, as SQS does: ordering is judged.
+      sqs = testSqsClient({ batchingFifo: true });
       queues = await createQueuePair(sqs);
       // redis.env names the Redis: REDIS_URL, or REDIS_CLUSTER_NODES.
       serviceEnv = testEnv('', queues, { ...redis.env, DEFAULT_TTL_SECONDS: String(DEFAULT_TTL_SECONDS) });
@@ -233,14 +234,34 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
     });
 
-    it('applies 40 messages of one group in queue order, ending with the last one', async () => {
+    it('applies 40 messages of one group in queue order, ending with the last one, received ten at a time', async () => {
+      // A queue of its own, filled through a gateway before a worker starts: the worker meets a backlog of the
+      // group and receives it in batches of ten, which it must apply one after another.
+      const backlog = await createQueuePair(sqs);
+      const gateway = await startTestApp(testEnv('', backlog, { ...redis.env, APP_ROLES: 'gateway' }));
       const key = newKey();
-      for (let n = 1; n <= 40; n++) {
-        const accepted = await submit(ACME.apiKey, { accountId: 'acme', flowId: 'ordered', webhookKeys: [key], data: { n } });
-        expect(accepted.status).toBe(202);
+      try {
+        for (let n = 1; n <= 40; n++) {
+          // Odd messages also write a key of their own, so their body is shared and stored first: applied at once
+          // rather than in order, an odd message's write of `key` would land after the next even one's.
+          const webhookKeys = n % 2 === 1 ? [key, newKey()] : [key];
+          const accepted = await request(gateway.url)
+            .post('/v1/records')
+            .set('x-api-key', ACME.apiKey)
+            .send({ accountId: 'acme', flowId: 'ordered', webhookKeys, data: { n } });
+          expect(accepted.status).toBe(202);
+        }
+      } finally {
+        await gateway.close();
       }
-      await eventually(async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined), 30_000, 'queue drained');
+      const worker = await startTestApp(testEnv('', backlog, { ...redis.env, APP_ROLES: 'worker' }));
+      try {
+        await eventually(async () => ((await queueDepth(sqs, backlog.queueUrl)) === 0 ? true : undefined), 30_000, 'queue drained');
+      } finally {
+        await worker.close();
+      }
       expect((await read(key)).body.data).toEqual({ n: 40 });
+      expect(await receiveStats(backlog.queueUrl)).toMatchObject({ largestGroupBatch: 10 });
     });
 
     it('moves a body that can never be applied to the dead-letter queue at once, unchanged and with its reason', async () => {

@@ -8,22 +8,35 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
+import type { ReceiveStats } from './fifo-sqs-queue';
 
-export function sqsEndpoint(): string {
-  const endpoint = process.env.TEST_SQS_ENDPOINT;
-  if (!endpoint) throw new Error('TEST_SQS_ENDPOINT is not set: run e2e suites through jest (globalSetup starts fauxqs)');
+/** Which of the two local SQS servers that globalSetup starts a suite talks to. */
+export interface SqsChoice {
+  /**
+   * The test SQS of fifo-sqs-server.ts, which hands out up to ten messages of a FIFO group per receive as SQS
+   * does, instead of fauxqs, which hands out one: for suites that judge the order in which groups are applied.
+   */
+  batchingFifo?: boolean;
+}
+
+export function sqsEndpoint({ batchingFifo = false }: SqsChoice = {}): string {
+  const variable = batchingFifo ? 'TEST_FIFO_SQS_ENDPOINT' : 'TEST_SQS_ENDPOINT';
+  const endpoint = process.env[variable];
+  if (!endpoint) throw new Error(`${variable} is not set: run e2e suites through jest (globalSetup starts the SQS servers)`);
   return endpoint;
 }
 
-export function testSqsClient(): SQSClient {
+export function testSqsClient(choice: SqsChoice = {}): SQSClient {
   return new SQSClient({
     region: 'us-east-1',
-    endpoint: sqsEndpoint(),
+    endpoint: sqsEndpoint(choice),
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
 }
 
 export interface QueuePair {
+  /** The SQS that holds both queues: the service under test is pointed at it. */
+  endpoint: string;
   queueUrl: string;
   dlqUrl: string;
 }
@@ -53,7 +66,21 @@ export async function createQueuePair(
       },
     }),
   );
-  return { queueUrl: queue.QueueUrl ?? '', dlqUrl: dlq.QueueUrl ?? '' };
+  return { endpoint: await endpointOf(sqs), queueUrl: queue.QueueUrl ?? '', dlqUrl: dlq.QueueUrl ?? '' };
+}
+
+async function endpointOf(sqs: SQSClient): Promise<string> {
+  const endpoint = await sqs.config.endpoint?.();
+  if (!endpoint) throw new Error('the SQS client has no explicit endpoint');
+  return `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}`;
+}
+
+/** How the batching FIFO test SQS has handed out a queue's messages so far (see SqsChoice). */
+export async function receiveStats(queueUrl: string): Promise<ReceiveStats> {
+  const url = new URL(queueUrl);
+  const response = await fetch(`${url.origin}/stats/${url.pathname.split('/').pop()}`);
+  if (!response.ok) throw new Error(`no receive stats for ${queueUrl}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as ReceiveStats;
 }
 
 /** Sends a raw body straight to the queue, bypassing the gateway (as a misbehaving producer could). */
@@ -65,8 +92,8 @@ export async function sendRaw(sqs: SQSClient, queueUrl: string, body: string, gr
 }
 
 /**
- * Takes `count` messages off a queue (deleting each, since a FIFO queue hands out one message per group at a
- * time), or fails after `timeoutMs`.
+ * Takes `count` messages off a queue, or fails after `timeoutMs`. Each is deleted once received: a FIFO queue
+ * hands out nothing more of a group while a message of it is in flight.
  */
 export async function drainMessages(sqs: SQSClient, queueUrl: string, count: number, timeoutMs = 15_000): Promise<Message[]> {
   const found: Message[] = [];
