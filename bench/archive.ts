@@ -204,7 +204,7 @@ async function mongoBaseline(mongoUri: string): Promise<{ records: number; ms: n
         const body = renderRecordBody({
           accountId: 'bench',
           flowId,
-          data: PAYLOAD,
+          dataJson: JSON.stringify(PAYLOAD),
           version: version ?? null,
           storedAt: now,
           expiresAt,

@@ -81,7 +81,7 @@ function benchMessage(index: number, keyCount: number): RecordMessage {
     accountId: 'bench',
     flowId: `flow-${index % GROUPS}`,
     webhookKeys: Array.from({ length: keyCount }, (_, key) => `bench-key-${keyCount}-${index}-${key}`),
-    data: { ...PAYLOAD, sequence: index },
+    dataJson: JSON.stringify({ ...PAYLOAD, sequence: index }),
   };
 }
 

@@ -101,14 +101,14 @@ async function seed(redis: Redis, single: string[], shared: string[]): Promise<v
   const digester = new WebhookKeyDigester(SECRET);
   const now = Date.now();
   for (const [index, key] of single.entries()) {
-    await store.write({ op: 'set', accountId: 'bench', flowId: 'query', webhookKeys: [key], data: PAYLOAD }, { datumId: `s${index}`, ttlSeconds: 3600, now });
+    await store.write({ op: 'set', accountId: 'bench', flowId: 'query', webhookKeys: [key], dataJson: JSON.stringify(PAYLOAD) }, { datumId: `s${index}`, ttlSeconds: 3600, now });
     const read = await store.read(key);
     if (read.kind !== 'found') throw new Error(`seeding ${key} failed`);
     await redis.set(`bl:${digester.digest(key)}`, read.body);
   }
   for (let start = 0; start < shared.length; start += 10) {
     const webhookKeys = shared.slice(start, start + 10);
-    await store.write({ op: 'set', accountId: 'bench', flowId: 'query', webhookKeys, data: PAYLOAD }, { datumId: `m${start}`, ttlSeconds: 3600, now });
+    await store.write({ op: 'set', accountId: 'bench', flowId: 'query', webhookKeys, dataJson: JSON.stringify(PAYLOAD) }, { datumId: `m${start}`, ttlSeconds: 3600, now });
   }
 }
 

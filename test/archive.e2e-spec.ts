@@ -64,7 +64,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
           const keys = Array.from({ length: 1 + (n % 3) }, (_, index) => `archive-key-${n}-${index}`);
           plaintextKeys.push(...keys);
           return store.write(
-            { op: 'set', accountId: 'acme', flowId: `flow-${n % 7}`, webhookKeys: keys, data: { n, text: 'x'.repeat(200) }, version: n },
+            { op: 'set', accountId: 'acme', flowId: `flow-${n % 7}`, webhookKeys: keys, dataJson: JSON.stringify({ n, text: 'x'.repeat(200) }), version: n },
             { datumId: `datum-${n}`, ttlSeconds: 3600, now },
           );
         }),
@@ -126,10 +126,10 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
   });
 
   it('archives data that expired, was overwritten or was deleted before the run, from the journal', async () => {
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'brief', webhookKeys: ['brief-key-0001'], data: 'gone soon' }, 'datum-brief', 1);
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], data: 'old' }, 'datum-old');
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], data: 'new' }, 'datum-new');
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'], data: 'doomed' }, 'datum-doomed');
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'brief', webhookKeys: ['brief-key-0001'], dataJson: '"gone soon"' }, 'datum-brief', 1);
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], dataJson: '"old"' }, 'datum-old');
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], dataJson: '"new"' }, 'datum-new');
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'], dataJson: '"doomed"' }, 'datum-doomed');
     await write(first, { op: 'delete', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'] }, 'delete-doomed');
     await eventually(async () => ((await inspect.exists(new KeyLayout('sg:').record(digester.digest('brief-key-0001')))) === 0 ? true : undefined), 5000, 'expiry');
 
@@ -184,7 +184,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     const expiry = await inspect.pexpiretime(layout.record(digester.digest('archive-key-10-0')));
     const servedBefore = (await request(first.url).get('/v1/data').set('x-webhook-key', 'archive-key-11-1')).text;
     await inspect.flushall();
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'flow-5', webhookKeys: ['archive-key-12-0'], data: 'newer', version: 999_999 }, 'datum-newer');
+    await write(first, { op: 'set', accountId: 'acme', flowId: 'flow-5', webhookKeys: ['archive-key-12-0'], dataJson: '"newer"', version: 999_999 }, 'datum-newer');
 
     const answer = await admin(second).post('/restore', {});
     expect(answer.status).toBe(200);

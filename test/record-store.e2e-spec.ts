@@ -32,7 +32,7 @@ describe('RecordStore layout and reference counting', () => {
     accountId: 'acme',
     flowId: 'layout',
     webhookKeys,
-    data,
+    dataJson: JSON.stringify(data),
     ...extra,
   });
   const write = (record: RecordMessage, ttlSeconds: number | null, datumId = `m-${++sequence}`) =>

@@ -69,7 +69,7 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
       const spies = client.nodes('master').map((node) => jest.spyOn(node.stream, 'write'));
       try {
         const outcome = await store.write(
-          { op: 'set', accountId: 'acme', flowId: 'trips', webhookKeys, data: { keyCount } },
+          { op: 'set', accountId: 'acme', flowId: 'trips', webhookKeys, dataJson: JSON.stringify({ keyCount }) },
           { datumId: `trips-${keyCount}`, ttlSeconds: 600, now: Date.now() },
         );
         expect(outcome.applied).toBe(keyCount);
@@ -101,14 +101,14 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
     const others = Array.from({ length: 20 }, () => suite.newKey('slot'));
     const webhookKeys = [others[0], ...sameSlot, ...others.slice(1)];
     await store.write(
-      { op: 'set', accountId: 'globex', flowId: 'slots', webhookKeys: [sameSlot[1]], data: 'taken' },
+      { op: 'set', accountId: 'globex', flowId: 'slots', webhookKeys: [sameSlot[1]], dataJson: '"taken"' },
       { datumId: 'slots-taken', ttlSeconds: 600, now: Date.now() },
     );
 
     const calls = jest.spyOn(client, 'evalsha');
     try {
       const outcome = await store.write(
-        { op: 'set', accountId: 'acme', flowId: 'slots', webhookKeys, data: 'shared' },
+        { op: 'set', accountId: 'acme', flowId: 'slots', webhookKeys, dataJson: '"shared"' },
         { datumId: 'slots-shared', ttlSeconds: 600, now: Date.now() },
       );
       expect(outcome).toEqual({ applied: webhookKeys.length - 1, stale: 0, foreign: [digester.digest(sameSlot[1])], journalTrimmed: 0 });
@@ -136,7 +136,7 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
             accountId: 'acme',
             flowId: 'cluster-archive',
             webhookKeys: Array.from({ length: 1 + (n % 3) }, () => suite.newKey('archive')),
-            data: { n },
+            dataJson: JSON.stringify({ n }),
           },
           { datumId, ttlSeconds: 600, now: Date.now() },
         ),

@@ -1,7 +1,13 @@
-import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
-import { FastifyInstance } from 'fastify';
+import { ArgumentMetadata, createParamDecorator, ExecutionContext, Injectable, PipeTransform } from '@nestjs/common';
+import { FastifyInstance, FastifyRequest } from 'fastify';
 import secureJsonParse from 'secure-json-parse';
 import { ApiException } from './api-exception';
+
+/** A JSON body: the text as received and the value parsed from it, for code that needs parts of the text verbatim. */
+export interface JsonDocument {
+  text: string;
+  value: unknown;
+}
 
 /** Stands in for a request body that is not valid JSON until a pipe, which runs after the guards, rejects it. */
 export class UnparsableJsonBody {
@@ -40,22 +46,55 @@ function exceedsDepth(root: unknown, maxDepth: number): boolean {
   return false;
 }
 
+/** The text of a JSON body without a leading byte order mark, which RFC 8259 lets a parser ignore (as Fastify does). */
+export function withoutByteOrderMark(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The text of a JSON body as received, for routes that keep parts of it verbatim (see JsonBodyText). */
+    jsonBodyText?: string;
+  }
+}
+
+/**
+ * Fatal: a body that is not UTF-8 is refused rather than read with U+FFFD in place of its bad bytes, which would
+ * store something the producer never sent. Strips a leading byte order mark.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Fastify parses bodies before Nest's guards run, which would answer 400 to a request without an API key.
  * SPEC §4 orders the checks: the key (401), then the body (400). So parsing never fails here; an unparsable body
  * travels as UnparsableJsonBody and RejectUnparsableBodyPipe refuses it once the guard has passed.
+ * The text is kept on the request beside the parsed body (see JsonBodyText).
  */
 export function deferJsonParseErrors(fastify: FastifyInstance): void {
   // Every route takes JSON or nothing: any other content type is answered 415.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
     try {
-      done(null, parseContractJson(body as string));
+      text = UTF8.decode(body as Buffer);
+    } catch {
+      done(null, new UnparsableJsonBody('the body is not valid UTF-8'));
+      return;
+    }
+    request.jsonBodyText = text;
+    try {
+      done(null, parseContractJson(text));
     } catch (error) {
       done(null, new UnparsableJsonBody((error as Error).message));
     }
   });
 }
+
+/** The text of the request's JSON body as received (decoded from UTF-8), or undefined when it had none. */
+export const JsonBodyText = createParamDecorator(
+  (_: unknown, context: ExecutionContext): string | undefined =>
+    context.switchToHttp().getRequest<FastifyRequest>().jsonBodyText,
+);
 
 @Injectable()
 export class RejectUnparsableBodyPipe implements PipeTransform {

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, RequireApiKey } from '../common/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { JsonBodyText } from '../common/json-body';
 import { RecordMessageDto } from '../message/record-message.dto';
 import { AcceptedRecordDto } from './gateway.dto';
 import { GatewayService } from './gateway.service';
@@ -63,8 +64,9 @@ export class GatewayController {
   submit(
     @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
+    @JsonBodyText() bodyText: string | undefined,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
   ): Promise<QueuedMessage> {
-    return this.gateway.submit(principal, body, idempotencyKey);
+    return this.gateway.submit(principal, { value: body, text: bodyText ?? '' }, idempotencyKey);
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ApiException } from '../common/api-exception';
 import { Principal } from '../common/api-key.guard';
+import { JsonDocument } from '../common/json-body';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { deduplicationId, messageGroupId, toQueueBody } from '../message/queue-body';
@@ -21,8 +22,11 @@ export class GatewayService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Checks a producer's message in the order of SPEC §4 (body, then account) and puts it on the FIFO queue. */
-  async submit(principal: Principal, body: unknown, idempotencyKey: string | undefined): Promise<QueuedMessage> {
+  /**
+   * Checks a producer's message in the order of SPEC §4 (body, then account) and puts it on the FIFO queue, with
+   * `data` as the body's text has it (see toQueueBody).
+   */
+  async submit(principal: Principal, body: JsonDocument, idempotencyKey: string | undefined): Promise<QueuedMessage> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new ApiException(400, 'Idempotency-Key must be 1 to 128 printable ASCII characters without whitespace');
     }

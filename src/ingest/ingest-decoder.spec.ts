@@ -95,6 +95,38 @@ describe('decodeIngestMessage', () => {
     });
   });
 
+  describe('data', () => {
+    const written = (dataJson: string) =>
+      `{ "accountId" : "acme", "flowId":"orders-sync","webhookKeys":["wh_7f3c9a1e2b4d"],\n"data" :\t${dataJson} }`;
+    const dataJsonOf = (body: string) => {
+      const decoded = decodeIngestMessage(sqsMessage(body), MAX_BYTES);
+      if (!decoded.ok) throw new Error(`expected the message to be accepted, got ${decoded.reason}`);
+      return decoded.message.dataJson;
+    };
+
+    it.each([
+      '123456789012345678901234567890',
+      '1.50',
+      '-0',
+      '1e400',
+      '{ "a" : [ 1 , "\\u00e9\\/" ] }',
+      '"\\ufffe"',
+    ])('is carried on as the body writes it: %s', (dataJson) => {
+      expect(dataJsonOf(written(dataJson))).toBe(dataJson);
+    });
+
+    it('is found after a byte order mark, which is ignored as the gateway ignores it', () => {
+      expect(dataJsonOf(`\uFEFF${written('1.50')}`)).toBe('1.50');
+    });
+
+    it('is refused as INVALID_MESSAGE, naming it, when it appears twice', () => {
+      const body = written('{"checked":true}').replace(/ }$/, ',"data":{"checked":false}}');
+      const { code, reason } = failure(decodeIngestMessage(sqsMessage(body), MAX_BYTES));
+      expect(code).toBe('INVALID_MESSAGE');
+      expect(reason).toBe('data: property data appears more than once; each may appear only once');
+    });
+  });
+
   describe('MessageGroupId', () => {
     const body = JSON.stringify(VALID_BODY);
 
@@ -108,9 +140,10 @@ describe('decodeIngestMessage', () => {
     );
 
     it('accepts a message whose group is accountId:flowId', () => {
+      const { data, ...fields } = VALID_BODY;
       expect(decodeIngestMessage(sqsMessage(body, 'acme:orders-sync'), MAX_BYTES)).toEqual({
         ok: true,
-        message: { op: 'set', ...VALID_BODY },
+        message: { op: 'set', ...fields, dataJson: JSON.stringify(data) },
       });
     });
 

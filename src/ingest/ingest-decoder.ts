@@ -1,5 +1,5 @@
 import { Message } from '@aws-sdk/client-sqs';
-import { parseContractJson } from '../common/json-body';
+import { parseContractJson, withoutByteOrderMark } from '../common/json-body';
 import { messageGroupId } from '../message/queue-body';
 import { RecordMessage, validateRecordMessage } from '../message/record-message.validation';
 import { DeadLetterCode } from './ingest-batch';
@@ -8,7 +8,8 @@ export type Decoded = { ok: true; message: RecordMessage } | { ok: false; code: 
 
 /**
  * Turns an SQS message into a validated RecordMessage, or into the reason it can never be applied. JSON is parsed
- * with the same rules (prototype poisoning, nesting depth) as the HTTP gateway, so both accept the same bodies.
+ * with the same rules (prototype poisoning, nesting depth, byte order mark) as the HTTP gateway, and validated by
+ * the same function, so both accept the same bodies; `data` goes on as the body's text has it.
  */
 export function decodeIngestMessage(message: Message, maxMessageBytes: number): Decoded {
   const body = message.Body ?? '';
@@ -16,13 +17,14 @@ export function decodeIngestMessage(message: Message, maxMessageBytes: number): 
   if (size > maxMessageBytes) {
     return { ok: false, code: 'MESSAGE_TOO_LARGE', reason: `body is ${size} bytes, over MAX_MESSAGE_BYTES (${maxMessageBytes})` };
   }
+  const text = withoutByteOrderMark(body);
   let parsed: unknown;
   try {
-    parsed = parseContractJson(body);
+    parsed = parseContractJson(text);
   } catch (error) {
     return { ok: false, code: 'INVALID_JSON', reason: `body is not JSON: ${(error as Error).message}` };
   }
-  const check = validateRecordMessage(parsed);
+  const check = validateRecordMessage({ text, value: parsed });
   if (!check.valid) {
     return {
       ok: false,

@@ -1,4 +1,5 @@
-import { deduplicationId, messageGroupId, toQueueBody } from './queue-body';
+import { scanDataMember } from './data-member';
+import { deduplicationId, messageGroupId, sqsSafeJson, toQueueBody } from './queue-body';
 import { RecordMessage } from './record-message.validation';
 
 /** Characters SQS accepts in a message body (#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF). */
@@ -10,16 +11,18 @@ function setMessage(overrides: Partial<RecordMessage> = {}): RecordMessage {
     accountId: 'acme',
     flowId: 'orders-sync',
     webhookKeys: ['wh_7f3c9a1e2b4d', 'wh_erp-connector-01'],
-    data: { orderId: 'A-1001', lines: [1, 2, 3], shipped: true, note: null },
+    dataJson: '{"orderId":"A-1001","lines":[1,2,3],"shipped":true,"note":null}',
     version: 42,
     ...overrides,
   };
 }
 
 describe('toQueueBody', () => {
-  it('round-trips through JSON.parse to the same message', () => {
-    const message = setMessage();
-    expect(JSON.parse(toQueueBody(message))).toStrictEqual(message);
+  it('writes the fields in order, data as its text', () => {
+    expect(toQueueBody(setMessage())).toBe(
+      '{"op":"set","accountId":"acme","flowId":"orders-sync","webhookKeys":["wh_7f3c9a1e2b4d","wh_erp-connector-01"],' +
+        '"data":{"orderId":"A-1001","lines":[1,2,3],"shipped":true,"note":null},"version":42}',
+    );
   });
 
   it('omits version when the message has none', () => {
@@ -41,8 +44,24 @@ describe('toQueueBody', () => {
     });
   });
 
-  it.each([0, false, '', [], {}])('keeps falsy or empty data %p', (data) => {
-    expect(JSON.parse(toQueueBody(setMessage({ data })))).toHaveProperty('data', data);
+  it.each([
+    '0',
+    'false',
+    '""',
+    '[]',
+    '{}',
+    '123456789012345678901234567890',
+    '1.50',
+    '-0',
+    '1e400',
+    '1E-7',
+    '[ 1 ,\n\t2 ]',
+    '{ "a" : "\\u00e9\\/\\"" }',
+  ])('keeps the data text %s exactly', (dataJson) => {
+    const body = toQueueBody(setMessage({ dataJson }));
+    expect(body).toContain(`,"data":${dataJson},"version":42}`);
+    const start = body.indexOf(',"data":') + ',"data":'.length;
+    expect(scanDataMember(body)).toEqual({ kind: 'found', start, end: start + dataJson.length });
   });
 
   describe('characters SQS refuses', () => {
@@ -52,23 +71,41 @@ describe('toQueueBody', () => {
       backslashBefore: '\\\uFFFE',
       control: '\u0000\u0001\u001f',
       loneSurrogate: 'x\uD800y',
+      loneLowSurrogate: 'x\uDC00y',
+      reversedPair: '\uDC00\uD800',
       emoji: '\u{1F600}',
     };
+    const dataJson = JSON.stringify(data, null, 1);
 
-    it('leaves no raw U+FFFE or U+FFFF in the body', () => {
-      const body = toQueueBody(setMessage({ data }));
+    it('leaves no raw U+FFFE, U+FFFF or unpaired surrogate in the body', () => {
+      const body = toQueueBody(setMessage({ dataJson }));
       expect(body).not.toMatch(/[\uFFFE\uFFFF]/);
-      expect(body).toContain('\\ufffe');
-      expect(body).toContain('\\uffff');
+      expect(body).toContain('"\\uffffkey"');
+      expect(body).toContain('"\\\\\\ufffe"');
+      expect(body).toContain('"x\\udc00y"');
+      expect(body).toContain('"\\udc00\\ud800"');
     });
 
     it('leaves only characters SQS accepts', () => {
-      expect(toQueueBody(setMessage({ data }))).not.toMatch(OUTSIDE_SQS_CHARSET);
+      expect(toQueueBody(setMessage({ dataJson }))).not.toMatch(OUTSIDE_SQS_CHARSET);
     });
 
-    it('parses back to the original data', () => {
-      expect(JSON.parse(toQueueBody(setMessage({ data }))).data).toStrictEqual(data);
+    it('changes nothing else: the data text reads as the same value, and a surrogate pair stays as it is', () => {
+      const body = toQueueBody(setMessage({ dataJson }));
+      expect(JSON.parse(body).data).toStrictEqual(data);
+      expect(body).toContain('\u{1F600}');
     });
+  });
+});
+
+describe('sqsSafeJson', () => {
+  it('returns text without refused characters unchanged', () => {
+    const json = '{"a":"\\ufffe \u00e9 \u{1F600}","b":[1.50,-0]}';
+    expect(sqsSafeJson(json)).toBe(json);
+  });
+
+  it('escapes each refused character as four lower-case hex digits', () => {
+    expect(sqsSafeJson('"\uFFFE\uFFFF\uDFFF\uD800"')).toBe('"\\ufffe\\uffff\\udfff\\ud800"');
   });
 });
 

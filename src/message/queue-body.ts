@@ -2,20 +2,32 @@ import { createHash } from 'node:crypto';
 import { RecordMessage } from './record-message.validation';
 
 /**
- * The SQS body for a validated message. JSON.stringify already escapes control characters and lone surrogates;
- * U+FFFE and U+FFFF are the only characters it leaves that SQS refuses, so they are escaped too (the JSON value
- * is unchanged).
+ * The SQS body for a validated message: its fields in a fixed order, and `data` as the producer wrote it. The only
+ * change to `data` is that characters SQS refuses are written as JSON escapes (see sqsSafeJson). The other fields
+ * are plain ASCII by the contract's rules, so JSON.stringify writes them as they came.
  */
 export function toQueueBody(message: RecordMessage): string {
-  const ordered = {
-    op: message.op,
-    accountId: message.accountId,
-    flowId: message.flowId,
-    webhookKeys: message.webhookKeys,
-    ...(message.data !== undefined && { data: message.data }),
-    ...(message.version !== undefined && { version: message.version }),
-  };
-  return JSON.stringify(ordered).replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
+  const data = message.dataJson === undefined ? '' : `,"data":${sqsSafeJson(message.dataJson)}`;
+  const version = message.version === undefined ? '' : `,"version":${message.version}`;
+  return (
+    `{"op":${JSON.stringify(message.op)},"accountId":${JSON.stringify(message.accountId)},` +
+    `"flowId":${JSON.stringify(message.flowId)},"webhookKeys":${JSON.stringify(message.webhookKeys)}${data}${version}}`
+  );
+}
+
+/**
+ * Characters SQS refuses in a message body that valid JSON text may hold: U+FFFE, U+FFFF and surrogates that are
+ * not part of a pair. (SQS takes #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF; JSON allows
+ * no other control characters unescaped.) Outside strings JSON text is ASCII, so they can only be inside strings.
+ */
+const SQS_REFUSED = /[\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Valid JSON text with every character SQS refuses written as the equivalent `\uXXXX` escape, which denotes the
+ * same string: a raw character is never part of another escape, so replacing it leaves the rest of the text as it was.
+ */
+export function sqsSafeJson(json: string): string {
+  return json.replace(SQS_REFUSED, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** SQS FIFO ordering scope: every message of one (account, flow) is applied in order. */

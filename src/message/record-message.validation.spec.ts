@@ -1,4 +1,5 @@
 import { FieldProblem } from '../common/error-response.dto';
+import { JsonDocument } from '../common/json-body';
 import { MAX_WEBHOOK_KEYS_PER_MESSAGE } from './record-message.dto';
 import { RecordMessage, validateRecordMessage } from './record-message.validation';
 
@@ -19,14 +20,32 @@ function deleteMessage(overrides: Body = {}): Body {
   return { ...withoutData, ...overrides };
 }
 
+/** A body as a client would send it: the JSON text of `body` and its value. */
+function sent(body: unknown): JsonDocument {
+  return { text: JSON.stringify(body) ?? '', value: body };
+}
+
+/** A body as written in `text`. */
+function written(text: string): JsonDocument {
+  return { text, value: JSON.parse(text) };
+}
+
 function accepted(body: unknown): RecordMessage {
-  const check = validateRecordMessage(body);
+  return acceptedDocument(sent(body));
+}
+
+function acceptedDocument(document: JsonDocument): RecordMessage {
+  const check = validateRecordMessage(document);
   if (!check.valid) throw new Error(`expected the body to be valid, got ${JSON.stringify(check.problems)}`);
   return check.message;
 }
 
 function problemsOf(body: unknown): FieldProblem[] {
-  const check = validateRecordMessage(body);
+  return problemsOfDocument(sent(body));
+}
+
+function problemsOfDocument(document: JsonDocument): FieldProblem[] {
+  const check = validateRecordMessage(document);
   if (check.valid) throw new Error('expected the body to be rejected');
   return check.problems;
 }
@@ -47,7 +66,7 @@ describe('validateRecordMessage', () => {
         accountId: 'acme',
         flowId: 'orders-sync',
         webhookKeys: ['wh_7f3c9a1e2b4d', 'wh_erp-connector-01'],
-        data: { orderId: 'A-1001', status: 'shipped' },
+        dataJson: '{"orderId":"A-1001","status":"shipped"}',
         version: 7,
       });
     });
@@ -60,9 +79,10 @@ describe('validateRecordMessage', () => {
       expect(accepted(setMessage()).version).toBeUndefined();
     });
 
-    it('keeps data by reference, without copying it', () => {
-      const data = { rows: Array.from({ length: 1000 }, (_, index) => ({ index })) };
-      expect(accepted(setMessage({ data })).data).toBe(data);
+    it('carries the text of data exactly as written', () => {
+      const data = '{ "n" : 123456789012345678901234567890, "price":1.50,"zero":-0,\n"huge":1e400,"s":"\\u00e9\\/" }';
+      const text = `{"accountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":  ${data}\t}`;
+      expect(acceptedDocument(written(text)).dataJson).toBe(data);
     });
   });
 
@@ -170,7 +190,20 @@ describe('validateRecordMessage', () => {
 
   describe('data', () => {
     it.each([0, false, '', [], {}, 'text', -1.5, [null]])('accepts %p', (data) => {
-      expect(accepted(setMessage({ data })).data).toEqual(data);
+      expect(accepted(setMessage({ data })).dataJson).toBe(JSON.stringify(data));
+    });
+
+    it.each(['1e400', '-1e400'])('accepts %s, which JSON.parse reads as an infinity', (data) => {
+      const text = `{"accountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":${data}}`;
+      expect(acceptedDocument(written(text)).dataJson).toBe(data);
+    });
+
+    it('is refused when it appears twice, since JSON.parse would keep only the last', () => {
+      const text = '{"accountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":{"ok":1},"data":null}';
+      expect(problemsOfDocument(written(text))).toEqual([
+        { field: 'data', message: 'property data appears more than once; each may appear only once' },
+        { field: 'data', message: 'data must not be null' },
+      ]);
     });
 
     it('is required for set', () => {
@@ -189,7 +222,7 @@ describe('validateRecordMessage', () => {
     });
 
     it('is undefined in a valid delete', () => {
-      expect(accepted(deleteMessage()).data).toBeUndefined();
+      expect(accepted(deleteMessage()).dataJson).toBeUndefined();
     });
   });
 
@@ -204,6 +237,23 @@ describe('validateRecordMessage', () => {
         expect(rejectedFields(setMessage({ version }))).toEqual(['version']);
       },
     );
+  });
+
+  describe('a repeated top-level field', () => {
+    it.each(['accountId', 'op', 'webhookKeys', 'version'])('is refused by name (%s)', (field) => {
+      const body = JSON.stringify(setMessage({ op: 'set', version: 1 }));
+      const repeated = body.replace(/^\{/, `{${JSON.stringify(field)}:${JSON.stringify(setMessage({ op: 'set', version: 1 })[field])},`);
+      expect(problemsOfDocument(written(repeated))).toEqual([
+        { field, message: `property ${field} appears more than once; each may appear only once` },
+      ]);
+    });
+
+    it('is refused also when written with escapes', () => {
+      const text = '{"accountId":"acme","\\u0061ccountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":1}';
+      expect(problemsOfDocument(written(text))).toEqual([
+        { field: 'accountId', message: 'property accountId appears more than once; each may appear only once' },
+      ]);
+    });
   });
 
   describe('unknown fields', () => {
@@ -225,17 +275,15 @@ describe('validateRecordMessage', () => {
       });
 
       it('is rejected when it holds a number', () => {
-        const body: unknown = JSON.parse(
-          '{"__proto__":1,"accountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":1}',
-        );
-        expect(rejectedFields(body)).toEqual(['__proto__']);
+        const body = written('{"__proto__":1,"accountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":1}');
+        expect(problemsOfDocument(body).map((problem) => problem.field)).toEqual(['__proto__']);
       });
 
       it('is rejected without polluting any prototype when it holds an object', () => {
-        const body: unknown = JSON.parse(
+        const body = written(
           '{"accountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":1,"__proto__":{"polluted":true,"op":"delete"}}',
         );
-        expect(rejectedFields(body)).toEqual(['__proto__']);
+        expect(problemsOfDocument(body).map((problem) => problem.field)).toEqual(['__proto__']);
       });
     });
 

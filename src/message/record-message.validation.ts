@@ -1,5 +1,7 @@
 import { validateSync, ValidationError } from 'class-validator';
 import { FieldProblem } from '../common/error-response.dto';
+import { JsonDocument } from '../common/json-body';
+import { scanDataMember } from './data-member';
 import { RecordMessageDto, RecordOp } from './record-message.dto';
 
 /** A message that passed validation, with `op` defaulted. */
@@ -8,7 +10,8 @@ export interface RecordMessage {
   accountId: string;
   flowId: string;
   webhookKeys: string[];
-  data?: unknown;
+  /** The JSON text of `data` exactly as the producer wrote it; present for "set", absent for "delete". */
+  dataJson?: string;
   version?: number;
 }
 
@@ -17,19 +20,28 @@ export type RecordMessageCheck = { valid: true; message: RecordMessage } | { val
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(['op', 'accountId', 'flowId', 'webhookKeys', 'data', 'version']);
 
 /**
- * Validates a parsed message body against RecordMessageDto. Used by the gateway for HTTP bodies and by the worker
- * for SQS bodies, so both accept and refuse exactly the same messages with the same reasons.
+ * Validates a message body against RecordMessageDto. Used by the gateway for HTTP bodies and by the worker for SQS
+ * bodies, so both accept and refuse exactly the same messages with the same reasons.
  *
- * The body is copied shallowly (not through class-transformer) because `data` may be a large document that must
- * reach Redis byte-for-byte as the producer sent it.
+ * The fields are validated on the parsed value, copied shallowly (not through class-transformer, which would copy
+ * a large `data`). What the message carries on as data is the text of `data` in the body, not the parsed value:
+ * parsing and serialising again would change numbers, whitespace and escapes. A name that appears twice at the
+ * top level is refused, since the value JSON.parse kept (the last) need not be the one whose text would be found.
  */
-export function validateRecordMessage(body: unknown): RecordMessageCheck {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+export function validateRecordMessage(body: JsonDocument): RecordMessageCheck {
+  if (typeof body.value !== 'object' || body.value === null || Array.isArray(body.value)) {
     return { valid: false, problems: [{ field: '(body)', message: 'the message must be a JSON object' }] };
   }
-  const problems: FieldProblem[] = [];
+  const scan = scanDataMember(body.text);
+  if (scan.kind === 'invalid') {
+    return { valid: false, problems: [{ field: '(body)', message: `the message is not valid JSON: ${scan.reason}` }] };
+  }
+  const problems: FieldProblem[] =
+    scan.kind === 'duplicate'
+      ? [{ field: scan.member, message: `property ${scan.member} appears more than once; each may appear only once` }]
+      : [];
   const candidate = new RecordMessageDto();
-  for (const [field, value] of Object.entries(body)) {
+  for (const [field, value] of Object.entries(body.value)) {
     if (KNOWN_FIELDS.has(field)) {
       Object.defineProperty(candidate, field, { value, enumerable: true, writable: true, configurable: true });
     } else {
@@ -45,7 +57,7 @@ export function validateRecordMessage(body: unknown): RecordMessageCheck {
       accountId: candidate.accountId,
       flowId: candidate.flowId,
       webhookKeys: candidate.webhookKeys,
-      data: candidate.data,
+      dataJson: scan.kind === 'found' ? body.text.slice(scan.start, scan.end) : undefined,
       version: candidate.version,
     },
   };

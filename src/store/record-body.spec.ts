@@ -7,7 +7,7 @@ function fields(overrides: Partial<RecordBodyFields> = {}): RecordBodyFields {
   return {
     accountId: 'acme',
     flowId: 'orders-sync',
-    data: { orderId: 'A-1001', lines: [1, 2, 3] },
+    dataJson: '{"orderId":"A-1001","lines":[1,2,3]}',
     version: 42,
     storedAt: STORED_AT,
     expiresAt: EXPIRES_AT,
@@ -45,8 +45,15 @@ describe('renderRecordBody', () => {
   });
 
   it.each([0, false, '', [], {}, 'text'])('renders the data value %p', (data) => {
-    expect(JSON.parse(renderRecordBody(fields({ data })).json)).toHaveProperty('data', data);
+    expect(JSON.parse(renderRecordBody(fields({ dataJson: JSON.stringify(data) })).json)).toHaveProperty('data', data);
   });
+
+  it.each(['123456789012345678901234567890', '1.50', '-0', '1e400', '1E-7', '[ 1 ,\n\t2 ]', '"\\u00e9\\/"'])(
+    'splices the data text %s in exactly as given',
+    (dataJson) => {
+      expect(renderRecordBody(fields({ dataJson })).json).toContain(`"flowId":"orders-sync","data":${dataJson},"version":42,`);
+    },
+  );
 
   it('keeps special characters in ids and data intact', () => {
     const data = {
@@ -60,7 +67,9 @@ describe('renderRecordBody', () => {
       loneSurrogate: '\uD800',
       '"key"': { 'a.b': ['x', null] },
     };
-    const parsed: unknown = JSON.parse(renderRecordBody(fields({ accountId: 'a.C_9-z', flowId: '.-_', data })).json);
+    const parsed: unknown = JSON.parse(
+      renderRecordBody(fields({ accountId: 'a.C_9-z', flowId: '.-_', dataJson: JSON.stringify(data) })).json,
+    );
     expect(parsed).toMatchObject({ accountId: 'a.C_9-z', flowId: '.-_', data });
   });
 
@@ -78,8 +87,9 @@ describe('renderRecordBody', () => {
     it.each<[string, Partial<RecordBodyFields>]>([
       ['accountId', { accountId: 'acme2' }],
       ['flowId', { flowId: 'orders-sync2' }],
-      ['data', { data: { orderId: 'A-1002', lines: [1, 2, 3] } }],
-      ['data type', { data: '{"orderId":"A-1001","lines":[1,2,3]}' }],
+      ['data', { dataJson: '{"orderId":"A-1002","lines":[1,2,3]}' }],
+      ['data type', { dataJson: JSON.stringify('{"orderId":"A-1001","lines":[1,2,3]}') }],
+      ['data text only', { dataJson: '{"orderId":"A-1001","lines":[1,2,3.0]}' }],
       ['version', { version: 43 }],
       ['version to null', { version: null }],
       ['storedAt', { storedAt: STORED_AT + 1 }],

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 export interface RecordBodyFields {
   accountId: string;
   flowId: string;
-  data: unknown;
+  /** The JSON text of the data, spliced in as it is: it was checked when the message was validated. */
+  dataJson: string;
   version: number | null;
   storedAt: number;
   expiresAt: number | null;
@@ -18,7 +19,7 @@ export interface RecordBody {
 export function renderRecordBody(fields: RecordBodyFields): RecordBody {
   const json =
     `{"accountId":${JSON.stringify(fields.accountId)},"flowId":${JSON.stringify(fields.flowId)},` +
-    `"data":${JSON.stringify(fields.data)},"version":${fields.version === null ? 'null' : fields.version},` +
+    `"data":${fields.dataJson},"version":${fields.version === null ? 'null' : fields.version},` +
     `"storedAt":"${new Date(fields.storedAt).toISOString()}",` +
     `"expiresAt":${fields.expiresAt === null ? 'null' : `"${new Date(fields.expiresAt).toISOString()}"`}}`;
   return { json, etag: etagOf(json) };

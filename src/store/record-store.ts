@@ -159,7 +159,7 @@ export class RecordStore {
         ? renderRecordBody({
             accountId: message.accountId,
             flowId: message.flowId,
-            data: message.data,
+            dataJson: message.dataJson as string,
             version,
             storedAt: context.now,
             expiresAt: expireAt === 0 ? null : expireAt,
