@@ -212,7 +212,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
   it('restores over live multi-key data any number of times, even concurrently, and every key reads as before', async () => {
     const keysOf = (n: number) => [0, 1, 2].map((index) => `live-restore-${n}-${index}`);
     for (let n = 0; n < 40; n++) {
-      await write(first, { op: 'set', accountId: 'acme', flowId: 'live-restore', webhookKeys: keysOf(n), data: { n } }, `live-datum-${n}`, null);
+      await write(first, { op: 'set', accountId: 'acme', flowId: 'live-restore', webhookKeys: keysOf(n), dataJson: JSON.stringify({ n }) }, `live-datum-${n}`, null);
     }
     expect((await runToEnd(first)).status).toBe('succeeded');
     const read = (key: string) => request(first.url).get('/v1/data').set('x-webhook-key', key);
