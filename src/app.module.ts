@@ -29,6 +29,7 @@ export class AppModule {
     const archive = has('admin', 'scheduler')
       ? ArchiveModule.forRoot(config, { adminRoutes: has('admin'), scheduler: has('scheduler') })
       : null;
+    const ingest = has('worker') ? IngestModule.forRoot(ttlPolicies) : null;
     return {
       module: AppModule,
       imports: [
@@ -39,9 +40,10 @@ export class AppModule {
           redis: has('worker', 'query', 'admin', 'scheduler'),
           sqs: has('gateway', 'worker'),
           mongodb: archive !== null && config.mongodbUri !== null ? archive : null,
+          ingest,
         }),
         ...(has('gateway') ? [GatewayModule] : []),
-        ...(has('worker') ? [IngestModule.forRoot(ttlPolicies)] : []),
+        ...(ingest ? [ingest] : []),
         ...(has('query') ? [QueryModule] : []),
         ...(has('admin') ? [ttlPolicies] : []),
         ...(archive ? [archive] : []),

@@ -7,3 +7,14 @@ export interface DependencyProbe {
 }
 
 export const DEPENDENCY_PROBES = Symbol('DEPENDENCY_PROBES');
+
+/** A probe's failure with fields for the check's JSON besides its message (e.g. why the worker is paused). */
+export class ProbeDownError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, string | number | boolean>,
+  ) {
+    super(message);
+    this.name = 'ProbeDownError';
+  }
+}

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { MongoProbe } from '../archive/mongo.probe';
+import { IngestPauseProbe } from '../ingest/ingest-pause.probe';
 import { StoreModule } from '../store/store.module';
 import { DEPENDENCY_PROBES, DependencyProbe } from './dependency-probe';
 import { HealthController } from './health.controller';
@@ -13,6 +14,8 @@ export interface HealthDependencies {
   sqs: boolean;
   /** The ArchiveModule AppModule built, when MongoDB is configured for this process; it exports MongoProbe. */
   mongodb: DynamicModule | null;
+  /** The IngestModule AppModule built, when this process is a worker; it exports IngestPauseProbe. */
+  ingest: DynamicModule | null;
 }
 
 /** /health/live and /health/ready; readiness probes only what this process's roles use. */
@@ -23,7 +26,11 @@ export class HealthModule {
       ...(dependencies.redis ? [RedisProbe] : []),
       ...(dependencies.sqs ? [SqsProbe] : []),
     ];
-    const probes: Type<DependencyProbe>[] = [...ownProbes, ...(dependencies.mongodb ? [MongoProbe] : [])];
+    const probes: Type<DependencyProbe>[] = [
+      ...ownProbes,
+      ...(dependencies.mongodb ? [MongoProbe] : []),
+      ...(dependencies.ingest ? [IngestPauseProbe] : []),
+    ];
     const collected: Provider = {
       provide: DEPENDENCY_PROBES,
       inject: probes,
@@ -35,6 +42,7 @@ export class HealthModule {
         TerminusModule.forRoot({ logger: false }),
         ...(dependencies.redis ? [StoreModule] : []),
         ...(dependencies.mongodb ? [dependencies.mongodb] : []),
+        ...(dependencies.ingest ? [dependencies.ingest] : []),
       ],
       controllers: [HealthController],
       providers: [ReadinessService, ...ownProbes, collected],

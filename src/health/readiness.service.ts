@@ -1,7 +1,7 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { withDeadline } from '../common/deadline';
-import { DEPENDENCY_PROBES, DependencyProbe } from './dependency-probe';
+import { DEPENDENCY_PROBES, DependencyProbe, ProbeDownError } from './dependency-probe';
 
 /** Each probe gets this long; all run at once, so /health/ready answers within 2 s whatever hangs. */
 const PROBE_TIMEOUT_MS = 1500;
@@ -41,7 +41,8 @@ export class ReadinessService {
       await withDeadline(probe.check(PROBE_TIMEOUT_MS), PROBE_TIMEOUT_MS, probe.name);
       return indicator.up();
     } catch (error) {
-      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+      const details = error instanceof ProbeDownError ? error.details : {};
+      return indicator.down({ message: error instanceof Error ? error.message : String(error), ...details });
     }
   }
 }

@@ -18,7 +18,8 @@ function grouped(id: string): Message {
 const ids = (groups: Message[][]) => groups.map((group) => group.map((message) => message.MessageId));
 
 const DONE: Verdict = { kind: 'done' };
-const RETRY: Verdict = { kind: 'retry', error: 'Redis unavailable' };
+const RETRY: Verdict = { kind: 'retry', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
+const HELD_BEHIND_A2: Verdict = { kind: 'held-back', blockedBy: 'A2', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
 const DEAD_LETTER: Verdict = { kind: 'dead-letter', code: 'INVALID_MESSAGE', reason: 'accountId: missing' };
 
 describe('groupInReceiveOrder', () => {
@@ -83,7 +84,7 @@ describe('settleInOrder', () => {
     expect(settled[0].message).toBe(group[0]);
   });
 
-  it('holds back the rest of the group after a retry, without handling it', async () => {
+  it('holds back the rest of the group after a retry, naming the message and the failure that blocked it', async () => {
     const group = ['A1', 'A2', 'A3', 'A4'].map(grouped);
     const verdicts: Record<string, Verdict> = { A1: DONE, A2: RETRY, A3: DONE, A4: DONE };
     const handled: string[] = [];
@@ -92,7 +93,7 @@ describe('settleInOrder', () => {
       return verdicts[message.MessageId ?? ''];
     });
     expect(handled).toEqual(['A1', 'A2']);
-    expect(settled.map((entry) => entry.verdict)).toEqual([DONE, RETRY, { kind: 'held-back' }, { kind: 'held-back' }]);
+    expect(settled.map((entry) => entry.verdict)).toEqual([DONE, RETRY, HELD_BEHIND_A2, HELD_BEHIND_A2]);
   });
 
   it('holds back the whole group when its first message must be retried', async () => {

@@ -5,19 +5,37 @@ export type DeadLetterCode =
   | 'INVALID_JSON'
   | 'INVALID_MESSAGE'
   | 'MESSAGE_GROUP_MISMATCH'
-  | 'KEY_OWNED_BY_OTHER_ACCOUNT';
+  | 'KEY_OWNED_BY_OTHER_ACCOUNT'
+  /** Failed (or was held back behind a failure) at the last receive the queue's redrive policy allows. */
+  | 'RETRIES_EXHAUSTED';
+
+/** A failure worth another attempt. */
+export interface Failure {
+  error: string;
+  /**
+   * For a passing failure (Redis refuses writes for now), why: OOM, READONLY, LOADING, timeout, unreachable, ...;
+   * null for any other failure (a script bug, a wrong type), which another attempt may or may not cure.
+   */
+  passingReason: string | null;
+}
 
 /** What became of one message. */
 export type Verdict =
   | { kind: 'done' }
   | { kind: 'dead-letter'; code: DeadLetterCode; reason: string }
-  | { kind: 'retry'; error: string }
-  /** Not attempted: an earlier message of its group must be retried first. */
-  | { kind: 'held-back' };
+  | ({ kind: 'retry' } & Failure)
+  /** Not attempted: `blockedBy`, an earlier message of its group, failed with this failure and comes first. */
+  | ({ kind: 'held-back'; blockedBy: string } & Failure);
 
 export interface Settled {
   message: Message;
   verdict: Verdict;
+}
+
+export interface DeadLetter {
+  message: Message;
+  code: DeadLetterCode;
+  reason: string;
 }
 
 /**
@@ -46,10 +64,12 @@ export function groupInReceiveOrder(messages: Message[]): Message[][] {
  */
 export async function settleInOrder(group: Message[], handle: (message: Message) => Promise<Verdict>): Promise<Settled[]> {
   const settled: Settled[] = [];
-  let blocked = false;
+  let blocker: Extract<Verdict, { kind: 'held-back' }> | null = null;
   for (const message of group) {
-    const verdict: Verdict = blocked ? { kind: 'held-back' } : await handle(message);
-    if (verdict.kind === 'retry') blocked = true;
+    const verdict: Verdict = blocker ?? (await handle(message));
+    if (verdict.kind === 'retry') {
+      blocker = { kind: 'held-back', blockedBy: message.MessageId ?? '?', error: verdict.error, passingReason: verdict.passingReason };
+    }
     settled.push({ message, verdict });
   }
   return settled;

@@ -1,10 +1,8 @@
 import { Message } from '@aws-sdk/client-sqs';
 import { SqsService } from '@ssut/nestjs-sqs';
-import { RedisStatus } from '../store/redis-status';
-import { Settled } from './ingest-batch';
-import { IngestQueue } from './ingest-queue';
-import { IngestConsumer } from './ingest.consumer';
-import { IngestService } from './ingest.service';
+import { BatchSettler } from './batch-settler';
+import { IngestConsumer, INGEST_CONSUMER } from './ingest.consumer';
+import { PauseListener, PauseState, WritePause } from './write-pause';
 import { Deferred, deferred, flush } from '../../test/support/deferred';
 
 /** Whether `promise` has settled once pending callbacks have run. */
@@ -19,49 +17,64 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
 }
 
 const batch = (name: string): Message[] => [{ MessageId: name, ReceiptHandle: `receipt-${name}`, Body: '{}' }];
-const done = (messages: Message[]): Settled[] => messages.map((message) => ({ message, verdict: { kind: 'done' } }));
 
 /**
- * The consumer with IngestService held by the test (each batch's processing ends when the test resolves it), and
- * the SQS side recording what it was asked to delete. Redis readiness is a switch.
+ * The consumer with BatchSettler held by the test (each batch is settled when the test says so), a fake
+ * sqs-consumer recording stop and start, and a WritePause the test drives through its listener.
  */
 function consumerUnderTest() {
-  const processing = new Map<string, Deferred<Settled[]>>();
-  const acknowledged: string[][] = [];
-  const redis = { ready: true };
-  const ingest = {
-    process: (messages: Message[]) => {
-      const pending = deferred<Settled[]>();
-      processing.set(messages[0].MessageId ?? '', pending);
-      return pending.promise;
+  const settling = new Map<string, Deferred<void>>();
+  const settled: string[] = [];
+  const settler = {
+    settle: (messages: Message[]) => {
+      const name = messages[0].MessageId ?? '';
+      const pending = deferred<void>();
+      settling.set(name, pending);
+      return pending.promise.then(() => void settled.push(name));
     },
   };
-  const queue = {
-    deadLetter: async () => [],
-    acknowledge: async (messages: Message[]) => {
-      acknowledged.push(messages.map((message) => message.MessageId ?? ''));
+  const sqsConsumer = {
+    status: { isRunning: true, isPolling: false },
+    calls: [] as string[],
+    stop(options?: { abort?: boolean }) {
+      this.calls.push(options?.abort ? 'stop(abort)' : 'stop');
+      this.status.isRunning = false;
+    },
+    start() {
+      this.calls.push('start');
+      this.status.isRunning = true;
     },
   };
-  const redisStatus = { isReady: () => redis.ready, waitUntilReady: async () => redis.ready };
+  let listener: PauseListener | undefined;
+  let paused: PauseState | null = null;
+  const pause = {
+    listen: (given: PauseListener) => (listener = given),
+    current: () => paused,
+    shutdown: jest.fn(),
+  };
   const consumer = new IngestConsumer(
-    ingest as unknown as IngestService,
-    queue as unknown as IngestQueue,
-    { consumers: new Map() } as unknown as SqsService,
-    redisStatus as unknown as RedisStatus,
+    settler as unknown as BatchSettler,
+    { consumers: new Map([[INGEST_CONSUMER, { instance: sqsConsumer }]]) } as unknown as SqsService,
+    pause as unknown as WritePause,
   );
-  const finish = (name: string) => processing.get(name)?.resolve(done(batch(name)));
-  return { consumer, finish, acknowledged, redis };
+  const finish = (name: string) => settling.get(name)?.resolve();
+  const setPaused = (state: PauseState | null) => {
+    paused = state;
+    if (state) listener?.paused(state);
+    else listener?.resumed();
+  };
+  return { consumer, finish, settled, sqsConsumer, setPaused, pause };
 }
 
 describe('IngestConsumer.handleBatch', () => {
   it('hands control back while a batch is applied, so the next one is received meanwhile', async () => {
-    const { consumer, finish, acknowledged } = consumerUnderTest();
+    const { consumer, finish, settled } = consumerUnderTest();
     const first = consumer.handleBatch(batch('A'));
     expect(await isSettled(first)).toBe(true);
-    expect(acknowledged).toEqual([]);
+    expect(settled).toEqual([]);
     finish('A');
     await flush();
-    expect(acknowledged).toEqual([['A']]);
+    expect(settled).toEqual(['A']);
   });
 
   it('holds the third batch in hand until one of the three is settled', async () => {
@@ -78,21 +91,31 @@ describe('IngestConsumer.handleBatch', () => {
     expect(await isSettled(fourth)).toBe(true);
   });
 
-  it('receives nothing more while Redis is not ready, until the batches in hand are settled', async () => {
-    const { consumer, finish, redis, acknowledged } = consumerUnderTest();
-    await consumer.handleBatch(batch('A'));
-    redis.ready = false;
-    const second = consumer.handleBatch(batch('B'));
-    expect(await isSettled(second)).toBe(false);
-    finish('B');
-    expect(await isSettled(second)).toBe(false);
-    finish('A');
-    expect(await isSettled(second)).toBe(true);
-    expect(acknowledged.sort()).toEqual([['A'], ['B']]);
+  it('stops receiving (aborting a long poll) when Redis refuses writes, and starts again once the old poll ended', async () => {
+    const { sqsConsumer, setPaused } = consumerUnderTest();
+    setPaused({ reason: 'OOM', error: 'OOM command not allowed', since: new Date() });
+    expect(sqsConsumer.calls).toEqual(['stop(abort)']);
+    sqsConsumer.status.isPolling = true;
+    setPaused(null);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(sqsConsumer.calls).toEqual(['stop(abort)']);
+    sqsConsumer.status.isPolling = false;
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(sqsConsumer.calls).toEqual(['stop(abort)', 'start']);
   });
 
-  it('waits at shutdown for every batch in hand and acknowledges each', async () => {
-    const { consumer, finish, acknowledged } = consumerUnderTest();
+  it('does not start receiving again when shutdown began during the pause', async () => {
+    const { consumer, sqsConsumer, setPaused, pause } = consumerUnderTest();
+    setPaused({ reason: 'READONLY', error: 'READONLY', since: new Date() });
+    await consumer.beforeApplicationShutdown();
+    expect(pause.shutdown).toHaveBeenCalled();
+    setPaused(null);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(sqsConsumer.calls.filter((call) => call === 'start')).toEqual([]);
+  });
+
+  it('waits at shutdown for every batch in hand to be settled', async () => {
+    const { consumer, finish, settled } = consumerUnderTest();
     await consumer.handleBatch(batch('A'));
     await consumer.handleBatch(batch('B'));
     const shutdown = consumer.beforeApplicationShutdown();
@@ -101,6 +124,6 @@ describe('IngestConsumer.handleBatch', () => {
     expect(await isSettled(shutdown)).toBe(false);
     finish('B');
     await shutdown;
-    expect(acknowledged).toEqual([['A'], ['B']]);
+    expect(settled).toEqual(['A', 'B']);
   });
 });

@@ -1,16 +1,13 @@
 import { Message } from '@aws-sdk/client-sqs';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { SqsConsumerEventHandler, SqsMessageHandler, SqsService } from '@ssut/nestjs-sqs';
-import { RedisStatus } from '../store/redis-status';
-import { IngestQueue } from './ingest-queue';
-import { IngestService } from './ingest.service';
+import { BatchSettler } from './batch-settler';
+import { WritePause } from './write-pause';
 
 export const INGEST_CONSUMER = 'ingest';
 
 /** Longest pause between receives while SQS keeps failing. */
 const MAX_RECEIVE_BACKOFF_MS = 10_000;
-/** How long a received batch waits for a Redis connection that is not ready, well within any visibility timeout. */
-const REDIS_GRACE_MS = 3_000;
 /**
  * Batches applied at once. The next receive overlaps the batches in hand, so SQS round trips are not paid in series
  * with the work (npm run bench:ingest with a 10 ms SQS round trip: 310 msg/s with one batch at a time, 690 with
@@ -22,9 +19,10 @@ const MAX_BATCHES_IN_FLIGHT = 3;
 const DRAIN_DEADLINE_MS = 7_000;
 
 /**
- * Receives batches from the ingest queue (through @ssut/nestjs-sqs) and carries out the verdicts of
- * IngestService on SQS. It deletes messages itself rather than letting sqs-consumer do it: moved and handled
- * messages go in one DeleteMessageBatch, and a delete is not aborted by shutdown.
+ * Receives batches from the ingest queue (through @ssut/nestjs-sqs) and hands each to BatchSettler, which deletes
+ * messages itself rather than letting sqs-consumer do it: moved and handled messages go in one DeleteMessageBatch,
+ * and a delete is not aborted by shutdown. While Redis refuses writes (WritePause), receiving stops: every receive
+ * would count towards the dead-letter queue.
  *
  * The library runs handlers outside Nest's filters and does not wait for them on shutdown, so this class keeps
  * track of the batches in hand, never lets an error escape, and drains before the Redis connection closes.
@@ -34,60 +32,40 @@ export class IngestConsumer implements BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestConsumer.name);
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
-  private pausedForRedis = false;
   private receiveFailures = 0;
 
   constructor(
-    private readonly ingest: IngestService,
-    private readonly queue: IngestQueue,
+    private readonly settler: BatchSettler,
     private readonly sqs: SqsService,
-    private readonly redis: RedisStatus,
-  ) {}
+    private readonly pause: WritePause,
+  ) {
+    pause.listen({
+      // Aborts a long poll too: a receive answered now would hand out messages the worker cannot apply.
+      paused: () => this.consumer()?.stop({ abort: true }),
+      resumed: () => void this.receiveAgain(),
+    });
+  }
 
   @SqsMessageHandler(INGEST_CONSUMER, true)
   async handleBatch(messages: Message[]): Promise<Message[]> {
-    const work: Promise<void> = this.settle(messages).finally(() => this.inFlight.delete(work));
+    const work: Promise<void> = this.settler.settle(messages).finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
-    // Returning before the batch is settled lets the library receive the next one meanwhile. While Redis is not
-    // ready nothing more is received: every receive would count towards the dead-letter queue.
-    while (this.inFlight.size >= MAX_BATCHES_IN_FLIGHT || (this.inFlight.size > 0 && !this.redis.isReady())) {
+    // Returning before the batch is settled lets the library receive the next one meanwhile.
+    while (this.inFlight.size >= MAX_BATCHES_IN_FLIGHT) {
       await Promise.race(this.inFlight);
     }
     return [];
   }
 
-  private async settle(messages: Message[]): Promise<void> {
-    try {
-      // At start-up, or during a short blip, Redis may be moments away: wait a little rather than fail the batch.
-      if (!this.redis.isReady()) await this.redis.waitUntilReady(REDIS_GRACE_MS);
-      const settled = await this.ingest.process(messages);
-      const moved = await this.queue.deadLetter(
-        settled.flatMap(({ message, verdict }) => (verdict.kind === 'dead-letter' ? [{ message, ...verdict }] : [])),
-      );
-      const handled = settled.flatMap(({ message, verdict }) => (verdict.kind === 'done' ? [message] : []));
-      await this.queue.acknowledge([...handled, ...moved]);
-      if (settled.some(({ verdict }) => verdict.kind === 'retry') && !this.redis.isReady()) void this.pauseForRedis();
-    } catch (error) {
-      this.logger.error(`batch of ${messages.length} left for redelivery: ${(error as Error).message}`);
-    }
-  }
-
   /**
-   * While Redis is away every message would fail and burn one of its receives towards the dead-letter queue, so
-   * the consumer stops receiving until Redis is back.
+   * Starts receiving after a pause, once the library's poll loop of before the pause has ended: starting while it
+   * still waits in handleBatch would run two poll loops side by side.
    */
-  private async pauseForRedis(): Promise<void> {
-    if (this.pausedForRedis || this.stopping) return;
-    this.pausedForRedis = true;
-    this.consumer()?.stop();
-    this.logger.warn('Redis is unavailable: receiving from SQS is paused until it is back');
-    while (!this.stopping && !(await this.redis.waitUntilReady(1000))) {
-      // keep waiting; shutdown ends the loop
-    }
-    this.pausedForRedis = false;
-    if (this.stopping) return;
-    this.logger.log('Redis is back: receiving from SQS again');
-    this.consumer()?.start();
+  private async receiveAgain(): Promise<void> {
+    const consumer = this.consumer();
+    while (consumer?.status.isPolling && !this.stopping && this.pause.current() === null) await sleep(50);
+    if (this.stopping || this.pause.current() !== null) return;
+    consumer?.start();
   }
 
   @SqsConsumerEventHandler(INGEST_CONSUMER, 'error')
@@ -126,6 +104,8 @@ export class IngestConsumer implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    // Batches held while Redis refuses writes let go of their messages now, so the drain below is quick.
+    this.pause.shutdown();
     const consumer = this.consumer();
     consumer?.stop({ abort: true });
     const deadline = Date.now() + DRAIN_DEADLINE_MS;

@@ -8,6 +8,9 @@ import { IngestQueue, INGEST_SQS_CLIENT } from './ingest-queue';
 import { IngestSqsModule } from './ingest-sqs.module';
 import { IngestConsumer, INGEST_CONSUMER } from './ingest.consumer';
 import { IngestService } from './ingest.service';
+import { BatchSettler } from './batch-settler';
+import { WritePause } from './write-pause';
+import { IngestPauseProbe } from './ingest-pause.probe';
 
 /** The worker: consumes the FIFO ingest queue and applies messages to Redis. */
 @Module({})
@@ -42,7 +45,8 @@ export class IngestModule {
           }),
         }),
       ],
-      providers: [IngestService, IngestQueue, IngestConsumer],
+      providers: [IngestService, IngestQueue, IngestConsumer, BatchSettler, WritePause, IngestPauseProbe],
+      exports: [IngestPauseProbe],
     };
   }
 }

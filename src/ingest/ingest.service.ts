@@ -1,13 +1,16 @@
 import { Message } from '@aws-sdk/client-sqs';
+import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RecordMessage } from '../message/record-message.validation';
 import { MetricsService } from '../metrics/metrics.service';
 import { RecordStore } from '../store/record-store';
+import { redisUnavailable } from '../store/redis-errors';
 import { TtlPolicyService } from '../ttl-policy/ttl-policy.service';
 import { groupInReceiveOrder, settleInOrder, Settled, Verdict } from './ingest-batch';
 import { decodeIngestMessage } from './ingest-decoder';
+import { failureOf } from './retry-plan';
 
 /** Enough digests to find the keys, without a 1000-key message flooding the log. */
 const LOGGED_DIGESTS = 20;
@@ -44,7 +47,9 @@ export class IngestService {
     try {
       const { ttlSeconds } = await this.ttlPolicies.effective(message.accountId, message.flowId);
       const now = Date.now();
-      const outcome = await this.records.write(message, { datumId: sqsMessage.MessageId ?? '', ttlSeconds, now });
+      const outcome = await this.records
+        .write(message, { datumId: sqsMessage.MessageId ?? '', ttlSeconds, now })
+        .catch(sortRedisFailure);
       stopTimer();
       this.observeLag(sqsMessage, now);
       this.metrics.countKeys('applied', outcome.applied);
@@ -73,15 +78,16 @@ export class IngestService {
         reason: `every webhook key of this message is owned by another account than ${message.accountId}`,
       };
     } catch (error) {
-      // Redis unavailable, a timeout, or anything unforeseen: SQS redelivers the message, and its redrive policy
-      // moves it to the dead-letter queue if it keeps failing.
-      const reason = error instanceof Error ? error.message : String(error);
+      // Redis refusing writes for now (passing: the worker holds the message and retries it), or anything else
+      // (SQS redelivers it, and the worker dead-letters it at its last receive): BatchSettler decides.
+      const failure = failureOf(error);
       this.metrics.countMessage('retried');
       this.logger.warn(
         `message ${sqsMessage.MessageId} (group ${message.accountId}:${message.flowId}, receive ` +
-          `${sqsMessage.Attributes?.ApproximateReceiveCount ?? '?'}) not applied, left for redelivery: ${reason}`,
+          `${sqsMessage.Attributes?.ApproximateReceiveCount ?? '?'}) not applied ` +
+          `(${failure.passingReason ?? 'not a passing failure'}): ${failure.error}`,
       );
-      return { kind: 'retry', error: reason };
+      return { kind: 'retry', ...failure };
     }
   }
 
@@ -97,4 +103,13 @@ export class IngestService {
         `${digests.slice(0, LOGGED_DIGESTS).join(', ')}${digests.length > LOGGED_DIGESTS ? ', …' : ''}`,
     );
   }
+}
+
+/**
+ * Every passing Redis failure of a write as a DependencyUnavailableError, other reply errors (a script bug, a wrong
+ * type) as they are. RecordStore.write is to do this itself; until it does, its raw ioredis errors are sorted here.
+ */
+function sortRedisFailure(error: unknown): never {
+  if (error instanceof DependencyUnavailableError) throw error;
+  return redisUnavailable(error);
 }

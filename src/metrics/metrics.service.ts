@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type IngestOutcome = 'stored' | 'deleted' | 'stale' | 'rejected' | 'retried';
 export type KeyOutcome = 'applied' | 'stale' | 'foreign';
@@ -40,6 +40,22 @@ export class MetricsService {
     name: 'setgetapi_ingest_lag_seconds',
     help: 'Queue-to-store lag: from the SQS SentTimestamp to the message being applied',
     buckets: LAG_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly ingestPaused = new Gauge({
+    name: 'setgetapi_ingest_paused',
+    help:
+      '1 while the worker has stopped receiving because Redis refuses writes, labelled with why (OOM, READONLY, ' +
+      'LOADING, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, BUSY, NOREPLICAS, timeout, unreachable); 0 once it receives again',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly visibilityExtensions = new Counter({
+    name: 'setgetapi_ingest_visibility_extensions_total',
+    help: 'Visibility timeouts of messages in hand extended while they were applied or held, by outcome (extended, refused)',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 
@@ -93,6 +109,12 @@ export class MetricsService {
 
   countMessage(outcome: IngestOutcome, reason = ''): void {
     this.ingestMessages.inc({ outcome, reason });
+  }
+
+  /** Shows the worker paused for `reason`, or receiving again (null) after a pause for `previous`. */
+  showIngestPaused(reason: string | null, previous: string | null): void {
+    if (previous !== null) this.ingestPaused.set({ reason: previous }, 0);
+    if (reason !== null) this.ingestPaused.set({ reason }, 1);
   }
 
   countKeys(outcome: KeyOutcome, count: number): void {

@@ -1,0 +1,95 @@
+import { Message } from '@aws-sdk/client-sqs';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { BatchSettler } from './batch-settler';
+import { DeadLetter, Settled, Verdict } from './ingest-batch';
+import { IngestQueue } from './ingest-queue';
+import { IngestService } from './ingest.service';
+import { WritePause } from './write-pause';
+
+const OOM: Verdict = { kind: 'retry', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
+
+function received(id: string, receiveCount = 1): Message {
+  return { MessageId: id, ReceiptHandle: `r-${id}`, Attributes: { MessageGroupId: id.slice(0, 1), ApproximateReceiveCount: String(receiveCount) } };
+}
+
+/**
+ * A settler whose IngestService answers from a script of verdict rounds (round n answers the n-th process call),
+ * with the SQS side recording deletes, dead letters and visibility changes, and a WritePause answering as told.
+ */
+function settlerUnderTest(rounds: Record<string, Verdict>[], options: { writable?: boolean; maxReceiveCount?: number } = {}) {
+  const processed: string[][] = [];
+  const ingest = {
+    process: async (messages: Message[]): Promise<Settled[]> => {
+      const verdicts = rounds[processed.length];
+      processed.push(messages.map((message) => message.MessageId ?? ''));
+      return messages.map((message) => ({ message, verdict: verdicts[message.MessageId ?? ''] }));
+    },
+  };
+  const deleted: string[] = [];
+  const deadLettered: string[] = [];
+  const visibility: string[] = [];
+  const queue = {
+    acknowledge: async (messages: Message[]) => void deleted.push(...messages.map((message) => message.MessageId ?? '')),
+    deadLetter: async (letters: DeadLetter[]) => {
+      deadLettered.push(...letters.map(({ message, code }) => `${message.MessageId}:${code}`));
+      return letters.map(({ message }) => message);
+    },
+    changeVisibility: async (messages: Message[], seconds: number) => {
+      visibility.push(...messages.map((message) => `${message.MessageId}=${seconds}`));
+      return [];
+    },
+    maxReceiveCount: async () => options.maxReceiveCount ?? null,
+  };
+  const pause = { untilWritable: jest.fn(async () => options.writable ?? true) };
+  const settler = new BatchSettler(
+    ingest as unknown as IngestService,
+    queue as unknown as IngestQueue,
+    pause as unknown as WritePause,
+    new MetricsService(),
+    { sqs: { visibilityTimeoutSeconds: 30 } } as AppConfig,
+  );
+  return { settler, processed, deleted, deadLettered, visibility, pause };
+}
+
+describe('BatchSettler', () => {
+  it('retries a passing failure and the messages held back behind it in process, in group order, once Redis takes writes', async () => {
+    const held: Verdict = { kind: 'held-back', blockedBy: 'A1', error: OOM.error, passingReason: 'OOM' };
+    const { settler, processed, deleted, deadLettered, pause } = settlerUnderTest([
+      { A1: OOM, A2: held, B1: { kind: 'done' } },
+      { A1: { kind: 'done' }, A2: { kind: 'done' } },
+    ]);
+    await settler.settle([received('A1'), received('B1'), received('A2')]);
+    expect(pause.untilWritable).toHaveBeenCalledWith(OOM);
+    expect(processed).toEqual([['A1', 'B1', 'A2'], ['A1', 'A2']]);
+    expect(deleted).toEqual(['B1', 'A1', 'A2']);
+    expect(deadLettered).toEqual([]);
+  });
+
+  it('holds a passing failure even at its last receive: holding costs no receive', async () => {
+    const { settler, deleted, deadLettered } = settlerUnderTest([{ A1: OOM }, { A1: { kind: 'done' } }], { maxReceiveCount: 2 });
+    await settler.settle([received('A1', 2)]);
+    expect(deadLettered).toEqual([]);
+    expect(deleted).toEqual(['A1']);
+  });
+
+  it('at shutdown hands held messages back at once, dead-lettering those at their last receive', async () => {
+    const { settler, deleted, deadLettered, visibility } = settlerUnderTest([{ A1: OOM, B1: OOM }], {
+      writable: false,
+      maxReceiveCount: 3,
+    });
+    await settler.settle([received('A1', 3), received('B1', 1)]);
+    expect(deadLettered).toEqual(['A1:RETRIES_EXHAUSTED']);
+    expect(deleted).toEqual(['A1']);
+    expect(visibility).toEqual(['B1=0']);
+  });
+
+  it('dead-letters a non-passing failure at its last receive and leaves an earlier one to SQS', async () => {
+    const wrongType: Verdict = { kind: 'retry', error: 'WRONGTYPE', passingReason: null };
+    const { settler, deleted, deadLettered, pause } = settlerUnderTest([{ A1: wrongType, B1: wrongType }], { maxReceiveCount: 2 });
+    await settler.settle([received('A1', 2), received('B1', 1)]);
+    expect(pause.untilWritable).not.toHaveBeenCalled();
+    expect(deadLettered).toEqual(['A1:RETRIES_EXHAUSTED']);
+    expect(deleted).toEqual(['A1']);
+  });
+});

@@ -1,0 +1,90 @@
+import { Message } from '@aws-sdk/client-sqs';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
+import { DeadLetter } from './ingest-batch';
+import { IngestQueue } from './ingest-queue';
+import { IngestService } from './ingest.service';
+import { isUnsettled, planLeaving, planRetries, Unsettled } from './retry-plan';
+import { VisibilityHeartbeat } from './visibility-heartbeat';
+import { WritePause } from './write-pause';
+
+/**
+ * Settles one received batch: applies it (IngestService), carries the verdicts out on SQS, and keeps the
+ * messages that failed for a passing reason (and those held back behind them) in hand, their visibility extended,
+ * retrying them in group order once Redis accepts writes again. Such a message costs no receive, so nothing goes
+ * to the dead-letter queue because Redis was full, read-only or away.
+ */
+@Injectable()
+export class BatchSettler {
+  private readonly logger = new Logger(BatchSettler.name);
+
+  constructor(
+    private readonly ingest: IngestService,
+    private readonly queue: IngestQueue,
+    private readonly pause: WritePause,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Never rejects: what could not be settled is left to SQS for redelivery. */
+  async settle(messages: Message[]): Promise<void> {
+    const heartbeat = new VisibilityHeartbeat(messages, this.queue, this.metrics, this.config.sqs.visibilityTimeoutSeconds);
+    try {
+      let inHand = messages;
+      while (inHand.length > 0) {
+        const unsettled = await this.applyOnce(inHand, heartbeat);
+        const plan = planRetries(unsettled, await this.queue.maxReceiveCount());
+        await this.letGo(plan.exhausted, plan.redeliver, heartbeat);
+        inHand = plan.hold.map(({ message }) => message);
+        if (plan.hold.length > 0 && !(await this.pause.untilWritable(plan.hold[0].verdict))) {
+          await this.handBack(plan.hold, heartbeat);
+          return;
+        }
+      }
+    } catch (error) {
+      this.logger.error(`batch of ${messages.length} left for redelivery: ${(error as Error).message}`);
+    } finally {
+      await heartbeat.stop();
+    }
+  }
+
+  /** Applies the messages in hand and settles what it can; returns the rest. */
+  private async applyOnce(messages: Message[], heartbeat: VisibilityHeartbeat): Promise<Unsettled[]> {
+    const settled = await this.ingest.process(messages);
+    const deadLetters = settled.flatMap(({ message, verdict }) =>
+      verdict.kind === 'dead-letter' ? [{ message, code: verdict.code, reason: verdict.reason }] : [],
+    );
+    const handled = settled.flatMap(({ message, verdict }) => (verdict.kind === 'done' ? [message] : []));
+    heartbeat.letGo([...handled, ...deadLetters.map(({ message }) => message)]);
+    const moved = await this.queue.deadLetter(deadLetters);
+    await this.queue.acknowledge([...handled, ...moved]);
+    return settled.filter(isUnsettled);
+  }
+
+  /**
+   * Lets go of messages that failed for a reason other than Redis refusing writes: those at their last receive
+   * go to the dead-letter queue with RETRIES_EXHAUSTED (else SQS would move them there without a reason), the
+   * others become visible again when their visibility timeout ends.
+   */
+  private async letGo(exhausted: DeadLetter[], redeliver: Message[], heartbeat: VisibilityHeartbeat): Promise<void> {
+    heartbeat.letGo([...redeliver, ...exhausted.map(({ message }) => message)]);
+    if (exhausted.length === 0) return;
+    const moved = await this.queue.deadLetter(exhausted);
+    for (const _ of moved) this.metrics.countMessage('rejected', 'RETRIES_EXHAUSTED');
+    await this.queue.acknowledge(moved);
+  }
+
+  /**
+   * Shutdown while Redis still refuses writes: the held messages go back to SQS at once (visibility 0) for another
+   * worker, except those at their last receive, which the worker dead-letters itself with the last error.
+   */
+  private async handBack(held: Unsettled[], heartbeat: VisibilityHeartbeat): Promise<void> {
+    const { exhausted, redeliver } = planLeaving(held, await this.queue.maxReceiveCount());
+    await heartbeat.stop();
+    await this.letGo(exhausted, [], heartbeat);
+    await this.queue.changeVisibility(redeliver, 0);
+    this.logger.warn(`shutdown: ${redeliver.length} message(s) held for Redis handed back to SQS, ${exhausted.length} dead-lettered`);
+  }
+}

@@ -1,0 +1,67 @@
+import { Message } from '@aws-sdk/client-sqs';
+import { Logger } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service';
+import { IngestQueue } from './ingest-queue';
+
+/**
+ * How often the visibility of messages in hand is extended: a third of the timeout, so that one late or failed
+ * extension still leaves another before the messages would become visible to a second receive.
+ */
+export function heartbeatIntervalMs(visibilityTimeoutSeconds: number): number {
+  return Math.max(100, Math.floor((visibilityTimeoutSeconds * 1000) / 3));
+}
+
+/**
+ * Keeps the messages of one batch invisible to other receives while the worker still has them in hand (applying
+ * them, or holding them while Redis refuses writes): every third of the visibility timeout, their visibility is
+ * set to the full timeout again. Without it a slow batch would be received a second time and applied by two
+ * workers at once, out of order.
+ */
+export class VisibilityHeartbeat {
+  private readonly logger = new Logger(VisibilityHeartbeat.name);
+  private readonly inHand: Set<Message>;
+  private readonly timer: NodeJS.Timeout;
+  private extending: Promise<void> | null = null;
+
+  constructor(
+    messages: Message[],
+    private readonly queue: IngestQueue,
+    private readonly metrics: MetricsService,
+    private readonly visibilityTimeoutSeconds: number,
+  ) {
+    this.inHand = new Set(messages);
+    this.timer = setInterval(() => this.beat(), heartbeatIntervalMs(visibilityTimeoutSeconds));
+  }
+
+  /** Stops extending these: they are settled, or handed back to SQS. */
+  letGo(messages: Message[]): void {
+    for (const message of messages) this.inHand.delete(message);
+  }
+
+  /** Stops extending anything, once any extension already sent has been answered. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.inHand.clear();
+    await this.extending;
+  }
+
+  private beat(): void {
+    // An extension SQS has not answered yet is still good for most of the timeout; do not pile up calls.
+    if (this.extending !== null || this.inHand.size === 0) return;
+    this.extending = this.extend().finally(() => (this.extending = null));
+  }
+
+  private async extend(): Promise<void> {
+    const messages = [...this.inHand];
+    const refused = await this.queue.changeVisibility(messages, this.visibilityTimeoutSeconds);
+    this.metrics.visibilityExtensions.inc({ outcome: 'extended' }, messages.length - refused.length);
+    // A message settled while its extension was on the way is refused harmlessly; only one still in hand matters.
+    const lost = refused.filter((message) => this.inHand.has(message));
+    if (lost.length === 0) return;
+    this.metrics.visibilityExtensions.inc({ outcome: 'refused' }, lost.length);
+    this.logger.warn(
+      `SQS refused to extend the visibility of ${lost.length} message(s) in hand (${lost.map((m) => m.MessageId).join(', ')}); ` +
+        'they may be received again while still being applied',
+    );
+  }
+}
