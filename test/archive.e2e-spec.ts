@@ -247,6 +247,16 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(500);
   });
 
+  it('shows the journal as degraded, still ready, once its bound has dropped entries, until a run drains it', async () => {
+    expect((await request(first.url).get('/health/ready')).body.checks.journal).toEqual({ status: 'up' });
+    await inspect.set('sg:{journal}:dropped', '3');
+    const ready = await request(first.url).get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks.journal).toMatchObject({ status: 'degraded', droppedEntries: 3 });
+    expect((await runToEnd(first)).status).toBe('succeeded');
+    expect((await request(first.url).get('/health/ready')).body.checks.journal).toEqual({ status: 'up' });
+  });
+
   it('answers 503 on every archive route when MONGODB_URI is not set', async () => {
     const off = await startTestApp(testEnv(redis.url, queues, { APP_ROLES: 'admin,scheduler' }));
     try {

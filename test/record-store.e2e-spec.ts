@@ -133,7 +133,12 @@ describe('RecordStore layout and reference counting', () => {
     expect(await store.restore({ datumId: 'm-v5', accountId: 'acme', version: 5, body: '{"data":1}', digests: [digester.digest(key)], expiresAt: null })).toEqual({ restored: 0, kept: 1 });
     expect(await store.read(key)).toEqual({ kind: 'missing' });
 
-    // A newer version, or a message without a version, applies over it.
+    // A delete without a version leaves the key deleted and the tombstone guarding it.
+    expect(await write(message([key], undefined, { op: 'delete' }), null)).toMatchObject({ applied: 1 });
+    expect(await inspect.hget(recordKey(key), 'v')).toBe('6');
+    expect(await write(message([key], 'v5 once more', { version: 5 }), null)).toMatchObject({ applied: 0, stale: 1 });
+
+    // A newer version, or a set without a version, applies over it.
     expect(await write(message([key], 'v7', { version: 7 }), null)).toMatchObject({ applied: 1 });
     const read = await store.read(key);
     expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toBe('v7');
@@ -156,8 +161,12 @@ describe('RecordStore layout and reference counting', () => {
       ...webhookKeys.map((key) => digester.digest(key)),
     );
     expect(etag).toBe('"first"');
-    const replies = await applyRecordKeys(client, webhookKeys.map(recordKey), ['set', 'acme', '', 'm-new', etag, '', '0', 'first', attachedAt, '60000', '0']);
+    const args = ['set', 'acme', '', 'm-new', etag, '', '0', 'first', attachedAt, '60000', '0'];
+    const replies = await applyRecordKeys(client, webhookKeys.map(recordKey), args);
     expect(replies.filter((_, index) => index % 4 === 0)).toEqual(['applied', 'applied']);
+    // The same call sent again (its reply lost): the keys hold this attempt's own attachment, which must stay.
+    const resent = await applyRecordKeys(client, webhookKeys.map(recordKey), args);
+    expect(resent.filter((_, index) => index % 4 === 0)).toEqual(['held', 'held']);
     expect(await inspect.exists(keys.datum('m-old'))).toBe(1);
 
     // The redelivery finds the keys holding its datum already: nothing changes, the first body stays.
@@ -341,7 +350,11 @@ describe('JournalStore bound', () => {
     await journal.acknowledge(entries.slice(0, 4));
     await journal.acknowledge(entries.slice(0, 4));
     expect((await journal.state()).bytes).toBe(entries.slice(4).reduce((total, kept) => total + kept.size, 0));
-    await journal.markDrained();
+    await journal.markDrained(15);
     expect((await journal.state()).droppedSinceDrain).toBe(0);
+
+    // An entry larger than the whole bound is dropped alone; the entries already held stay.
+    expect(await journal.append({ ...entry(99), body: 'z'.repeat(MAX_BYTES + 1) })).toBe(1);
+    expect((await journal.read(100, '+')).length).toBe(6);
   });
 });

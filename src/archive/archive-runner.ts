@@ -105,11 +105,12 @@ export class ArchiveRunner implements BeforeApplicationShutdown {
   /** Copies journal entries written before the run started, oldest first, dropping each batch once archived. */
   private async drainJournal(run: ArchiveRun, checkpoint: () => void): Promise<void> {
     const until = await this.journal.newestId();
+    const { droppedSinceDrain } = await this.journal.state();
     for (;;) {
       checkpoint();
       const entries = until === null ? [] : await this.journal.read(BATCH, until);
       if (entries.length === 0) {
-        await this.journal.markDrained();
+        await this.journal.markDrained(droppedSinceDrain);
         return;
       }
       const { datums, endings } = journalWrites(entries, new Date());

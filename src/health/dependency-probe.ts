@@ -3,7 +3,14 @@ export interface DependencyProbe {
   readonly name: string;
   /** A required dependency down makes the process not ready (503); an optional one is only reported. */
   readonly required: boolean;
-  check(timeoutMs: number): Promise<void>;
+  /** Resolves when the dependency answers; resolving with details that say `degraded` shows it so, still up. */
+  check(timeoutMs: number): Promise<void | DegradedDetails>;
+}
+
+/** Working, but not as it should: shown as status `degraded` with these fields; readiness is not affected. */
+export interface DegradedDetails {
+  degraded: true;
+  [field: string]: string | number | boolean;
 }
 
 export const DEPENDENCY_PROBES = Symbol('DEPENDENCY_PROBES');

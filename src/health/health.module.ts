@@ -5,6 +5,7 @@ import { IngestPauseProbe } from '../ingest/ingest-pause.probe';
 import { StoreModule } from '../store/store.module';
 import { DEPENDENCY_PROBES, DependencyProbe } from './dependency-probe';
 import { HealthController } from './health.controller';
+import { JournalProbe } from './journal.probe';
 import { ReadinessService } from './readiness.service';
 import { RedisProbe } from './redis.probe';
 import { SqsProbe } from './sqs.probe';
@@ -24,6 +25,7 @@ export class HealthModule {
   static forRoot(dependencies: HealthDependencies): DynamicModule {
     const ownProbes: Type<DependencyProbe>[] = [
       ...(dependencies.redis ? [RedisProbe] : []),
+      ...(dependencies.redis && dependencies.mongodb ? [JournalProbe] : []),
       ...(dependencies.sqs ? [SqsProbe] : []),
     ];
     const probes: Type<DependencyProbe>[] = [

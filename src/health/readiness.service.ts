@@ -32,14 +32,20 @@ export class ReadinessService {
       checks = (error.getResponse() as HealthCheckResult).details;
     }
     const ready = this.probes.every((probe) => !probe.required || checks[probe.name]?.status === 'up');
+    for (const check of Object.values(checks)) {
+      if (check.degraded === true) {
+        delete check.degraded;
+        check.status = 'degraded' as 'up';
+      }
+    }
     return { ready, checks };
   }
 
   private async indicate(probe: DependencyProbe): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(probe.name);
     try {
-      await withDeadline(probe.check(PROBE_TIMEOUT_MS), PROBE_TIMEOUT_MS, probe.name);
-      return indicator.up();
+      const details = await withDeadline(probe.check(PROBE_TIMEOUT_MS), PROBE_TIMEOUT_MS, probe.name);
+      return indicator.up(details ?? undefined);
     } catch (error) {
       const details = error instanceof ProbeDownError ? error.details : {};
       return indicator.down({ message: error instanceof Error ? error.message : String(error), ...details });

@@ -1,12 +1,10 @@
 import { Message } from '@aws-sdk/client-sqs';
-import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RecordMessage } from '../message/record-message.validation';
 import { MetricsService } from '../metrics/metrics.service';
 import { RecordStore } from '../store/record-store';
-import { redisUnavailable } from '../store/redis-errors';
 import { TtlPolicyService } from '../ttl-policy/ttl-policy.service';
 import { groupInReceiveOrder, settleInOrder, Settled, Verdict } from './ingest-batch';
 import { decodeIngestMessage } from './ingest-decoder';
@@ -47,9 +45,7 @@ export class IngestService {
     try {
       const { ttlSeconds } = await this.ttlPolicies.effective(message.accountId, message.flowId);
       const now = Date.now();
-      const outcome = await this.records
-        .write(message, { datumId: sqsMessage.MessageId ?? '', ttlSeconds, now })
-        .catch(sortRedisFailure);
+      const outcome = await this.records.write(message, { datumId: sqsMessage.MessageId ?? '', ttlSeconds, now });
       stopTimer();
       this.observeLag(sqsMessage, now);
       this.metrics.countKeys('applied', outcome.applied);
@@ -58,7 +54,7 @@ export class IngestService {
       if (outcome.journalTrimmed > 0) {
         this.metrics.journalTrimmed.inc(outcome.journalTrimmed);
         this.logger.warn(
-          `the write journal reached ARCHIVE_JOURNAL_MAX_ENTRIES and dropped ${outcome.journalTrimmed} entries the ` +
+          `the write journal reached ARCHIVE_JOURNAL_MAX_BYTES and dropped ${outcome.journalTrimmed} entries the ` +
             'archive had not copied yet: data that expires or changes before the next run will not be archived',
         );
       }
@@ -103,13 +99,4 @@ export class IngestService {
         `${digests.slice(0, LOGGED_DIGESTS).join(', ')}${digests.length > LOGGED_DIGESTS ? ', …' : ''}`,
     );
   }
-}
-
-/**
- * Every passing Redis failure of a write as a DependencyUnavailableError, other reply errors (a script bug, a wrong
- * type) as they are. RecordStore.write is to do this itself; until it does, its raw ioredis errors are sorted here.
- */
-function sortRedisFailure(error: unknown): never {
-  if (error instanceof DependencyUnavailableError) throw error;
-  return redisUnavailable(error);
 }

@@ -110,9 +110,14 @@ export class JournalStore {
     await this.redis.acknowledgeJournal(this.keys.journal(), this.keys.journalBytes(), ...pairs);
   }
 
-  /** Called once a run has drained every entry up to its start: the journal is no longer behind. */
-  async markDrained(): Promise<void> {
-    await this.redis.del(this.keys.journalDropped());
+  /**
+   * Called once a run has drained every entry up to its start: the drops it had counted when it started are behind
+   * it (`droppedBefore`, from state()); drops that happened during the run still show until the next one.
+   */
+  async markDrained(droppedBefore: number): Promise<void> {
+    if (droppedBefore === 0) return;
+    const left = await this.redis.decrby(this.keys.journalDropped(), droppedBefore);
+    if (left <= 0) await this.redis.del(this.keys.journalDropped());
   }
 
   async state(): Promise<JournalState> {

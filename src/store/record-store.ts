@@ -309,8 +309,9 @@ export class RecordStore {
     };
     replies.forEach(([result, previous, previousToken, previousInline], index) => {
       const digest = digests[index];
-      if (result !== 'applied' && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
-      if (result === 'kept') {
+      const ownAttachmentUnused = result !== 'applied' && result !== 'held';
+      if (ownAttachmentUnused && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
+      if (result === 'kept' || result === 'held') {
         outcome.kept++;
         outcome.applied.push({ digest, previous: '' });
       } else if (result === 'stale') outcome.stale++;
@@ -350,6 +351,7 @@ export class RecordStore {
   private async awaitReplicas(): Promise<void> {
     if (this.waitReplicas === 0) return;
     const masters = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    if (masters.length === 0) throw new DependencyUnavailableError('Redis', new Error('no master is known to WAIT on'));
     const acknowledged = await Promise.all(
       masters.map((node) => node.wait(this.waitReplicas, WAIT_REPLICAS_TIMEOUT_MS)),
     ).catch(redisUnavailable);

@@ -25,6 +25,9 @@ export function redisModuleOptions(config: AppConfig): RedisModuleOptions {
     // queueing in memory until a reconnection that may never come.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // A command Redis may have run whose reply was lost fails instead of being sent again after a reconnect: the
+    // caller retries the whole operation with a fresh attempt, which the store's scripts make harmless.
+    autoResendUnfulfilledCommands: false,
     commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   };

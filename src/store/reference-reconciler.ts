@@ -81,7 +81,7 @@ export class ReferenceReconciler {
     report.datumsChecked++;
     const attachments = await this.redis.hgetall(this.keys.datumRefs(datumId));
     const oldEnough = Object.entries(attachments).filter(
-      ([field, attachedAt]) => !field.startsWith('#') && Date.now() - Number(attachedAt) >= graceMs,
+      ([field, attachedAt]) => field.includes('|') && Date.now() - Number(attachedAt) >= graceMs,
     );
     const unheld = (
       await Promise.all(

@@ -21,7 +21,9 @@
 --          attachments only when much older, so a key is never pointed at an attachment that may be gone
 -- ARGV[11] how long a versioned delete's tombstone lives in ms, '0' for no tombstone
 -- Returns, for each key in the order of KEYS, four entries {outcome, previous, previousToken, previousInline}:
---   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data);
+--   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
+--                  or a delete without a version found a tombstone, which stays); 'held' (the key holds this datum
+--                  under this attempt's own attachment: the same call ran before and its reply was lost);
 --                  'stale' (older version, a tombstone's version or newer, or for restore: not older); 'foreign'
 --   previous       the datum this key held before this write, '' when none or when not applied
 --   previousToken  the attachment under which the key held `previous` when that body is shared, else ''
@@ -35,15 +37,21 @@ if ARGV[9] ~= '' and now - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
   return redis.error_reply('ATTACHMENT_EXPIRED the shared body was attached too long ago; apply the message again')
 end
 
-local function guard(owner, storedVersion, storedDatum, deletedAt)
+local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt)
   if not owner then return nil end
   if owner ~= account then return 'foreign' end
   if deletedAt then
     if op == 'restore' then return 'stale' end
     if version ~= '' and tonumber(version) <= tonumber(storedVersion) then return 'stale' end
+    -- A delete without a version over a tombstone leaves it: the key stays deleted, and the tombstone still guards it.
+    if op == 'delete' and version == '' then return 'kept' end
     return nil
   end
-  if op ~= 'delete' and storedDatum == datum then return 'kept' end
+  if op ~= 'delete' and storedDatum == datum then
+    -- This very call ran before and its reply was lost (a resend): the key holds this attempt's own attachment.
+    if token ~= '' and storedToken == token then return 'held' end
+    return 'kept'
+  end
   if op == 'restore' then
     if version == '' or not storedVersion or tonumber(storedVersion) >= tonumber(version) then return 'stale' end
   elseif version ~= '' and storedVersion and tonumber(storedVersion) > tonumber(version) then
@@ -78,7 +86,7 @@ end
 
 local function apply(key)
   local current = redis.call('HMGET', key, 'a', 'v', 'd', 't', 'z', 'b')
-  local refused = guard(current[1], current[2], current[3], current[5])
+  local refused = guard(current[1], current[2], current[3], current[4], current[5])
   if refused then return refused, '', '', '0' end
   local previous, previousToken, previousInline = current[3] or '', current[4] or '', '0'
   if current[6] then previousInline = '1' end

@@ -8,9 +8,14 @@
 -- ARGV[2]  the size of this entry in bytes (stored as its field `s`, so that dropping it can subtract it)
 -- ARGV[3..] field, value, field, value ... of the entry
 -- Returns how many entries the bound dropped: writes that will never reach the archive through the journal.
+local bound = tonumber(ARGV[1])
+-- An entry larger than the whole bound would push out every other entry and then itself: drop only it.
+if tonumber(ARGV[2]) > bound then
+  redis.call('INCRBY', KEYS[3], 1)
+  return 1
+end
 redis.call('XADD', KEYS[1], '*', 's', ARGV[2], unpack(ARGV, 3))
 local total = redis.call('INCRBY', KEYS[2], ARGV[2])
-local bound = tonumber(ARGV[1])
 local dropped = 0
 while total > bound do
   local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
