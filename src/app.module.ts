@@ -1,5 +1,6 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ArchiveModule } from './archive/archive.module';
 import { ApiException } from './common/api-exception';
 import { ApiKeyGuard } from './common/api-key.guard';
@@ -47,7 +48,8 @@ export class AppModule {
         ...(has('query') ? [QueryModule] : []),
         ...(has('admin') ? [ttlPolicies] : []),
         ...(archive ? [archive] : []),
-        ...(has('scheduler') ? [ReconcileModule] : []),
+        // One ScheduleModule (one SchedulerRegistry) for every job: the archive's and the reconciler's.
+        ...(has('scheduler') ? [ScheduleModule.forRoot(), ReconcileModule] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -4,6 +4,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import request from 'supertest';
 import { ARCHIVE_JOB } from '../src/archive/archive.scheduler';
+import { RECONCILE_JOB } from '../src/reconcile/reconcile.scheduler';
 import { ACME, eventually, startTestApp, testEnv, TestApp } from './support/app';
 import { RedisServer } from './support/redis-server';
 import { ServiceProcess, spawnService } from './support/service-process';
@@ -87,7 +88,7 @@ describe('operating the service: roles, Swagger per role, metrics and logs', () 
     // MongoDB is never contacted here: the connection is lazy and no run starts.
     const archive = { MONGODB_URI: 'mongodb://127.0.0.1:9/unused', ARCHIVE_CRON: '0 3 * * *' };
     const scheduler = await start({ APP_ROLES: 'scheduler', ...archive });
-    expect([...scheduler.app.get(SchedulerRegistry).getCronJobs().keys()]).toEqual([ARCHIVE_JOB]);
+    expect([...scheduler.app.get(SchedulerRegistry).getCronJobs().keys()].sort()).toEqual([ARCHIVE_JOB, RECONCILE_JOB]);
     const admin = await start({ APP_ROLES: 'admin', ...archive });
     // app.get() of a missing provider would end the process (abortOnError): look through the modules instead.
     const providers = (app: TestApp) => [...app.app.get(ModulesContainer).values()].flatMap((module) => [...module.providers.keys()]);

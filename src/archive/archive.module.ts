@@ -1,6 +1,5 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { ScheduleModule } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { StoreModule } from '../store/store.module';
@@ -53,7 +52,7 @@ export class ArchiveModule {
       : [{ provide: ArchiveService, useClass: ArchiveOff }];
     return {
       module: ArchiveModule,
-      imports: [StoreModule, ...mongo, ...(roles.scheduler ? [ScheduleModule.forRoot()] : [])],
+      imports: [StoreModule, ...mongo],
       controllers: roles.adminRoutes ? [ArchiveController] : [],
       providers: [...providers, ...(roles.scheduler ? [ArchiveScheduler] : [])],
       exports: enabled ? [MongoProbe] : [],

@@ -59,7 +59,7 @@ describe('loadConfig', () => {
     });
 
     it('uses a local standalone Redis with the sg: key prefix', () => {
-      expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', clusterNodes: null, keyPrefix: 'sg:' });
+      expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', clusterNodes: null, keyPrefix: 'sg:', waitReplicas: 0 });
     });
 
     it('keeps data for seven days when no policy applies', () => {
@@ -85,6 +85,29 @@ describe('loadConfig', () => {
     it('logs at info and leaves the archive off', () => {
       expect(config.logLevel).toBe('info');
       expect(config.mongodbUri).toBeNull();
+    });
+  });
+
+  describe('integrity settings', () => {
+    it('default to seven-day tombstones, a 256 MiB journal, no replica wait and an hourly reconciler', () => {
+      const config = loadConfig(completeEnv());
+      expect(config.tombstoneTtlSeconds).toBe(604800);
+      expect(config.archive.journalMaxBytes).toBe(268435456);
+      expect(config.redis.waitReplicas).toBe(0);
+      expect(config.reconcileCron).toBe('30 * * * *');
+    });
+
+    it('reads TOMBSTONE_TTL_SECONDS=0 as "no tombstones" (null)', () => {
+      expect(loadConfig(completeEnv({ TOMBSTONE_TTL_SECONDS: '0' })).tombstoneTtlSeconds).toBeNull();
+    });
+
+    it.each([
+      ['TOMBSTONE_TTL_SECONDS', '-1'],
+      ['ARCHIVE_JOURNAL_MAX_BYTES', '1000'],
+      ['REDIS_WAIT_REPLICAS', 'two'],
+      ['RECONCILE_CRON', 'hourly'],
+    ])('rejects %s=%s', (name, value) => {
+      expect(problemVariables(completeEnv({ [name]: value }))).toEqual([name]);
     });
   });
 

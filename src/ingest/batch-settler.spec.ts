@@ -1,6 +1,7 @@
 import { Message } from '@aws-sdk/client-sqs';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
+import { RedisStatus } from '../store/redis-status';
 import { BatchSettler } from './batch-settler';
 import { DeadLetter, Settled, Verdict } from './ingest-batch';
 import { IngestQueue } from './ingest-queue';
@@ -47,6 +48,7 @@ function settlerUnderTest(rounds: Record<string, Verdict>[], options: { writable
     queue as unknown as IngestQueue,
     pause as unknown as WritePause,
     new MetricsService(),
+    { isReady: () => true } as unknown as RedisStatus,
     { sqs: { visibilityTimeoutSeconds: 30 } } as AppConfig,
   );
   return { settler, processed, deleted, deadLettered, visibility, pause };

@@ -3,12 +3,19 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
+import { RedisStatus } from '../store/redis-status';
 import { DeadLetter } from './ingest-batch';
 import { IngestQueue } from './ingest-queue';
 import { IngestService } from './ingest.service';
 import { isUnsettled, planLeaving, planRetries, Unsettled } from './retry-plan';
 import { VisibilityHeartbeat } from './visibility-heartbeat';
 import { WritePause } from './write-pause';
+
+/**
+ * How long a batch received while the Redis connection is still opening (start-up, a reconnect in progress) waits
+ * for it before being tried: a second or two of waiting spares a failed attempt and a pause.
+ */
+const CONNECTION_GRACE_MS = 3_000;
 
 /**
  * Settles one received batch: applies it (IngestService), carries the verdicts out on SQS, and keeps the
@@ -25,6 +32,7 @@ export class BatchSettler {
     private readonly queue: IngestQueue,
     private readonly pause: WritePause,
     private readonly metrics: MetricsService,
+    private readonly redis: RedisStatus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -32,6 +40,7 @@ export class BatchSettler {
   async settle(messages: Message[]): Promise<void> {
     const heartbeat = new VisibilityHeartbeat(messages, this.queue, this.metrics, this.config.sqs.visibilityTimeoutSeconds);
     try {
+      if (!this.redis.isReady()) await this.redis.waitUntilReady(CONNECTION_GRACE_MS);
       let inHand = messages;
       while (inHand.length > 0) {
         const unsettled = await this.applyOnce(inHand, heartbeat);

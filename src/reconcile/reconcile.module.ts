@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { StoreModule } from '../store/store.module';
 import { ReconcileScheduler } from './reconcile.scheduler';
 
-/** The scheduler role's periodic repair of shared-body references (see ReferenceReconciler). */
+/**
+ * The scheduler role's periodic repair of shared-body references (see ReferenceReconciler). AppModule imports
+ * ScheduleModule once for every scheduled job of the process.
+ */
 @Module({
-  imports: [StoreModule, ScheduleModule.forRoot()],
+  imports: [StoreModule],
   providers: [ReconcileScheduler],
 })
 export class ReconcileModule {}
