@@ -1,37 +1,15 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
-import { eventually, startTestApp, TestApp, testEnv, WEBHOOK_KEY_SECRET } from './support/app';
-import { metricValue, submitRecord } from './support/ingest-drill';
-import { RedisServer } from './support/redis-server';
-import { createQueuePair, drainMessages, QueuePair, queueDepth, testSqsClient } from './support/sqs';
+import { eventually, WEBHOOK_KEY_SECRET } from './support/app';
+import { metricValue, submitRecord, useDrill } from './support/ingest-drill';
+import { drainMessages, queueDepth } from './support/sqs';
 
 describe('drill: Redis paused for writes (CLIENT PAUSE) longer than the visibility timeout, two workers on one queue', () => {
-  let redis: RedisServer;
-  let admin: Redis;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let services: TestApp[];
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    admin = new Redis(redis.url);
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 2, maxReceiveCount: 3 });
-    const env = testEnv(redis.url, queues, { SQS_VISIBILITY_TIMEOUT: '2' });
-    services = [await startTestApp(env), await startTestApp({ ...env, APP_ROLES: 'worker' })];
-  });
-
-  afterAll(async () => {
-    for (const service of services ?? []) await service.close();
-    admin?.disconnect();
-    sqs?.destroy();
-    await redis?.destroy();
-  });
+  const drill = useDrill({ visibilityTimeoutSeconds: 2, maxReceiveCount: 3, workers: 2 });
 
   it('keeps the held group invisible to the other worker, applies each message once in order, dead-letters nothing', async () => {
+    const { admin, sqs, queues, services } = drill();
     const [service] = services;
     const key = `wh-pause-${randomUUID()}`;
     const seen: number[] = [];
@@ -70,28 +48,10 @@ describe('drill: Redis paused for writes (CLIENT PAUSE) longer than the visibili
 });
 
 describe('drill: a message that keeps failing for a reason other than Redis refusing writes (RETRIES_EXHAUSTED)', () => {
-  let redis: RedisServer;
-  let admin: Redis;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    admin = new Redis(redis.url);
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
-    service = await startTestApp(testEnv(redis.url, queues, { SQS_VISIBILITY_TIMEOUT: '1' }));
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    admin?.disconnect();
-    sqs?.destroy();
-    await redis?.destroy();
-  });
+  const drill = useDrill({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
 
   it('is moved to the DLQ by the worker at its last receive with RETRIES_EXHAUSTED and the error; the next one then applies', async () => {
+    const { admin, sqs, queues, services: [service] } = drill();
     const key = `wh-wrongtype-${randomUUID()}`;
     // A string where the record hash belongs: the write script fails with WRONGTYPE on every attempt.
     await admin.set(new KeyLayout('sg:').record(new WebhookKeyDigester(WEBHOOK_KEY_SECRET).digest(key)), 'not a hash');

@@ -130,7 +130,7 @@ describe('RecordStore layout and reference counting', () => {
     expect(await write(message([key], 'v5 again', { version: 5 }), null, 'm-v5')).toMatchObject({ applied: 0, stale: 1 });
     expect(await write(message([key], 'v6', { version: 6 }), null)).toMatchObject({ applied: 0, stale: 1 });
     expect(await write(message([key], 'globex', { accountId: 'globex', version: 9 }), null)).toMatchObject({ foreign: [digester.digest(key)] });
-    expect(await store.restore({ datumId: 'm-v5', accountId: 'acme', version: 5, body: '{"data":1}', digests: [digester.digest(key)], expiresAt: null })).toEqual({ restored: 0, kept: 1 });
+    expect(await store.restore({ datumId: 'm-v5', accountId: 'acme', version: 5, body: '{"data":1}', digests: [digester.digest(key)], expiresAt: null })).toEqual({ restored: 0, kept: 0, deleted: 1 });
     expect(await store.read(key)).toEqual({ kind: 'missing' });
 
     // A delete without a version leaves the key deleted and the tombstone guarding it.

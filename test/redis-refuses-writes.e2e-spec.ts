@@ -1,10 +1,8 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { eventually, startTestApp, TestApp, testEnv } from './support/app';
-import { inParallel, metricValue, pausedFor, readAll, submitRecord, watchPeakMemory } from './support/ingest-drill';
-import { freePort, RedisServer } from './support/redis-server';
-import { createQueuePair, QueuePair, queueDepth, testSqsClient } from './support/sqs';
+import { eventually } from './support/app';
+import { inParallel, metricValue, pausedFor, readAll, submitRecord, useDrill, watchPeakMemory } from './support/ingest-drill';
+import { freePort } from './support/redis-server';
+import { queueDepth } from './support/sqs';
 
 /**
  * Redis that stays connected but refuses writes (OOM, READONLY) is a passing failure: the worker stops receiving,
@@ -13,30 +11,12 @@ import { createQueuePair, QueuePair, queueDepth, testSqsClient } from './support
  */
 describe('drill: Redis at its memory limit (OOM) while ~8 KiB messages flood in', () => {
   const LIMIT = 8 * 1024 * 1024;
-  let redis: RedisServer;
-  let admin: Redis;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    admin = new Redis(redis.url);
-    await admin.config('SET', 'maxmemory-policy', 'noeviction');
-    await admin.config('SET', 'maxmemory', String(LIMIT));
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 2, maxReceiveCount: 2 });
-    service = await startTestApp(testEnv(redis.url, queues, { SQS_VISIBILITY_TIMEOUT: '2' }));
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    admin?.disconnect();
-    sqs?.destroy();
-    await redis?.destroy();
-  });
+  const drill = useDrill({ visibilityTimeoutSeconds: 2, maxReceiveCount: 2 });
 
   it('pauses showing OOM, dead-letters nothing, stays within the limit, and stores every message once room is made', async () => {
+    const { admin, sqs, queues, services: [service] } = drill();
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', String(LIMIT));
     const run = randomUUID().slice(0, 8);
     const keys = Array.from({ length: 1400 }, (_, index) => `wh-oom-${run}-${index}`);
     const padding = 'x'.repeat(8 * 1024);
@@ -67,28 +47,10 @@ describe('drill: Redis at its memory limit (OOM) while ~8 KiB messages flood in'
 });
 
 describe('drill: Redis turned into a read-only replica (READONLY) under load', () => {
-  let redis: RedisServer;
-  let admin: Redis;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    admin = new Redis(redis.url);
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
-    service = await startTestApp(testEnv(redis.url, queues, { SQS_VISIBILITY_TIMEOUT: '1' }));
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    admin?.disconnect();
-    sqs?.destroy();
-    await redis?.destroy();
-  });
+  const drill = useDrill({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
 
   it('pauses showing READONLY, dead-letters nothing, and stores every message once it is a master again', async () => {
+    const { admin, sqs, queues, services: [service] } = drill();
     const run = randomUUID().slice(0, 8);
     const accepted: string[] = [];
     let producing = true;

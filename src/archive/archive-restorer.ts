@@ -62,6 +62,7 @@ export class ArchiveRestorer {
       });
       counts.restored += outcome.restored;
       counts.skippedNewer += outcome.kept;
+      counts.skippedDeleted += outcome.deleted;
     }
     for await (const policy of this.archive.policies$(filter)) {
       const restored = await this.policies.putIfAbsent({

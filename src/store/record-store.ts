@@ -107,6 +107,8 @@ interface KeysApplied {
   /** Keys that already held this very datum (a replay): applied by an earlier attempt, left as they were. */
   kept: number;
   stale: number;
+  /** Restore only: keys a versioned delete left a tombstone under. */
+  tombstoned: number;
   foreign: string[];
   /** Datums no key points at any more after this write. */
   ended: string[];
@@ -202,10 +204,11 @@ export class RecordStore {
 
   /**
    * Writes an archived datum back under its keys, keeping its expiry, but only where a key is absent or holds
-   * an older version of the same account (never over a tombstone); returns how many keys were written and how many
-   * were left as they were (a key that holds this very datum already is left as it is: restore is idempotent).
+   * an older version of the same account (never over a tombstone); returns how many keys were written, how many
+   * were left as they were (newer data, another account's, or this very datum already: restore is idempotent), and
+   * how many a versioned delete's tombstone keeps deleted.
    */
-  async restore(datum: DatumToRestore): Promise<{ restored: number; kept: number }> {
+  async restore(datum: DatumToRestore): Promise<{ restored: number; kept: number; deleted: number }> {
     const outcome = await this.applyToKeys({
       op: 'restore',
       accountId: datum.accountId,
@@ -216,7 +219,7 @@ export class RecordStore {
       expireAt: datum.expiresAt ?? 0,
     }).catch(redisUnavailable);
     const restored = outcome.applied.length - outcome.kept;
-    return { restored, kept: datum.digests.length - restored };
+    return { restored, kept: datum.digests.length - restored - outcome.tombstoned, deleted: outcome.tombstoned };
   }
 
   private async applyToKeys(write: KeyWrite): Promise<KeysApplied> {
@@ -300,7 +303,7 @@ export class RecordStore {
     datumId: string,
     attachment: Attachment | null,
   ): Promise<KeysApplied> {
-    const outcome: KeysApplied = { applied: [], kept: 0, stale: 0, foreign: [], ended: [], bodyStoredEarlier: false };
+    const outcome: KeysApplied = { applied: [], kept: 0, stale: 0, tombstoned: 0, foreign: [], ended: [], bodyStoredEarlier: false };
     const releases = new Map<string, string[]>();
     const release = (releasedId: string, attached: string) => {
       const list = releases.get(releasedId);
@@ -315,6 +318,7 @@ export class RecordStore {
         outcome.kept++;
         outcome.applied.push({ digest, previous: '' });
       } else if (result === 'stale') outcome.stale++;
+      else if (result === 'tombstoned') outcome.tombstoned++;
       else if (result === 'foreign') outcome.foreign.push(digest);
       if (result !== 'applied') return;
       outcome.applied.push({ digest, previous });

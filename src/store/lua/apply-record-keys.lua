@@ -24,7 +24,8 @@
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
 --                  or a delete without a version found a tombstone, which stays); 'held' (the key holds this datum
 --                  under this attempt's own attachment: the same call ran before and its reply was lost);
---                  'stale' (older version, a tombstone's version or newer, or for restore: not older); 'foreign'
+--                  'stale' (older version, a tombstone's version or newer, or for restore: not older); 'foreign';
+--                  'tombstoned' (restore only: the key was deleted with a version, and stays so)
 --   previous       the datum this key held before this write, '' when none or when not applied
 --   previousToken  the attachment under which the key held `previous` when that body is shared, else ''
 --   previousInline '1' when `previous` lived in this record (so this write ended it), else '0'
@@ -41,7 +42,7 @@ local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt)
   if not owner then return nil end
   if owner ~= account then return 'foreign' end
   if deletedAt then
-    if op == 'restore' then return 'stale' end
+    if op == 'restore' then return 'tombstoned' end
     if version ~= '' and tonumber(version) <= tonumber(storedVersion) then return 'stale' end
     -- A delete without a version over a tombstone leaves it: the key stays deleted, and the tombstone still guards it.
     if op == 'delete' and version == '' then return 'kept' end
