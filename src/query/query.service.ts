@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApiException } from '../common/api-exception';
-import { WEBHOOK_KEY_PATTERN, WEBHOOK_KEY_RULE } from '../common/contract-rules';
+import { WEBHOOK_KEY_PATTERN, WEBHOOK_KEY_RULE } from '../contract/contract-rules';
 import { ReadResult, RecordStore } from '../store/record-store';
 
 export const WEBHOOK_KEY_HEADER = 'x-webhook-key';
