@@ -26,7 +26,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENTITY_ID_PATTERN, ENTITY_ID_RULE } from '../src/common/contract-rules';
+import { ENTITY_ID_PATTERN, ENTITY_ID_RULE } from '../src/contract/contract-rules';
 import { JsonSchemaDocument, toApiGatewayJsonSchema } from './json-schema';
 
 export const INGEST_QUEUE_NAME = 'setgetapi-ingest.fifo';

@@ -15,6 +15,7 @@ import { IngestModule } from './ingest/ingest.module';
 import { toFieldProblems } from './message/record-message.validation';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueryModule } from './query/query.module';
+import { QueueModule } from './queue/queue.module';
 import { ReconcileModule } from './reconcile/reconcile.module';
 import { TtlPolicyModule } from './ttl-policy/ttl-policy.module';
 
@@ -30,7 +31,7 @@ export class AppModule {
     const archive = has('admin', 'scheduler')
       ? ArchiveModule.forRoot(config, { adminRoutes: has('admin'), scheduler: has('scheduler') })
       : null;
-    const ingest = has('worker') ? IngestModule.forRoot(ttlPolicies) : null;
+    const queue = QueueModule.forRoot({ sending: has('gateway'), receiving: has('worker') });
     return {
       module: AppModule,
       imports: [
@@ -39,12 +40,10 @@ export class AppModule {
         MetricsModule,
         HealthModule.forRoot({
           redis: has('worker', 'query', 'admin', 'scheduler'),
-          sqs: has('gateway', 'worker'),
-          mongodb: archive !== null && config.mongodbUri !== null ? archive : null,
-          ingest,
+          journal: archive !== null && config.mongodbUri !== null,
         }),
-        ...(has('gateway') ? [GatewayModule] : []),
-        ...(ingest ? [ingest] : []),
+        ...(has('gateway') ? [GatewayModule.forRoot(queue)] : []),
+        ...(has('worker') ? [IngestModule.forRoot(ttlPolicies, queue)] : []),
         ...(has('query') ? [QueryModule] : []),
         ...(has('admin') ? [ttlPolicies] : []),
         ...(archive ? [archive] : []),

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsUUID, Matches } from 'class-validator';
-import { ENTITY_ID_PATTERN, ENTITY_ID_RULE } from '../common/contract-rules';
+import { ENTITY_ID_PATTERN, ENTITY_ID_RULE } from '../contract/contract-rules';
 
 export class ArchiveRunDto {
   @ApiProperty({ format: 'uuid', example: '0b6f3f0e-5a49-4a59-9a57-2f7c1e0d8c11' })

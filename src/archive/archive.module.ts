@@ -55,7 +55,6 @@ export class ArchiveModule {
       imports: [StoreModule, ...mongo],
       controllers: roles.adminRoutes ? [ArchiveController] : [],
       providers: [...providers, ...(roles.scheduler ? [ArchiveScheduler] : [])],
-      exports: enabled ? [MongoProbe] : [],
     };
   }
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { DependencyProbe } from '../health/dependency-probe';
+import { DependencyProbe, ReadinessProbe } from '../health/dependency-probe';
 import { ArchiveRepository } from './archive.repository';
 
 /** MongoDB as readiness sees it: reported, but not required (the service serves without its archive). */
 @Injectable()
+@ReadinessProbe()
 export class MongoProbe implements DependencyProbe {
   readonly name = 'mongodb';
   readonly required = false;

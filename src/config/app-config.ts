@@ -1,5 +1,5 @@
 import { validateCronExpression } from 'cron';
-import { ENTITY_ID_PATTERN, MAX_TTL_SECONDS } from '../common/contract-rules';
+import { ENTITY_ID_PATTERN, MAX_TTL_SECONDS } from '../contract/contract-rules';
 
 export const APP_ROLES = ['gateway', 'worker', 'query', 'admin', 'scheduler'] as const;
 export type AppRole = (typeof APP_ROLES)[number];

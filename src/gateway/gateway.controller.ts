@@ -15,7 +15,7 @@ import { JsonBodyText } from '../common/json-body';
 import { RecordMessageDto } from '../message/record-message.dto';
 import { AcceptedRecordDto } from './gateway.dto';
 import { GatewayService } from './gateway.service';
-import { QueuedMessage } from './record-queue';
+import { QueuedMessage } from '../queue/record-queue';
 
 @ApiTags('Gateway (producers)')
 @RequireApiKey('producer')

@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { deduplicationId, messageGroupId, toQueueBody } from '../message/queue-body';
 import { validateRecordMessage } from '../message/record-message.validation';
-import { MessageRefusedError, QueuedMessage, RecordQueue } from './record-queue';
+import { MessageRefusedError, QueuedMessage, RecordQueue } from '../queue/record-queue';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 /** Seconds a producer is asked to wait when the queue cannot be reached. */

@@ -1,3 +1,5 @@
+import { DiscoveryService } from '@nestjs/core';
+
 /** A readiness check of one dependency: resolves when it answers, rejects with the reason when not. */
 export interface DependencyProbe {
   readonly name: string;
@@ -13,7 +15,12 @@ export interface DegradedDetails {
   [field: string]: string | number | boolean;
 }
 
-export const DEPENDENCY_PROBES = Symbol('DEPENDENCY_PROBES');
+/**
+ * Marks a DependencyProbe provider for readiness: ReadinessService collects every provider so marked, whichever
+ * module provides it. Feature folders (queue, archive, ingest) mark their own probes, so health imports none of
+ * them, and a probe is checked exactly when the module providing it is loaded.
+ */
+export const ReadinessProbe = DiscoveryService.createDecorator<void>();
 
 /** A probe's failure with fields for the check's JSON besides its message (e.g. why the worker is paused). */
 export class ProbeDownError extends Error {

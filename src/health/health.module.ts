@@ -1,53 +1,35 @@
-import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { MongoProbe } from '../archive/mongo.probe';
-import { IngestPauseProbe } from '../ingest/ingest-pause.probe';
 import { StoreModule } from '../store/store.module';
-import { DEPENDENCY_PROBES, DependencyProbe } from './dependency-probe';
+import { DependencyProbe } from './dependency-probe';
 import { HealthController } from './health.controller';
 import { JournalProbe } from './journal.probe';
 import { ReadinessService } from './readiness.service';
 import { RedisProbe } from './redis.probe';
-import { SqsProbe } from './sqs.probe';
 
 export interface HealthDependencies {
   redis: boolean;
-  sqs: boolean;
-  /** The ArchiveModule AppModule built, when MongoDB is configured for this process; it exports MongoProbe. */
-  mongodb: DynamicModule | null;
-  /** The IngestModule AppModule built, when this process is a worker; it exports IngestPauseProbe. */
-  ingest: DynamicModule | null;
+  /** The archive runs against MongoDB in this process: the bound of its write journal in Redis is reported. */
+  journal: boolean;
 }
 
-/** /health/live and /health/ready; readiness probes only what this process's roles use. */
+/**
+ * /health/live and /health/ready; readiness probes only what this process's roles use. The Redis and journal
+ * probes are health's own; the other folders mark theirs with ReadinessProbe in the modules that provide them.
+ */
 @Module({})
 export class HealthModule {
   static forRoot(dependencies: HealthDependencies): DynamicModule {
     const ownProbes: Type<DependencyProbe>[] = [
       ...(dependencies.redis ? [RedisProbe] : []),
-      ...(dependencies.redis && dependencies.mongodb ? [JournalProbe] : []),
-      ...(dependencies.sqs ? [SqsProbe] : []),
+      ...(dependencies.redis && dependencies.journal ? [JournalProbe] : []),
     ];
-    const probes: Type<DependencyProbe>[] = [
-      ...ownProbes,
-      ...(dependencies.mongodb ? [MongoProbe] : []),
-      ...(dependencies.ingest ? [IngestPauseProbe] : []),
-    ];
-    const collected: Provider = {
-      provide: DEPENDENCY_PROBES,
-      inject: probes,
-      useFactory: (...instances: DependencyProbe[]) => instances,
-    };
     return {
       module: HealthModule,
-      imports: [
-        TerminusModule.forRoot({ logger: false }),
-        ...(dependencies.redis ? [StoreModule] : []),
-        ...(dependencies.mongodb ? [dependencies.mongodb] : []),
-        ...(dependencies.ingest ? [dependencies.ingest] : []),
-      ],
+      imports: [TerminusModule.forRoot({ logger: false }), DiscoveryModule, ...(dependencies.redis ? [StoreModule] : [])],
       controllers: [HealthController],
-      providers: [ReadinessService, ...ownProbes, collected],
+      providers: [ReadinessService, ...ownProbes],
     };
   }
 }

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { JournalStore } from '../store/journal-store';
-import { DegradedDetails, DependencyProbe } from './dependency-probe';
+import { DegradedDetails, DependencyProbe, ReadinessProbe } from './dependency-probe';
 
 /**
  * The write journal's bound (ARCHIVE_JOURNAL_MAX_BYTES): once it has dropped entries the archive had not copied,
  * the journal shows as `degraded` until an archive run has drained it. Optional: ingest and reads go on.
  */
 @Injectable()
+@ReadinessProbe()
 export class JournalProbe implements DependencyProbe {
   readonly name = 'journal';
   readonly required = false;

@@ -1,7 +1,8 @@
-import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, OnModuleInit, ServiceUnavailableException } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { withDeadline } from '../common/deadline';
-import { DEPENDENCY_PROBES, DependencyProbe, ProbeDownError } from './dependency-probe';
+import { DependencyProbe, ProbeDownError, ReadinessProbe } from './dependency-probe';
 
 /** Each probe gets this long; all run at once, so /health/ready answers within 2 s whatever hangs. */
 const PROBE_TIMEOUT_MS = 1500;
@@ -12,12 +13,21 @@ export interface ReadinessReport {
 }
 
 @Injectable()
-export class ReadinessService {
+export class ReadinessService implements OnModuleInit {
+  private probes: DependencyProbe[] = [];
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    @Inject(DEPENDENCY_PROBES) private readonly probes: DependencyProbe[],
+    private readonly discovery: DiscoveryService,
   ) {}
+
+  /** Every provider of the application exists before the first onModuleInit runs, so every probe is found here. */
+  onModuleInit(): void {
+    this.probes = this.discovery
+      .getProviders({ metadataKey: ReadinessProbe.KEY })
+      .map((wrapper) => wrapper.instance as DependencyProbe);
+  }
 
   /**
    * Probes every dependency this process uses, now (no cached answer: a failure shows at the next probe). Ready

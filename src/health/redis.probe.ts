@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { RedisStatus } from '../store/redis-status';
-import { DependencyProbe } from './dependency-probe';
+import { DependencyProbe, ReadinessProbe } from './dependency-probe';
 
 @Injectable()
+@ReadinessProbe()
 export class RedisProbe implements DependencyProbe {
   readonly name = 'redis';
   readonly required = true;

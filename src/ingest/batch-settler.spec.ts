@@ -1,16 +1,16 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
+import { IngestQueue } from '../queue/ingest-queue';
+import { QueueMessage } from '../queue/sqs-types';
 import { RedisStatus } from '../store/redis-status';
 import { BatchSettler } from './batch-settler';
 import { DeadLetter, Settled, Verdict } from './ingest-batch';
-import { IngestQueue } from './ingest-queue';
 import { IngestService } from './ingest.service';
 import { WritePause } from './write-pause';
 
 const OOM: Verdict = { kind: 'retry', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
 
-function received(id: string, receiveCount = 1): Message {
+function received(id: string, receiveCount = 1): QueueMessage {
   return { MessageId: id, ReceiptHandle: `r-${id}`, Attributes: { MessageGroupId: id.slice(0, 1), ApproximateReceiveCount: String(receiveCount) } };
 }
 
@@ -21,7 +21,7 @@ function received(id: string, receiveCount = 1): Message {
 function settlerUnderTest(rounds: Record<string, Verdict>[], options: { writable?: boolean; maxReceiveCount?: number } = {}) {
   const processed: string[][] = [];
   const ingest = {
-    process: async (messages: Message[]): Promise<Settled[]> => {
+    process: async (messages: QueueMessage[]): Promise<Settled[]> => {
       const verdicts = rounds[processed.length];
       processed.push(messages.map((message) => message.MessageId ?? ''));
       return messages.map((message) => ({ message, verdict: verdicts[message.MessageId ?? ''] }));
@@ -31,12 +31,12 @@ function settlerUnderTest(rounds: Record<string, Verdict>[], options: { writable
   const deadLettered: string[] = [];
   const visibility: string[] = [];
   const queue = {
-    acknowledge: async (messages: Message[]) => void deleted.push(...messages.map((message) => message.MessageId ?? '')),
+    acknowledge: async (messages: QueueMessage[]) => void deleted.push(...messages.map((message) => message.MessageId ?? '')),
     deadLetter: async (letters: DeadLetter[]) => {
       deadLettered.push(...letters.map(({ message, code }) => `${message.MessageId}:${code}`));
       return letters.map(({ message }) => message);
     },
-    changeVisibility: async (messages: Message[], seconds: number) => {
+    changeVisibility: async (messages: QueueMessage[], seconds: number) => {
       visibility.push(...messages.map((message) => `${message.MessageId}=${seconds}`));
       return [];
     },

@@ -1,11 +1,11 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
+import { IngestQueue } from '../queue/ingest-queue';
+import { QueueMessage } from '../queue/sqs-types';
 import { RedisStatus } from '../store/redis-status';
 import { DeadLetter } from './ingest-batch';
-import { IngestQueue } from './ingest-queue';
 import { IngestService } from './ingest.service';
 import { isUnsettled, planLeaving, planRetries, Unsettled } from './retry-plan';
 import { VisibilityHeartbeat } from './visibility-heartbeat';
@@ -37,7 +37,7 @@ export class BatchSettler {
   ) {}
 
   /** Never rejects: what could not be settled is left to SQS for redelivery. */
-  async settle(messages: Message[]): Promise<void> {
+  async settle(messages: QueueMessage[]): Promise<void> {
     const heartbeat = new VisibilityHeartbeat(messages, this.queue, this.metrics, this.config.sqs.visibilityTimeoutSeconds);
     try {
       if (!this.redis.isReady()) await this.redis.waitUntilReady(CONNECTION_GRACE_MS);
@@ -60,7 +60,7 @@ export class BatchSettler {
   }
 
   /** Applies the messages in hand and settles what it can; returns the rest. */
-  private async applyOnce(messages: Message[], heartbeat: VisibilityHeartbeat): Promise<Unsettled[]> {
+  private async applyOnce(messages: QueueMessage[], heartbeat: VisibilityHeartbeat): Promise<Unsettled[]> {
     const settled = await this.ingest.process(messages);
     const deadLetters = settled.flatMap(({ message, verdict }) =>
       verdict.kind === 'dead-letter' ? [{ message, code: verdict.code, reason: verdict.reason }] : [],
@@ -77,7 +77,7 @@ export class BatchSettler {
    * go to the dead-letter queue with RETRIES_EXHAUSTED (else SQS would move them there without a reason), the
    * others become visible again when their visibility timeout ends.
    */
-  private async letGo(exhausted: DeadLetter[], redeliver: Message[], heartbeat: VisibilityHeartbeat): Promise<void> {
+  private async letGo(exhausted: DeadLetter[], redeliver: QueueMessage[], heartbeat: VisibilityHeartbeat): Promise<void> {
     heartbeat.letGo([...redeliver, ...exhausted.map(({ message }) => message)]);
     if (exhausted.length === 0) return;
     const moved = await this.queue.deadLetter(exhausted);

@@ -1,8 +1,8 @@
-import { Message } from '@aws-sdk/client-sqs';
+import { QueueMessage } from '../queue/sqs-types';
 import { groupInReceiveOrder, settleInOrder, Verdict } from './ingest-batch';
 import { Deferred, deferred, flush } from '../../test/support/deferred';
 
-function sqsMessage(id: string, groupId?: string): Message {
+function sqsMessage(id: string, groupId?: string): QueueMessage {
   return {
     MessageId: id,
     Body: `{"id":"${id}"}`,
@@ -11,11 +11,11 @@ function sqsMessage(id: string, groupId?: string): Message {
 }
 
 /** Message ids named after their group: A1 is the first message of group A. */
-function grouped(id: string): Message {
+function grouped(id: string): QueueMessage {
   return sqsMessage(id, id.slice(0, 1));
 }
 
-const ids = (groups: Message[][]) => groups.map((group) => group.map((message) => message.MessageId));
+const ids = (groups: QueueMessage[][]) => groups.map((group) => group.map((message) => message.MessageId));
 
 const DONE: Verdict = { kind: 'done' };
 const RETRY: Verdict = { kind: 'retry', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
@@ -50,7 +50,7 @@ describe('settleInOrder', () => {
     const group = ['A1', 'A2', 'A3'].map(grouped);
     const started: string[] = [];
     const pending = new Map<string, Deferred<Verdict>>();
-    const handle = (message: Message) => {
+    const handle = (message: QueueMessage) => {
       const id = message.MessageId ?? '';
       started.push(id);
       const verdict = deferred<Verdict>();
@@ -106,7 +106,7 @@ describe('settleInOrder', () => {
 
   it('does not let dead-lettered messages block the later ones', async () => {
     const group = ['A1', 'A2', 'A3'].map(grouped);
-    const handle = jest.fn(async (message: Message): Promise<Verdict> => (message.MessageId === 'A3' ? DONE : DEAD_LETTER));
+    const handle = jest.fn(async (message: QueueMessage): Promise<Verdict> => (message.MessageId === 'A3' ? DONE : DEAD_LETTER));
     const settled = await settleInOrder(group, handle);
     expect(handle.mock.calls.map(([message]) => message.MessageId)).toEqual(['A1', 'A2', 'A3']);
     expect(settled.map((entry) => entry.verdict.kind)).toEqual(['dead-letter', 'dead-letter', 'done']);

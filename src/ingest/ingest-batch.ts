@@ -1,4 +1,4 @@
-import { Message } from '@aws-sdk/client-sqs';
+import { QueueMessage } from '../queue/sqs-types';
 
 export type DeadLetterCode =
   | 'MESSAGE_TOO_LARGE'
@@ -28,12 +28,12 @@ export type Verdict =
   | ({ kind: 'held-back'; blockedBy: string } & Failure);
 
 export interface Settled {
-  message: Message;
+  message: QueueMessage;
   verdict: Verdict;
 }
 
 export interface DeadLetter {
-  message: Message;
+  message: QueueMessage;
   code: DeadLetterCode;
   reason: string;
 }
@@ -42,9 +42,9 @@ export interface DeadLetter {
  * Splits a received batch into its FIFO groups, each in the order SQS delivered it. Real SQS may deliver several
  * messages of one group in a batch; they must be applied one after another, never concurrently.
  */
-export function groupInReceiveOrder(messages: Message[]): Message[][] {
-  const groups = new Map<string, Message[]>();
-  const ungrouped: Message[][] = [];
+export function groupInReceiveOrder(messages: QueueMessage[]): QueueMessage[][] {
+  const groups = new Map<string, QueueMessage[]>();
+  const ungrouped: QueueMessage[][] = [];
   for (const message of messages) {
     const groupId = message.Attributes?.MessageGroupId;
     if (groupId === undefined) {
@@ -62,7 +62,7 @@ export function groupInReceiveOrder(messages: Message[]): Message[][] {
  * Handles the messages of one group in order. Once one must be retried, the later ones are held back (neither
  * applied nor deleted) so that SQS redelivers them after it, in order.
  */
-export async function settleInOrder(group: Message[], handle: (message: Message) => Promise<Verdict>): Promise<Settled[]> {
+export async function settleInOrder(group: QueueMessage[], handle: (message: QueueMessage) => Promise<Verdict>): Promise<Settled[]> {
   const settled: Settled[] = [];
   let blocker: Extract<Verdict, { kind: 'held-back' }> | null = null;
   for (const message of group) {

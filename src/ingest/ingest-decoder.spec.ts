@@ -1,4 +1,4 @@
-import { Message } from '@aws-sdk/client-sqs';
+import { QueueMessage } from '../queue/sqs-types';
 import { decodeIngestMessage, Decoded } from './ingest-decoder';
 
 const MAX_BYTES = 262144;
@@ -10,7 +10,7 @@ const VALID_BODY = {
   data: { orderId: 'A-1001' },
 };
 
-function sqsMessage(body: string | undefined, groupId?: string): Message {
+function sqsMessage(body: string | undefined, groupId?: string): QueueMessage {
   return {
     MessageId: 'b6f0c9e2-1d3a-4c5e-8f7a-9b0c1d2e3f40',
     Body: body,

@@ -1,7 +1,7 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { parseContractJson, withoutByteOrderMark } from '../common/json-body';
 import { messageGroupId } from '../message/queue-body';
 import { RecordMessage, validateRecordMessage } from '../message/record-message.validation';
+import { QueueMessage } from '../queue/sqs-types';
 import { DeadLetterCode } from './ingest-batch';
 
 export type Decoded = { ok: true; message: RecordMessage } | { ok: false; code: DeadLetterCode; reason: string };
@@ -11,7 +11,7 @@ export type Decoded = { ok: true; message: RecordMessage } | { ok: false; code: 
  * with the same rules (prototype poisoning, nesting depth, byte order mark) as the HTTP gateway, and validated by
  * the same function, so both accept the same bodies; `data` goes on as the body's text has it.
  */
-export function decodeIngestMessage(message: Message, maxMessageBytes: number): Decoded {
+export function decodeIngestMessage(message: QueueMessage, maxMessageBytes: number): Decoded {
   const body = message.Body ?? '';
   const size = Buffer.byteLength(body);
   if (size > maxMessageBytes) {

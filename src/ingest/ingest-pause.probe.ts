@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DependencyProbe, ProbeDownError } from '../health/dependency-probe';
+import { DependencyProbe, ProbeDownError, ReadinessProbe } from '../health/dependency-probe';
 import { WritePause } from './write-pause';
 
 /**
@@ -8,6 +8,7 @@ import { WritePause } from './write-pause';
  * the process keeps serving reads, and the worker resumes by itself, so readiness stays as the other checks say.
  */
 @Injectable()
+@ReadinessProbe()
 export class IngestPauseProbe implements DependencyProbe {
   readonly name = 'ingest';
   readonly required = false;

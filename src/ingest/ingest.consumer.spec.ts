@@ -1,5 +1,5 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { SqsService } from '@ssut/nestjs-sqs';
+import { QueueMessage } from '../queue/sqs-types';
 import { BatchSettler } from './batch-settler';
 import { IngestConsumer, INGEST_CONSUMER } from './ingest.consumer';
 import { PauseListener, PauseState, WritePause } from './write-pause';
@@ -16,7 +16,7 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   return settled;
 }
 
-const batch = (name: string): Message[] => [{ MessageId: name, ReceiptHandle: `receipt-${name}`, Body: '{}' }];
+const batch = (name: string): QueueMessage[] => [{ MessageId: name, ReceiptHandle: `receipt-${name}`, Body: '{}' }];
 
 /**
  * The consumer with BatchSettler held by the test (each batch is settled when the test says so), a fake
@@ -26,7 +26,7 @@ function consumerUnderTest() {
   const settling = new Map<string, Deferred<void>>();
   const settled: string[] = [];
   const settler = {
-    settle: (messages: Message[]) => {
+    settle: (messages: QueueMessage[]) => {
       const name = messages[0].MessageId ?? '';
       const pending = deferred<void>();
       settling.set(name, pending);

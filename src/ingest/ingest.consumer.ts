@@ -1,6 +1,6 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { SqsConsumerEventHandler, SqsMessageHandler, SqsService } from '@ssut/nestjs-sqs';
+import { QueueMessage } from '../queue/sqs-types';
 import { BatchSettler } from './batch-settler';
 import { WritePause } from './write-pause';
 
@@ -47,7 +47,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
   }
 
   @SqsMessageHandler(INGEST_CONSUMER, true)
-  async handleBatch(messages: Message[]): Promise<Message[]> {
+  async handleBatch(messages: QueueMessage[]): Promise<QueueMessage[]> {
     const work: Promise<void> = this.settler.settle(messages).finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
     // Returning before the batch is settled lets the library receive the next one meanwhile.
@@ -69,7 +69,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
   }
 
   @SqsConsumerEventHandler(INGEST_CONSUMER, 'error')
-  onError(error: Error, messages?: Message | Message[]): void {
+  onError(error: Error, messages?: QueueMessage | QueueMessage[]): void {
     // A receive aborted by stop() (shutdown or a pause for Redis) is not a failure.
     if (this.stopping || !this.consumer()?.status.isRunning) return;
     if (messages !== undefined) {

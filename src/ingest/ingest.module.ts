@@ -1,11 +1,10 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamicModule, Module } from '@nestjs/common';
 import { SqsModule } from '@ssut/nestjs-sqs';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { INGEST_SQS_CLIENT } from '../queue/ingest-queue';
+import { SQSClient } from '../queue/sqs-types';
 import { StoreModule } from '../store/store.module';
-import { IngestQueue, INGEST_SQS_CLIENT } from './ingest-queue';
-import { IngestSqsModule } from './ingest-sqs.module';
 import { IngestConsumer, INGEST_CONSUMER } from './ingest.consumer';
 import { IngestService } from './ingest.service';
 import { BatchSettler } from './batch-settler';
@@ -15,16 +14,19 @@ import { IngestPauseProbe } from './ingest-pause.probe';
 /** The worker: consumes the FIFO ingest queue and applies messages to Redis. */
 @Module({})
 export class IngestModule {
-  /** @param ttlPolicyModule the one TtlPolicyModule AppModule built, so TtlPolicyService is not instantiated twice */
-  static forRoot(ttlPolicyModule: DynamicModule): DynamicModule {
+  /**
+   * @param ttlPolicyModule the one TtlPolicyModule AppModule built, so TtlPolicyService is not instantiated twice
+   * @param queueModule the one QueueModule AppModule built, receiving enabled: IngestQueue and the worker's client
+   */
+  static forRoot(ttlPolicyModule: DynamicModule, queueModule: DynamicModule): DynamicModule {
     return {
       module: IngestModule,
       imports: [
         StoreModule,
         ttlPolicyModule,
-        IngestSqsModule,
+        queueModule,
         SqsModule.registerAsync({
-          imports: [IngestSqsModule],
+          imports: [queueModule],
           inject: [APP_CONFIG, INGEST_SQS_CLIENT],
           useFactory: (config: AppConfig, sqs: SQSClient) => ({
             consumers: [
@@ -45,8 +47,7 @@ export class IngestModule {
           }),
         }),
       ],
-      providers: [IngestService, IngestQueue, IngestConsumer, BatchSettler, WritePause, IngestPauseProbe],
-      exports: [IngestPauseProbe],
+      providers: [IngestService, IngestConsumer, BatchSettler, WritePause, IngestPauseProbe],
     };
   }
 }

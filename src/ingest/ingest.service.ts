@@ -1,9 +1,9 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RecordMessage } from '../message/record-message.validation';
 import { MetricsService } from '../metrics/metrics.service';
+import { QueueMessage } from '../queue/sqs-types';
 import { RecordStore } from '../store/record-store';
 import { TtlPolicyService } from '../ttl-policy/ttl-policy.service';
 import { groupInReceiveOrder, settleInOrder, Settled, Verdict } from './ingest-batch';
@@ -28,13 +28,13 @@ export class IngestService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async process(messages: Message[]): Promise<Settled[]> {
+  async process(messages: QueueMessage[]): Promise<Settled[]> {
     const groups = groupInReceiveOrder(messages);
     const settled = await Promise.all(groups.map((group) => settleInOrder(group, (message) => this.apply(message))));
     return settled.flat();
   }
 
-  private async apply(sqsMessage: Message): Promise<Verdict> {
+  private async apply(sqsMessage: QueueMessage): Promise<Verdict> {
     const decoded = decodeIngestMessage(sqsMessage, this.config.maxMessageBytes);
     if (!decoded.ok) {
       this.metrics.countMessage('rejected', decoded.code);
@@ -87,7 +87,7 @@ export class IngestService {
     }
   }
 
-  private observeLag(message: Message, now: number): void {
+  private observeLag(message: QueueMessage, now: number): void {
     const sent = Number(message.Attributes?.SentTimestamp);
     if (Number.isFinite(sent) && sent > 0) this.metrics.ingestLag.observe(Math.max(0, now - sent) / 1000);
   }

@@ -1,12 +1,11 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { ReplyError } from 'ioredis';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
+import { QueueMessage } from '../queue/sqs-types';
 import { Settled } from './ingest-batch';
 import {
   atLastReceive,
   failureOf,
   isUnsettled,
-  maxReceiveCountOf,
   passingReasonOf,
   planLeaving,
   planRetries,
@@ -14,7 +13,7 @@ import {
   Unsettled,
 } from './retry-plan';
 
-function received(id: string, receiveCount?: number): Message {
+function received(id: string, receiveCount?: number): QueueMessage {
   return {
     MessageId: id,
     ReceiptHandle: `receipt-${id}`,
@@ -30,7 +29,7 @@ const heldBack = (id: string, receives: number, blockedBy: string, passingReason
   message: received(id, receives),
   verdict: { kind: 'held-back', blockedBy, error, passingReason },
 });
-const ids = (messages: Message[]) => messages.map((message) => message.MessageId);
+const ids = (messages: QueueMessage[]) => messages.map((message) => message.MessageId);
 
 describe('receiveCountOf / atLastReceive', () => {
   it('reads ApproximateReceiveCount, counting a message SQS said nothing about as received once', () => {
@@ -106,20 +105,6 @@ describe('isUnsettled', () => {
       heldBack('C2', 1, 'C1', null),
     ];
     expect(ids(settled.filter(isUnsettled).map(({ message }) => message))).toEqual(['C1', 'C2']);
-  });
-});
-
-describe('maxReceiveCountOf', () => {
-  it('reads maxReceiveCount from the RedrivePolicy JSON, as a string or a number', () => {
-    expect(maxReceiveCountOf('{"deadLetterTargetArn":"arn:x","maxReceiveCount":"5"}')).toBe(5);
-    expect(maxReceiveCountOf('{"deadLetterTargetArn":"arn:x","maxReceiveCount":3}')).toBe(3);
-  });
-
-  it('is null (no limit) without a redrive policy or a usable count', () => {
-    expect(maxReceiveCountOf(undefined)).toBeNull();
-    expect(maxReceiveCountOf('')).toBeNull();
-    expect(maxReceiveCountOf('{"deadLetterTargetArn":"arn:x"}')).toBeNull();
-    expect(maxReceiveCountOf('{"maxReceiveCount":"0"}')).toBeNull();
   });
 });
 

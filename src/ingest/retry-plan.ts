@@ -1,5 +1,5 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
+import { QueueMessage } from '../queue/sqs-types';
 import { passingReplyCode } from '../store/redis-errors';
 import { DeadLetter, Failure, Settled, Verdict } from './ingest-batch';
 
@@ -19,7 +19,7 @@ export interface RetryPlan {
   /** At their last allowed receive: moved to the dead-letter queue by the worker, with the reason. */
   exhausted: DeadLetter[];
   /** Left to SQS, which makes them visible again after the visibility timeout. */
-  redeliver: Message[];
+  redeliver: QueueMessage[];
 }
 
 /**
@@ -39,7 +39,7 @@ export function planRetries(unsettled: Unsettled[], maxReceiveCount: number | nu
 /** Sorts messages the worker lets go of (non-passing failures, or all in hand at shutdown) by their receive count. */
 export function planLeaving(unsettled: Unsettled[], maxReceiveCount: number | null): Omit<RetryPlan, 'hold'> {
   const exhausted: DeadLetter[] = [];
-  const redeliver: Message[] = [];
+  const redeliver: QueueMessage[] = [];
   for (const { message, verdict } of unsettled) {
     if (atLastReceive(message, maxReceiveCount)) {
       exhausted.push({ message, code: 'RETRIES_EXHAUSTED', reason: failureText(message, verdict, maxReceiveCount) });
@@ -51,28 +51,20 @@ export function planLeaving(unsettled: Unsettled[], maxReceiveCount: number | nu
 }
 
 /** ApproximateReceiveCount, the receives so far including this one; 1 when SQS did not say. */
-export function receiveCountOf(message: Message): number {
+export function receiveCountOf(message: QueueMessage): number {
   const count = Number(message.Attributes?.ApproximateReceiveCount);
   return Number.isInteger(count) && count > 0 ? count : 1;
 }
 
-export function atLastReceive(message: Message, maxReceiveCount: number | null): boolean {
+export function atLastReceive(message: QueueMessage, maxReceiveCount: number | null): boolean {
   return maxReceiveCount !== null && receiveCountOf(message) >= maxReceiveCount;
 }
 
 /** The dead letter's errorMessage: the last error, and for a held-back message which earlier message blocked it. */
-export function failureText(message: Message, verdict: Unsettled['verdict'], maxReceiveCount: number | null): string {
+export function failureText(message: QueueMessage, verdict: Unsettled['verdict'], maxReceiveCount: number | null): string {
   const receives = `receive ${receiveCountOf(message)} of ${maxReceiveCount ?? 'unlimited'}`;
   if (verdict.kind === 'retry') return `${receives}: ${verdict.error}`;
   return `${receives}: held back behind message ${verdict.blockedBy} of its group, which failed: ${verdict.error}`;
-}
-
-/** maxReceiveCount of a queue's RedrivePolicy attribute (JSON); null when there is none (no limit). */
-export function maxReceiveCountOf(redrivePolicy: string | undefined): number | null {
-  if (!redrivePolicy) return null;
-  const parsed: unknown = JSON.parse(redrivePolicy);
-  const value = Number((parsed as { maxReceiveCount?: unknown } | null)?.maxReceiveCount);
-  return Number.isInteger(value) && value > 0 ? value : null;
 }
 
 /**

@@ -1,7 +1,7 @@
-import { Message } from '@aws-sdk/client-sqs';
 import { Logger } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
-import { IngestQueue } from './ingest-queue';
+import { IngestQueue } from '../queue/ingest-queue';
+import { QueueMessage } from '../queue/sqs-types';
 
 /**
  * How often the visibility of messages in hand is extended: a third of the timeout, so that one late or failed
@@ -19,12 +19,12 @@ export function heartbeatIntervalMs(visibilityTimeoutSeconds: number): number {
  */
 export class VisibilityHeartbeat {
   private readonly logger = new Logger(VisibilityHeartbeat.name);
-  private readonly inHand: Set<Message>;
+  private readonly inHand: Set<QueueMessage>;
   private readonly timer: NodeJS.Timeout;
   private extending: Promise<void> | null = null;
 
   constructor(
-    messages: Message[],
+    messages: QueueMessage[],
     private readonly queue: IngestQueue,
     private readonly metrics: MetricsService,
     private readonly visibilityTimeoutSeconds: number,
@@ -34,7 +34,7 @@ export class VisibilityHeartbeat {
   }
 
   /** Stops extending these: they are settled, or handed back to SQS. */
-  letGo(messages: Message[]): void {
+  letGo(messages: QueueMessage[]): void {
     for (const message of messages) this.inHand.delete(message);
   }
 

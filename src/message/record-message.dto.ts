@@ -10,7 +10,7 @@ import {
   ValidateIf,
   ValidationArguments,
 } from 'class-validator';
-import { ENTITY_ID_PATTERN, ENTITY_ID_RULE, WEBHOOK_KEY_PATTERN, WEBHOOK_KEY_RULE } from '../common/contract-rules';
+import { ENTITY_ID_PATTERN, ENTITY_ID_RULE, WEBHOOK_KEY_PATTERN, WEBHOOK_KEY_RULE } from '../contract/contract-rules';
 
 export const RECORD_OPS = ['set', 'delete'] as const;
 export type RecordOp = (typeof RECORD_OPS)[number];

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { WEBHOOK_KEY_RULE } from '../common/contract-rules';
+import { WEBHOOK_KEY_RULE } from '../contract/contract-rules';
 import { IsWebhookKeyList } from '../message/record-message.dto';
 
 export const MAX_BATCH_GET_KEYS = 100;

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ApiException } from '../common/api-exception';
-import { WEBHOOK_KEY_PATTERN, WEBHOOK_KEY_RULE } from '../common/contract-rules';
+import { WEBHOOK_KEY_PATTERN, WEBHOOK_KEY_RULE } from '../contract/contract-rules';
 import { ReadResult, RecordStore } from '../store/record-store';
+import { etagMatches } from './etag';
 
 export const WEBHOOK_KEY_HEADER = 'x-webhook-key';
 
@@ -16,7 +17,8 @@ export class QueryService {
     if (!WEBHOOK_KEY_PATTERN.test(webhookKey)) {
       throw new ApiException(400, `${WEBHOOK_KEY_HEADER} must be ${WEBHOOK_KEY_RULE}`);
     }
-    const result = await this.records.read(webhookKey, ifNoneMatch);
+    const holdsCurrent = ifNoneMatch === undefined ? undefined : (etag: string) => etagMatches(ifNoneMatch, etag);
+    const result = await this.records.read(webhookKey, holdsCurrent);
     if (result.kind === 'missing') throw new ApiException(404, 'No data under this webhook key (unknown or expired)');
     return result;
   }

@@ -6,12 +6,25 @@ import { randomBytes } from 'node:crypto';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { RecordMessage } from '../message/record-message.validation';
 import { JournalKey, JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { etagOf, RecordBody, renderRecordBody } from './record-body';
 import { applyRecordKeys, defineStoreScripts, RedisClient, scanKeys } from './redis-client';
 import { redisUnavailable } from './redis-errors';
+
+/**
+ * One write as the store applies it: the fields of a validated record message (message/'s RecordMessage has this
+ * shape), declared here so that the store does not depend on the message contract.
+ */
+export interface RecordWrite {
+  op: 'set' | 'delete';
+  accountId: string;
+  flowId: string;
+  webhookKeys: string[];
+  /** The JSON text of the data to store; present for "set", absent for "delete". */
+  dataJson?: string;
+  version?: number;
+}
 
 /** What applying one message did, key by key. */
 export interface WriteOutcome {
@@ -153,7 +166,7 @@ export class RecordStore {
    * timeout, OOM, READONLY, ...): the message can be applied again as it is, and a replay changes nothing that the
    * first attempt did.
    */
-  async write(message: RecordMessage, context: WriteContext): Promise<WriteOutcome> {
+  async write(message: RecordWrite, context: WriteContext): Promise<WriteOutcome> {
     const expireAt = context.ttlSeconds === null ? 0 : context.now + context.ttlSeconds * 1000;
     const version = message.version ?? null;
     const body =
@@ -368,13 +381,17 @@ export class RecordStore {
     }
   }
 
-  async read(webhookKey: string, ifNoneMatch?: string): Promise<ReadResult> {
+  /**
+   * The record under a webhook key. `holdsCurrent` says whether the caller already has the version with this ETag
+   * (a conditional request); then the answer is not-modified and the body is not read.
+   */
+  async read(webhookKey: string, holdsCurrent?: (etag: string) => boolean): Promise<ReadResult> {
     const [etag, inline, datumId] = await this.redis
       .hmgetBuffer(this.keys.record(this.digester.digest(webhookKey)), 'e', 'b', 'd')
       .catch(redisUnavailable);
     if (etag === null) return { kind: 'missing' };
     const etagText = etag.toString('latin1');
-    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etagText)) return { kind: 'not-modified', etag: etagText };
+    if (holdsCurrent?.(etagText)) return { kind: 'not-modified', etag: etagText };
     const body =
       inline ??
       (datumId === null ? null : await this.redis.getBuffer(this.keys.datum(datumId.toString())).catch(redisUnavailable));
@@ -450,16 +467,4 @@ export function attachedDigests(fields: string[]): string[] {
     if (separator > 0) digests.add(field.slice(0, separator));
   }
   return [...digests];
-}
-
-/**
- * If-None-Match holds one or more entity tags, or `*`. Comparison is weak (RFC 9110 §13.1.2): a `W/` prefix is
- * ignored. The exact-match test first keeps the common case (a client echoing our ETag) free of parsing.
- */
-export function etagMatches(ifNoneMatch: string, etag: string): boolean {
-  if (ifNoneMatch === etag) return true;
-  return ifNoneMatch
-    .split(',')
-    .map((tag) => tag.trim())
-    .some((tag) => tag === '*' || tag === etag || (tag.startsWith('W/') && tag.slice(2) === etag));
 }

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsDefined, IsInt, Matches, Max, Min, ValidateIf } from 'class-validator';
-import { ENTITY_ID_PATTERN, ENTITY_ID_RULE, MAX_TTL_SECONDS } from '../common/contract-rules';
+import { ENTITY_ID_PATTERN, ENTITY_ID_RULE, MAX_TTL_SECONDS } from '../contract/contract-rules';
 
 export class AccountParams {
   @ApiProperty({ example: 'acme', pattern: ENTITY_ID_PATTERN.source })

@@ -10,10 +10,15 @@ import {
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { DeadLetter } from './ingest-batch';
-import { maxReceiveCountOf } from './retry-plan';
 
 export const INGEST_SQS_CLIENT = Symbol('INGEST_SQS_CLIENT');
+
+/** A message to move to the dead-letter queue, with the code and reason it carries there as message attributes. */
+export interface DeadLetterMove {
+  message: Message;
+  code: string;
+  reason: string;
+}
 
 /** SQS caps a message attribute's value with the message; a reason this long is plenty to act on. */
 const MAX_REASON_CHARS = 1024;
@@ -59,7 +64,7 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
    * may be deleted from the ingest queue. Sent one by one: a batch of large bodies would exceed SQS's batch limit.
    * The DLQ is FIFO: the copy keeps its group and is deduplicated on the original message id.
    */
-  async deadLetter(letters: DeadLetter[]): Promise<Message[]> {
+  async deadLetter(letters: DeadLetterMove[]): Promise<Message[]> {
     const moved = await Promise.all(
       letters.map(async ({ message, code, reason }) => {
         try {
@@ -151,6 +156,14 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.sqs.destroy();
   }
+}
+
+/** maxReceiveCount of a queue's RedrivePolicy attribute (JSON); null when there is none (no limit). */
+export function maxReceiveCountOf(redrivePolicy: string | undefined): number | null {
+  if (!redrivePolicy) return null;
+  const parsed: unknown = JSON.parse(redrivePolicy);
+  const value = Number((parsed as { maxReceiveCount?: unknown } | null)?.maxReceiveCount);
+  return Number.isInteger(value) && value > 0 ? value : null;
 }
 
 function text(value: string): MessageAttributeValue {

@@ -1,9 +1,10 @@
 import { SendMessageCommand, SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 
-export const GATEWAY_SQS_CLIENT = Symbol('GATEWAY_SQS_CLIENT');
+export const SENDING_SQS_CLIENT = Symbol('SENDING_SQS_CLIENT');
 
 export interface QueuedMessage {
   messageId: string;
@@ -13,16 +14,17 @@ export interface QueuedMessage {
 /** SQS refused the message itself; sending it again would fail the same way. */
 export class MessageRefusedError extends Error {}
 
-/** SQS could not be reached or failed on its side; the producer should retry later. */
-export class QueueUnavailableError extends Error {}
-
 const REFUSED = new Set(['InvalidMessageContents', 'InvalidParameterValue']);
 
-/** The ingest queue as the gateway sees it: a place to send a message, nothing else. */
+/**
+ * The ingest queue as the gateway sees it: a place to send a message, nothing else. A refused message rejects with
+ * MessageRefusedError; SQS unreachable or failing on its side with DependencyUnavailableError (the producer should
+ * retry later).
+ */
 @Injectable()
 export class RecordQueue implements OnApplicationShutdown {
   constructor(
-    @Inject(GATEWAY_SQS_CLIENT) private readonly sqs: SQSClient,
+    @Inject(SENDING_SQS_CLIENT) private readonly sqs: SQSClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -39,7 +41,7 @@ export class RecordQueue implements OnApplicationShutdown {
       return { messageId: result.MessageId ?? '', ...(result.SequenceNumber && { sequenceNumber: result.SequenceNumber }) };
     } catch (error) {
       if (error instanceof SQSServiceException && REFUSED.has(error.name)) throw new MessageRefusedError(error.message);
-      throw new QueueUnavailableError(error instanceof Error ? error.message : String(error));
+      throw new DependencyUnavailableError('SQS', error);
     }
   }
 

@@ -1,4 +1,4 @@
-import { etagMatches } from './record-store';
+import { etagMatches } from './etag';
 
 const ETAG = '"Qm9keUV0YWctMTIzNDU2Nzg5MA"';
 

@@ -1,12 +1,13 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { createSqsClient } from '../common/sqs-client';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { DependencyProbe } from './dependency-probe';
+import { DependencyProbe, ReadinessProbe } from '../health/dependency-probe';
+import { createSqsClient } from './sqs-client';
 
 /** SQS is ready when the ingest queue answers GetQueueAttributes. */
 @Injectable()
+@ReadinessProbe()
 export class SqsProbe implements DependencyProbe, OnApplicationShutdown {
   readonly name = 'sqs';
   readonly required = true;
