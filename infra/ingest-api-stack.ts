@@ -307,7 +307,7 @@ function sqsErrorResponseTemplate(accountOfKey: string, kind: 'refused' | 'unava
   ]);
 }
 
-/** API Gateway's own refusals, in the service's JSON error shape (SPEC §4) and with the service's status codes. */
+/** API Gateway's own refusals, in the service's JSON error shape (docs/contract.md) and with the service's status codes. */
 function addJsonGatewayResponses(api: apigateway.RestApi): void {
   const json = (statusCode: number, error: string, message: string) =>
     `{"statusCode":${statusCode},"error":"${error}","message":${message}}`;

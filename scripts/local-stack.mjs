@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run local`: the whole service on a developer's machine, no cloud account needed (SPEC §6).
+// `npm run local`: the whole service on a developer's machine, no cloud account needed (docs/contract.md).
 //   - SQS: fauxqs, a local SQS speaking the real protocol, in this process, with the FIFO ingest queue and its
 //     FIFO dead-letter queue (redrive after 5 receives) created at start;
 //   - Redis: REDIS_URL when set, otherwise a private redis-server (data kept in .local/redis, append-only file on);

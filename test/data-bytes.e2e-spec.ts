@@ -7,7 +7,7 @@ import { RedisServer } from './support/redis-server';
 import { createQueuePair, drainMessages, QueuePair, sendRaw, testSqsClient } from './support/sqs';
 
 /*
- * SPEC §3: data is kept byte for byte. What a consumer reads as `data` is the producer's text of `data`, whether
+ * The contract (docs/contract.md): data is kept byte for byte. What a consumer reads as `data` is the producer's text of `data`, whether
  * the message came through the gateway or straight to SQS; the only change allowed is a character SQS refuses
  * written as its \u escape.
  */

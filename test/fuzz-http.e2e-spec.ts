@@ -25,7 +25,7 @@ const MAX_MESSAGE_BYTES = 65_536;
 const ARCHIVE_OFF_MESSAGE = 'The archive is off: MONGODB_URI is not set';
 const ERROR_FIELDS = new Set(['statusCode', 'error', 'message', 'details']);
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
-/** The routes SPEC §4 names; /docs-json must list them all (and may list more, which the fuzz covers too). */
+/** The routes the contract (docs/contract.md) names; /docs-json must list them all (and may list more, which the fuzz covers too). */
 const CONTRACT_ROUTES = [
   'POST /v1/records',
   'GET /v1/data',
@@ -113,7 +113,7 @@ function describeExchange(fuzzed: FuzzRequest, answer: Answer): string {
   );
 }
 
-/** SPEC §4: every error is `{ statusCode, error, message, details? }` as JSON, with the request id. */
+/** The contract: every error is `{ statusCode, error, message, details? }` as JSON, with the request id. */
 function errorShapeProblem(answer: Answer): string | null {
   if (!/^application\/json/.test(String(answer.headers['content-type']))) return `content-type ${answer.headers['content-type']}`;
   if (typeof answer.headers['x-request-id'] !== 'string') return 'no x-request-id';
@@ -156,13 +156,13 @@ function checkAnswer(fuzzed: FuzzRequest, answer: Answer, archiveRoute: boolean)
     if (!archiveRoute || answer.status !== 503) fail('server error');
     if (fuzzed.method === 'HEAD') return;
     const problem = errorShapeProblem(answer);
-    if (problem !== null) fail(`503 not a SPEC §4 error (${problem})`);
+    if (problem !== null) fail(`503 not a contract error (${problem})`);
     if ((JSON.parse(answer.text) as { message: unknown }).message !== ARCHIVE_OFF_MESSAGE) fail('unexpected 503 message');
     return;
   }
   if (answer.status >= 400 && fuzzed.method !== 'HEAD') {
     const problem = errorShapeProblem(answer);
-    if (problem !== null) fail(`4xx not a SPEC §4 error (${problem})`);
+    if (problem !== null) fail(`4xx not a contract error (${problem})`);
   }
   if (answer.status >= 400 && fuzzed.method === 'HEAD' && !/^application\/json/.test(String(answer.headers['content-type']))) {
     fail('4xx to HEAD not labelled JSON');
@@ -596,7 +596,7 @@ function firstAnswer(bytes: Buffer): Answer | null | string {
   }
 }
 
-describe('HTTP fuzz: every route answers any request without a 5xx, and every 4xx is a SPEC §4 JSON error', () => {
+describe('HTTP fuzz: every route answers any request without a 5xx, and every 4xx is a contract JSON error', () => {
   let redis: RedisServer;
   let sqs: SQSClient;
   let queues: QueuePair;
@@ -640,7 +640,7 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
     expect(listed).toEqual(expect.arrayContaining(CONTRACT_ROUTES));
   });
 
-  it('answers 2500 random requests to the documented routes with a 2xx, 3xx or SPEC §4 4xx', async () => {
+  it('answers 2500 random requests to the documented routes with a 2xx, 3xx or contract 4xx', async () => {
     const answered = new Map<string, number>();
     const statuses = new Set<number>();
     await fc.assert(
@@ -662,7 +662,7 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
     expect(await isAlive()).toBe(true);
   });
 
-  it('answers 400 damaged requests (not HTTP any more) with a SPEC §4 4xx or by closing, never a 5xx', async () => {
+  it('answers 400 damaged requests (not HTTP any more) with a contract 4xx or by closing, never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...RAW_BASES), fc.array(damage, { minLength: 1, maxLength: 3 }), async (base, damages) => {
         const text = damages.reduce((damaged, apply) => apply(damaged), rawText(base));
@@ -676,14 +676,14 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
         const archiveOff = base.path.startsWith('/admin/archive') && answer.status === 503;
         if (answer.status >= 500 && !archiveOff) throw new Error(`server error: ${exchange}`);
         const problem = answer.status >= 400 ? errorShapeProblem(answer) : null;
-        if (problem !== null) throw new Error(`4xx not a SPEC §4 error (${problem}): ${exchange}`);
+        if (problem !== null) throw new Error(`4xx not a contract error (${problem}): ${exchange}`);
       }),
       { numRuns: 400 },
     );
     expect(await isAlive()).toBe(true);
   });
 
-  it('answers 500 random paths and methods beside the real routes with a SPEC §4 4xx', async () => {
+  it('answers 500 random paths and methods beside the real routes with a contract 4xx', async () => {
     await fc.assert(
       fc.asyncProperty(
         unknownPath,

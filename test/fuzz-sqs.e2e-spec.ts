@@ -19,7 +19,7 @@ import { createQueuePair, QueuePair, sendRaw, testSqsClient } from './support/sq
 
 const MAX_MESSAGE_BYTES = 65_536;
 
-/** A body sent straight to the queue, and the dead-letter codes SPEC §3 and the README allow for it. */
+/** A body sent straight to the queue, and the dead-letter codes the contract allows for it. */
 interface PoisonMessage {
   body: string;
   /** The MessageGroupId to send it under, where the group matters (else one of its own). */

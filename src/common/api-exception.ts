@@ -2,7 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { ErrorResponseDto, FieldProblem } from './error-response.dto';
 
-/** An HTTP error already in the shape of SPEC §4, optionally with headers such as Retry-After. */
+/** An HTTP error already in the contract's error shape (docs/contract.md), optionally with headers such as Retry-After. */
 export class ApiException extends HttpException {
   constructor(
     status: number,

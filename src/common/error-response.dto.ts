@@ -10,7 +10,7 @@ export class FieldProblemDto {
 
 export type FieldProblem = FieldProblemDto;
 
-/** The one shape of every error answer (SPEC §4). */
+/** The one shape of every error answer (docs/contract.md). */
 export class ErrorResponseDto {
   @ApiProperty({ example: 400 })
   statusCode!: number;

@@ -8,7 +8,7 @@ import { answerError } from './http-error.filter';
 /**
  * Fastify refuses a malformed URL (broken percent-encoding) or an over-long path parameter before any route runs,
  * so Nest's HttpErrorFilter never sees it, and its own answer adds a `code` field and no request id. This gives
- * those answers the SPEC §4 shape and an x-request-id like every other error.
+ * those answers the contract's error shape and an x-request-id like every other error.
  */
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   answerError(request, reply, error);
@@ -16,7 +16,7 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
 
 /**
  * Bytes that are not HTTP (an invalid character in the URL, broken framing, oversized headers) never become a
- * request. As Fastify's default does, answer once and close the connection, but with the SPEC §4 body and a fresh
+ * request. As Fastify's default does, answer once and close the connection, but with the contract's error body and a fresh
  * x-request-id.
  */
 export function answerClientError(error: ConnectionError, socket: Socket): void {
@@ -39,7 +39,7 @@ export function answerClientError(error: ConnectionError, socket: Socket): void 
 
 /**
  * Node answers an `Expect` header other than 100-continue itself, with a bare 417; this gives that answer the
- * SPEC §4 body and a request id too.
+ * the contract's error body and a request id too.
  */
 export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
   const body = JSON.stringify(errorBody(417, 'Of the Expect header, only 100-continue is supported'));

@@ -8,7 +8,7 @@ import { ErrorResponseDto, FieldProblem } from './error-response.dto';
 const RETRY_AFTER_SECONDS = 1;
 
 /**
- * Turns every error into the JSON body of SPEC §4: Nest's HTTP exceptions, Fastify's own errors (body too large,
+ * Turns every error into the JSON error body of the contract (docs/contract.md): Nest's HTTP exceptions, Fastify's own errors (body too large,
  * unparsable JSON, wrong content type) and anything unexpected, which answers 500 without leaking a stack trace.
  *
  * It is also the access log: each error answer is one log line with the request id, which the answer carries
@@ -25,7 +25,7 @@ export class HttpErrorFilter implements ExceptionFilter {
 const logger = new Logger(HttpErrorFilter.name);
 
 /**
- * Answers an error in the SPEC §4 shape with the request id, and logs it. Also used for the errors Fastify raises
+ * Answers an error in the contract's error shape with the request id, and logs it. Also used for the errors Fastify raises
  * before any route runs (src/common/framework-errors.ts), which Nest's filters never see.
  */
 export function answerError(request: FastifyRequest, reply: FastifyReply, exception: unknown): void {

@@ -66,7 +66,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Fastify parses bodies before Nest's guards run, which would answer 400 to a request without an API key.
- * SPEC §4 orders the checks: the key (401), then the body (400). So parsing never fails here; an unparsable body
+ * The contract (docs/contract.md) orders the checks: the key (401), then the body (400). So parsing never fails here; an unparsable body
  * travels as UnparsableJsonBody and RejectUnparsableBodyPipe refuses it once the guard has passed.
  * The text is kept on the request beside the parsed body (see JsonBodyText).
  */

@@ -71,7 +71,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /**
- * Reads and validates every variable of SPEC §5. Collects all problems before failing so that an operator
+ * Reads and validates every variable of the configuration (docs/contract.md). Collects all problems before failing so that an operator
  * fixes a broken deployment in one pass; each problem is one line naming the variable.
  */
 export function loadConfig(env: Env): AppConfig {

@@ -23,7 +23,7 @@ export class GatewayService {
   ) {}
 
   /**
-   * Checks a producer's message in the order of SPEC §4 (body, then account) and puts it on the FIFO queue, with
+   * Checks a producer's message in the order the contract sets (body, then account) and puts it on the FIFO queue, with
    * `data` as the body's text has it (see toQueueBody).
    */
   async submit(principal: Principal, body: JsonDocument, idempotencyKey: string | undefined): Promise<QueuedMessage> {

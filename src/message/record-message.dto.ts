@@ -17,7 +17,7 @@ export type RecordOp = (typeof RECORD_OPS)[number];
 export const MAX_WEBHOOK_KEYS_PER_MESSAGE = 1000;
 
 /**
- * The message contract (SPEC §3), version 1: the one definition of what a producer may send. The gateway
+ * The message contract (docs/contract.md), version 1: the one definition of what a producer may send. The gateway
  * validates HTTP bodies with it, the worker validates SQS bodies with it, and the API Gateway's JSON schema is
  * generated from it.
  */

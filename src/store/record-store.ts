@@ -30,7 +30,7 @@ export interface RecordWrite {
 export interface WriteOutcome {
   applied: number;
   stale: number;
-  /** Digests of keys left alone because another account owns them (SPEC §3, KEY_OWNED_BY_OTHER_ACCOUNT). */
+  /** Digests of keys left alone because another account owns them (KEY_OWNED_BY_OTHER_ACCOUNT). */
   foreign: string[];
   /** Older journal entries the journal's cap dropped before the archive copied them (0 normally). */
   journalTrimmed: number;

@@ -8,7 +8,7 @@ export interface EffectiveTtl {
   source: TtlSource;
 }
 
-/** SPEC §4: the flow's policy wins over the account's, which wins over DEFAULT_TTL_SECONDS. */
+/** The contract: the flow's policy wins over the account's, which wins over DEFAULT_TTL_SECONDS. */
 export function resolveTtl(policies: ApplicablePolicies, defaultTtlSeconds: number | null): EffectiveTtl {
   if (policies.flow !== undefined) return { ttlSeconds: policies.flow, source: 'flow' };
   if (policies.account !== undefined) return { ttlSeconds: policies.account, source: 'account' };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 
 /*
- * Generators of messages for the fuzz suites, written from SPEC §3 rather than from the service's validator, so
+ * Generators of messages for the fuzz suites, written from the contract (docs/contract.md) rather than from the service's validator, so
  * the fuzz checks the service against the contract instead of against itself.
  */
 
