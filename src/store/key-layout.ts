@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * Every Redis key the service writes, in one place (the README's "Key layout" describes the same).
+ * Every Redis key the service writes, in one place (docs/design.md, "Key layout", describes the same).
  *
  * - `<p>k:<digest>`       record of one webhook key (hash). The key itself is never stored, only its
  *                         HMAC-SHA256 digest, so the record key spreads over Redis Cluster slots like a random key.
