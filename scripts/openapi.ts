@@ -13,7 +13,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import openapiTS, { astToString, OpenAPI3 } from 'openapi-typescript';
+import type { OpenAPI3 } from 'openapi-typescript';
 import { AppModule } from '../src/app.module';
 import { createOpenApiDocument } from '../src/bootstrap';
 import { loadConfig } from '../src/config/app-config';
@@ -48,7 +48,10 @@ export const API_TYPES_FILE = path.join(ROOT, 'test', 'support', 'api-types.ts')
 
 /** The TypeScript types of the document's paths and schemas, as openapi-typescript writes them (for openapi-fetch). */
 export async function generateApiTypes(document: object): Promise<string> {
-  const ast = await openapiTS(document as OpenAPI3, { alphabetize: true });
+  // defaultNonNullable off: a field with a default (the message's `op`) stays optional for the caller, as documented.
+  // Loaded here, not at the top: jest (which imports buildOpenApiDocument) cannot load its ESM-only dependencies.
+  const { default: openapiTS, astToString } = await import('openapi-typescript');
+  const ast = await openapiTS(document as OpenAPI3, { alphabetize: true, defaultNonNullable: false });
   return `/* Generated from the OpenAPI document by \`npm run generate:api-types\`; \`npm test\` fails when it is stale. */\n${astToString(ast)}`;
 }
 

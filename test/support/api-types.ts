@@ -411,7 +411,7 @@ export interface components {
              * @default set
              * @enum {string}
              */
-            op: "set" | "delete";
+            op?: "set" | "delete";
             /**
              * @description Stale-write guard: not applied to a key whose stored version is greater
              * @example 42
