@@ -4,14 +4,18 @@
 //     FIFO dead-letter queue (redrive after 5 receives) created at start;
 //   - Redis: REDIS_URL when set, otherwise a private redis-server (data kept in .local/redis, append-only file on);
 //   - MongoDB: only when MONGODB_URI is set;
-//   - the service itself, dist/main.js with every role, on PORT (3000).
+//   - the service itself, dist/main.js with every role, on PORT (3000), its JSON logs printed for a person by
+//     pino-pretty (LOCAL_LOG_FORMAT=json keeps them as the service writes them).
 // Variables come from the environment, then from .env when present, then from the local defaults below.
+// Prerequisites are checked first (Node version, redis-server or REDIS_URL); each missing one is named with what to
+// install.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFauxqs } from 'fauxqs';
+import pinoPretty from 'pino-pretty';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (existsSync(join(root, '.env'))) process.loadEnvFile(join(root, '.env'));
@@ -24,6 +28,42 @@ const LOCAL_DEFAULTS = {
   ADMIN_API_KEYS: 'local-admin-key-000001',
   LOG_LEVEL: 'info',
 };
+
+/** What `npm run local` needs before it starts anything; each problem says what to install. */
+function missingPrerequisites() {
+  const problems = [];
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  // package.json's engines: >=20.19 <21 || >=22.12
+  const supported = (major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major > 22;
+  if (!supported) {
+    problems.push(
+      `Node ${process.versions.node} is not supported: install Node 22.12 or later (or 20.19+), e.g. from ` +
+        'https://nodejs.org or with nvm (nvm install 22)',
+    );
+  }
+  if (!process.env.REDIS_URL) {
+    try {
+      execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    } catch {
+      problems.push(
+        'redis-server is not on PATH and REDIS_URL is not set: install Redis (Debian/Ubuntu: apt-get install -y ' +
+          'redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:port to use a running one',
+      );
+    }
+  }
+  return problems;
+}
+
+/** The service's JSON log lines, one readable line each; lines that are not JSON pass through unchanged. */
+function readableLogs() {
+  return pinoPretty({
+    colorize: process.stdout.isTTY,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service,roles,context',
+    messageFormat: '{if context}[{context}] {end}{msg}',
+    singleLine: true,
+  });
+}
 
 const children = [];
 let fauxqs;
@@ -136,6 +176,11 @@ async function shutdown(code) {
 
 async function main() {
   if (!existsSync(join(root, 'dist', 'main.js'))) return fail('dist/main.js is missing: run "npm run local" (it builds first)');
+  const problems = missingPrerequisites();
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`[local] missing: ${problem}\n`);
+    process.exit(1);
+  }
   const redisUrl = await startRedis();
   if (!redisUrl) return;
   const sqs = await startSqs();
@@ -147,7 +192,12 @@ async function main() {
     SQS_QUEUE_URL: sqs.queueUrl,
     SQS_DLQ_URL: sqs.dlqUrl,
   };
-  const service = spawn(process.execPath, [join(root, 'dist', 'main.js')], { env, stdio: 'inherit' });
+  const json = process.env.LOCAL_LOG_FORMAT === 'json';
+  const service = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
+    env,
+    stdio: ['ignore', json ? 'inherit' : 'pipe', 'inherit'],
+  });
+  if (!json) service.stdout.pipe(readableLogs());
   children.push(service);
   service.once('exit', (code) => {
     log(`service exited with ${code}`);

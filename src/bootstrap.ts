@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { API_KEY_HEADER } from './common/api-key.guard';
 import { answerClientError, answerFrameworkError, answerUnmetExpectation } from './common/framework-errors';
 import { deferJsonParseErrors } from './common/json-body';
 import { AppConfig } from './config/app-config';
+import { WEBHOOK_KEY_HEADER } from './query/query.service';
 
 /** Builds the application for a validated configuration; main.ts and the end-to-end tests share it. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -47,7 +49,15 @@ function requestId(request: IncomingMessage): string {
 }
 
 function setUpSwagger(app: NestFastifyApplication): void {
-  const document = SwaggerModule.createDocument(
+  SwaggerModule.setup('docs', app, createOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * The OpenAPI document of the routes `app` has (its roles'), as /docs-json serves it. scripts/openapi.ts builds it
+ * the same way from an app created in preview mode, with no server and no connection.
+ */
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
+  return SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('setGetApi')
@@ -56,8 +66,27 @@ function setUpSwagger(app: NestFastifyApplication): void {
           'account and per flow, and serves it to consumers who present a webhook key.',
       )
       .setVersion('1')
-      .addApiKey({ type: 'apiKey', in: 'header', name: API_KEY_HEADER }, 'api-key')
+      .setLicense('UNLICENSED (private)', 'https://docs.npmjs.com/cli/configuring-npm/package-json#license')
+      // Relative: the server that serves this document (Swagger UI's "Try it out" calls the same host).
+      .addServer('/', 'This instance')
+      .addApiKey(
+        {
+          type: 'apiKey',
+          in: 'header',
+          name: API_KEY_HEADER,
+          description: 'A producer key (POST /v1/records, bound to one account) or an admin key (/admin routes)',
+        },
+        'api-key',
+      )
+      .addApiKey(
+        {
+          type: 'apiKey',
+          in: 'header',
+          name: WEBHOOK_KEY_HEADER,
+          description: 'The webhook key a consumer reads the data of (GET /v1/data)',
+        },
+        'webhook-key',
+      )
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

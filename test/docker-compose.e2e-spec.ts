@@ -1,15 +1,16 @@
-import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { load } from 'js-yaml';
 import { AppRole, loadConfig } from '../src/config/app-config';
+import { ComposeError, renderCompose } from './support/compose-file';
 
 /**
- * The container stack in docker/, checked without a Docker engine: `docker-compose config` validates and renders
- * docker/compose.yaml (CI installs docker-compose; a missing one fails this suite, it never skips), the rendered
+ * The container stack in docker/, checked without a Docker engine or docker-compose: test/support/compose-file.ts
+ * renders docker/compose.yaml as `docker-compose config` would (YAML merge keys, variable interpolation with the
+ * env file, paths resolved) and validates it against the Compose Specification's JSON schema (vendored), the rendered
  * environment of every role must pass the service's own configuration check, the fauxqs init file must create the
  * queues the compose file points at, and the Dockerfile is read for what its final stage runs.
  */
@@ -57,30 +58,12 @@ beforeAll(() => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** `docker-compose config` in a clean environment holding only `env` (plus PATH and HOME). */
-function composeConfig(env: { [name: string]: string }, envFile = emptyEnvFile): SpawnSyncReturns<string> {
-  const result = spawnSync('docker-compose', ['--env-file', envFile, '-f', COMPOSE_FILE, 'config'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? scratch, ...env },
-    timeout: 60_000,
-  });
-  if (result.error) {
-    const missing = (result.error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(
-      missing
-        ? 'docker-compose is not installed, so docker/compose.yaml cannot be validated: ' +
-            'install it (Debian/Ubuntu: apt-get install -y docker-compose) and run this suite again'
-        : `docker-compose config could not run: ${result.error.message}`,
-    );
-  }
-  return result;
-}
-
-function renderedConfig(env: { [name: string]: string } = SECRETS, envFile?: string): ComposeConfig {
-  const result = composeConfig(env, envFile);
-  expect({ exitCode: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ exitCode: 0, stderr: '' });
-  return load(result.stdout) as ComposeConfig;
+/**
+ * docker/compose.yaml rendered and validated with only `env` as the caller's environment and `envFile` as
+ * --env-file (default: an empty one); throws ComposeError naming every problem.
+ */
+function renderedConfig(env: { [name: string]: string } = SECRETS, envFile = emptyEnvFile): ComposeConfig {
+  return renderCompose(COMPOSE_FILE, { env, envFile }) as unknown as ComposeConfig;
 }
 
 let withSecrets: ComposeConfig | undefined;
@@ -108,7 +91,7 @@ function volumeTargets(service: ComposeService): string[] {
 }
 
 describe('docker/compose.yaml', () => {
-  it('is valid for docker-compose with the three secrets set, and runs the whole stack', () => {
+  it('is valid for the Compose Specification with the three secrets set, and runs the whole stack', () => {
     const { services, volumes } = config();
     expect(Object.keys(services).sort()).toEqual(
       ['redis', 'mongodb', 'sqs', 'gateway', 'worker', 'query', 'admin-scheduler'].sort(),
@@ -206,9 +189,24 @@ describe('docker/compose.yaml', () => {
 
   it.each(Object.keys(SECRETS))('refuses to render without %s, naming it', (missing) => {
     const env = Object.fromEntries(Object.entries(SECRETS).filter(([name]) => name !== missing));
-    const result = composeConfig(env);
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain(`${missing} must be set`);
+    expect(() => renderedConfig(env)).toThrow(ComposeError);
+    expect(() => renderedConfig(env)).toThrow(`required variable ${missing} is missing a value: ${missing} must be set`);
+    // Set but empty is refused too (`:?`).
+    expect(() => renderedConfig({ ...env, [missing]: '' })).toThrow(`${missing} must be set`);
+  });
+
+  it('is checked against the schema, not merely parsed: a misspelt key or a wrongly typed value fails', () => {
+    const original = readFileSync(COMPOSE_FILE, 'utf8');
+    const check = (from: string | RegExp, to: string, problem: RegExp) => {
+      const file = path.join(scratch, 'compose.yaml');
+      writeFileSync(file, original.replace(from, to).replace(/\.\/fauxqs-init\.json/g, path.join(DOCKER_DIR, 'fauxqs-init.json')));
+      expect(original.replace(from, to)).not.toBe(original);
+      expect(() => renderCompose(file, { env: SECRETS, envFile: emptyEnvFile })).toThrow(problem);
+    };
+    check('    depends_on:\n      sqs:', '    depend_on:\n      sqs:', /must NOT have additional properties.*depend_on/);
+    check('replicas: 2', 'replicas: two', /\/services\/worker\/deploy\/replicas must be integer/);
+    check('condition: service_healthy', 'condition: service-healthy', /must be equal to one of the allowed values/);
+    check('interval: 5s', 'interval: 5 seconds', /must match format "duration"/);
   });
 
   it('renders with docker/.env.example, whose placeholder secrets the service accepts', () => {

@@ -40,6 +40,7 @@ export class ArchiveController {
   }
 
   @Get('runs/:runId')
+  @ApiOperation({ summary: 'One archive run' })
   @ApiOkResponse({ type: ArchiveRunDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   get(@Param() params: RunParams): Promise<ArchiveRun> {

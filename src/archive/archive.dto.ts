@@ -15,7 +15,7 @@ export class ArchiveRunDto {
   @ApiProperty({ format: 'date-time', example: '2026-11-25T02:00:00.012Z' })
   startedAt!: string;
 
-  @ApiProperty({ format: 'date-time', nullable: true, example: '2026-11-25T02:03:41.870Z' })
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-11-25T02:03:41.870Z' })
   finishedAt!: string | null;
 
   @ApiProperty({ example: 120345, description: 'Archived records created or changed by the run' })

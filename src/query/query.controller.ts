@@ -6,6 +6,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiResponse,
+  ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
@@ -21,8 +22,11 @@ export class QueryController {
   constructor(private readonly query: QueryService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The data stored under a webhook key', description: 'The webhook key is the credential.' })
-  @ApiHeader({ name: WEBHOOK_KEY_HEADER, required: true, example: 'wh_7f3c9a1e2b4d' })
+  @ApiOperation({
+    summary: 'The data stored under a webhook key',
+    description: 'The webhook key, in the x-webhook-key header, is the credential.',
+  })
+  @ApiSecurity('webhook-key')
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag from an earlier answer' })
   @ApiOkResponse({ type: RecordDataDto, headers: { ETag: { description: 'Strong entity tag', schema: { type: 'string' } } } })
   @ApiResponse({ status: 304, description: 'Unchanged since the ETag in If-None-Match' })
@@ -41,7 +45,11 @@ export class QueryController {
 
   @Post('batch-get')
   @HttpCode(200)
-  @ApiOperation({ summary: 'The data under up to 100 webhook keys at once' })
+  @ApiOperation({
+    summary: 'The data under up to 100 webhook keys at once',
+    description: 'No header credential: each webhook key in the body is the credential for its own data.',
+    security: [],
+  })
   @ApiOkResponse({ type: BatchGetResultDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   async readMany(@Body() body: BatchGetDto, @Res() reply: FastifyReply): Promise<void> {

@@ -24,7 +24,17 @@ export class RecordDataDto {
   @ApiProperty({ example: 'orders-sync' })
   flowId!: string;
 
-  @ApiProperty({ example: { orderId: 'A-1001', status: 'shipped' }, description: 'The JSON value the producer sent' })
+  @ApiProperty({
+    oneOf: [
+      { type: 'object', additionalProperties: true },
+      { type: 'array', items: {} },
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+    ],
+    example: { orderId: 'A-1001', status: 'shipped' },
+    description: 'The JSON value the producer sent',
+  })
   data!: unknown;
 
   @ApiProperty({ type: 'integer', nullable: true, example: 42 })
@@ -33,7 +43,7 @@ export class RecordDataDto {
   @ApiProperty({ format: 'date-time', example: '2026-11-25T09:30:00.000Z' })
   storedAt!: string;
 
-  @ApiProperty({ format: 'date-time', nullable: true, example: '2026-12-02T09:30:00.000Z', description: 'null: never' })
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-12-02T09:30:00.000Z', description: 'null: never' })
   expiresAt!: string | null;
 }
 

@@ -45,6 +45,7 @@ export class TtlPolicyController {
   }
 
   @Get('accounts/:accountId')
+  @ApiOperation({ summary: "An account's TTL policy" })
   @ApiOkResponse({ type: TtlPolicyDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   getAccount(@Param() params: AccountParams): Promise<TtlPolicy> {
@@ -53,6 +54,7 @@ export class TtlPolicyController {
 
   @Delete('accounts/:accountId')
   @HttpCode(204)
+  @ApiOperation({ summary: "Remove an account's TTL policy (writes after it get the default)" })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   deleteAccount(@Param() params: AccountParams): Promise<void> {
@@ -67,6 +69,7 @@ export class TtlPolicyController {
   }
 
   @Get('accounts/:accountId/flows/:flowId')
+  @ApiOperation({ summary: "A flow's TTL policy" })
   @ApiOkResponse({ type: TtlPolicyDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   getFlow(@Param() params: FlowParams): Promise<TtlPolicy> {
@@ -75,6 +78,7 @@ export class TtlPolicyController {
 
   @Delete('accounts/:accountId/flows/:flowId')
   @HttpCode(204)
+  @ApiOperation({ summary: "Remove a flow's TTL policy (writes after it get the account's)" })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   deleteFlow(@Param() params: FlowParams): Promise<void> {
