@@ -86,7 +86,7 @@ function javaRegex(pattern: string): RegExp {
   return new RegExp(pattern, 'g');
 }
 
-const JAVA_METHODS: Array<{ uid: string; match: (call: { property: string; context: unknown }) => boolean; resolve: (call: { property: string; context: any; params: any[] }) => unknown }> = [
+const JAVA_METHODS: Array<{ uid: string; match: (call: { property: string; context: unknown }) => boolean; resolve: (call: { property: string; context: unknown; params: unknown[] }) => unknown }> = [
   {
     uid: 'java-string',
     match: ({ property, context }) =>
@@ -157,7 +157,7 @@ export function renderMappingTemplate(template: string, request: VtlRequest): Vt
       urlEncode: (text: unknown) => javaUrlEncode(String(text)),
       urlDecode: (text: unknown) => decodeURIComponent(String(text).replace(/\+/g, ' ')),
       escapeJavaScript: (text: unknown) => escapeJavaScript(String(text)),
-      parseJson: (text: unknown) => JSON.parse(String(text)),
+      parseJson: (text: unknown): unknown => JSON.parse(String(text)),
     },
     context: {
       requestId: request.requestId ?? 'request-id-0001',
@@ -165,6 +165,6 @@ export function renderMappingTemplate(template: string, request: VtlRequest): Vt
       responseOverride,
     },
   };
-  const output = render(template, context, undefined, { customMethodHandlers: JAVA_METHODS, env: 'development' } as never);
+  const output = render(template, context, undefined, { customMethodHandlers: JAVA_METHODS, env: 'development' });
   return { output, statusOverride: responseOverride.status === undefined ? undefined : Number(responseOverride.status) };
 }

@@ -15,7 +15,7 @@ import { ACCOUNT_MISMATCH_ACTION, INGEST_QUEUE_NAME, IngestApiStack } from './in
  * request. ingest-api-stack.spec.ts checks the templates' text; this checks their behaviour.
  */
 
-type Resource = { Type: string; Properties: { [name: string]: any } };
+type Resource = { Type: string; Properties: { [name: string]: unknown } };
 const MAX_MESSAGE_BYTES = 262_144;
 
 let requestTemplate: string;
@@ -47,10 +47,13 @@ beforeAll(async () => {
     keyOf[accountId] = refs[id];
   }
   const [method] = Object.values(template.findResources('AWS::ApiGateway::Method') as { [id: string]: Resource });
-  const integration = method.Properties.Integration;
+  const integration = method.Properties.Integration as {
+    RequestTemplates: { [type: string]: unknown };
+    IntegrationResponses: Array<{ StatusCode: string; ResponseTemplates: { [type: string]: unknown } }>;
+  };
   requestTemplate = renderTokens(integration.RequestTemplates['application/json'], refs);
   responseTemplates = Object.fromEntries(
-    (integration.IntegrationResponses as Array<{ StatusCode: string; ResponseTemplates: { [type: string]: unknown } }>).map(
+    integration.IntegrationResponses.map(
       (response) => [response.StatusCode, renderTokens(response.ResponseTemplates['application/json'], refs)],
     ),
   );

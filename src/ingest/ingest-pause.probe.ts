@@ -15,13 +15,13 @@ export class IngestPauseProbe implements DependencyProbe {
 
   constructor(private readonly pause: WritePause) {}
 
-  async check(): Promise<void> {
+  check(): Promise<void> {
     const state = this.pause.current();
-    if (state === null) return;
-    throw new ProbeDownError(`paused since ${state.since.toISOString()}: Redis refuses writes (${state.reason}): ${state.error}`, {
+    if (state === null) return Promise.resolve();
+    return Promise.reject(new ProbeDownError(`paused since ${state.since.toISOString()}: Redis refuses writes (${state.reason}): ${state.error}`, {
       paused: true,
       reason: state.reason,
       since: state.since.toISOString(),
-    });
+    }));
   }
 }
