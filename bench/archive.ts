@@ -191,7 +191,9 @@ async function redisBaseline(redis: Redis): Promise<{ records: number; ms: numbe
 async function mongoBaseline(mongoUri: string): Promise<{ records: number; ms: number }> {
   const client = await MongoClient.connect(mongoUri);
   const collection = client.db().collection<ArchivedRecord>('baseline_records');
-  await collection.createIndexes(ArchivedRecordSchema.indexes().map(([key]) => ({ key: key as Record<string, 1 | -1> })));
+  await collection.createIndexes(
+    ArchivedRecordSchema.indexes().map(([key]) => ({ key: key as Record<string, 1 | -1> })),
+  );
   const digester = new WebhookKeyDigester(SECRET);
   const now = Date.now();
   let ms = 0;
@@ -312,7 +314,8 @@ async function main(): Promise<void> {
         line('archive run (POST to succeeded)', rate(run)),
       ]),
     );
-    const wirePeak = mongo.pid === null ? '' : `; the wire server's peak RSS (not counted): ${mib(memory(mongo.pid).peak)}`;
+    const wirePeak =
+      mongo.pid === null ? '' : `; the wire server's peak RSS (not counted): ${mib(memory(mongo.pid).peak)}`;
     console.log(
       `\narchive ÷ serial ceiling: ${(rate(run) / ceiling).toFixed(2)}; service RSS idle ${mib(run.idle.rss)}, peak ` +
         `${mib(run.end.peak)} (+${mib(run.end.peak - run.idle.rss)} over idle)${wirePeak}. Figures are noisy on a shared machine.`,

@@ -102,7 +102,8 @@ async function preload(sqs: SQSClient, queueUrl: string, keyCount: number): Prom
           };
         });
         const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-        if ((result.Failed ?? []).length > 0) throw new Error(`SendMessageBatch failed: ${JSON.stringify(result.Failed)}`);
+        if ((result.Failed ?? []).length > 0)
+          throw new Error(`SendMessageBatch failed: ${JSON.stringify(result.Failed)}`);
       }
     }),
   );
@@ -112,10 +113,16 @@ async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: [QueueAttributeName.ApproximateNumberOfMessages, QueueAttributeName.ApproximateNumberOfMessagesNotVisible],
+      AttributeNames: [
+        QueueAttributeName.ApproximateNumberOfMessages,
+        QueueAttributeName.ApproximateNumberOfMessagesNotVisible,
+      ],
     }),
   );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 function cpuOf(pids: Record<string, number>): Record<string, number> {
@@ -150,12 +157,17 @@ async function rawLoop(sqs: SQSClient, queueUrl: string, processes: Processes): 
         Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
       }),
     );
-    if ((result.Failed ?? []).length > 0) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(result.Failed)}`);
+    if ((result.Failed ?? []).length > 0)
+      throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(result.Failed)}`);
     deleted += messages.length;
     if (started === null && deleted >= WARM_UP) started = { at: performance.now(), deleted, cpu: cpuOf(pids) };
   }
   if (started === null) throw new Error('the loop received nothing');
-  return { messages: deleted - started.deleted, seconds: (performance.now() - started.at) / 1000, cpu: cpuSince(pids, started.cpu) };
+  return {
+    messages: deleted - started.deleted,
+    seconds: (performance.now() - started.at) / 1000,
+    cpu: cpuSince(pids, started.cpu),
+  };
 }
 
 /** The worker, from the end of the warm-up until the queue is empty (polled every 20 ms). */
@@ -188,9 +200,14 @@ async function runWorker(
     let started: { at: number; remaining: number; cpu: Record<string, number> } | null = null;
     for (;;) {
       const remaining = await depth(sqs, queues.queueUrl);
-      if (started === null && remaining <= MESSAGES - WARM_UP) started = { at: performance.now(), remaining, cpu: cpuOf(pids) };
+      if (started === null && remaining <= MESSAGES - WARM_UP)
+        started = { at: performance.now(), remaining, cpu: cpuOf(pids) };
       if (started !== null && remaining === 0) {
-        return { messages: started.remaining, seconds: (performance.now() - started.at) / 1000, cpu: cpuSince(pids, started.cpu) };
+        return {
+          messages: started.remaining,
+          seconds: (performance.now() - started.at) / 1000,
+          cpu: cpuSince(pids, started.cpu),
+        };
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -207,7 +224,9 @@ async function verify(redis: Redis, sqs: SQSClient, queues: QueuePair, keyCount:
   const store = benchRecordStore(redis, SECRET);
   let found = 0;
   for (let start = 0; start < MESSAGES; start += 100) {
-    const messages = Array.from({ length: Math.min(100, MESSAGES - start) }, (_, offset) => benchMessage(start + offset, keyCount));
+    const messages = Array.from({ length: Math.min(100, MESSAGES - start) }, (_, offset) =>
+      benchMessage(start + offset, keyCount),
+    );
     const keys = messages.flatMap((message) => message.webhookKeys);
     found += (await store.readMany(keys)).size;
   }

@@ -28,16 +28,32 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1]);
 }
 
-async function measure(redis: Redis, store: RecordStore, payload: number, keyCount: number, copyPerKey: boolean): Promise<number> {
+async function measure(
+  redis: Redis,
+  store: RecordStore,
+  payload: number,
+  keyCount: number,
+  copyPerKey: boolean,
+): Promise<number> {
   await redis.flushall();
   const datums = Math.max(50, Math.floor(20_000 / keyCount));
   const before = await usedMemory(redis);
   for (let datum = 0; datum < datums; datum++) {
     const webhookKeys = Array.from({ length: keyCount }, (_, index) => `bench-key-${datum}-${index}`);
-    const record = { op: 'set' as const, accountId: 'bench', flowId: 'memory', data: { text: 'x'.repeat(payload) }, webhookKeys };
+    const record = {
+      op: 'set' as const,
+      accountId: 'bench',
+      flowId: 'memory',
+      data: { text: 'x'.repeat(payload) },
+      webhookKeys,
+    };
     const context = { ttlSeconds: 3600, now: Date.now() };
     if (copyPerKey) {
-      await Promise.all(webhookKeys.map((key, index) => store.write({ ...record, webhookKeys: [key] }, { ...context, datumId: `d${datum}-${index}` })));
+      await Promise.all(
+        webhookKeys.map((key, index) =>
+          store.write({ ...record, webhookKeys: [key] }, { ...context, datumId: `d${datum}-${index}` }),
+        ),
+      );
     } else {
       await store.write(record, { ...context, datumId: `d${datum}` });
     }

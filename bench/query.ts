@@ -70,7 +70,12 @@ function cpuMillis(pid: number): number {
 
 async function run(target: Target, seconds: number): Promise<Run> {
   const before = cpuMillis(target.pid);
-  const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: seconds, requests: target.requests });
+  const result = await autocannon({
+    url: target.url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: target.requests,
+  });
   const cpu = cpuMillis(target.pid) - before;
   return {
     rps: Math.round(result.requests.average),
@@ -94,21 +99,28 @@ function startReference(args: string[]): Promise<{ child: ChildProcess; url: str
   });
 }
 
-const reads = (keys: string[]): Request[] => keys.map((key) => ({ method: 'GET', path: '/v1/data', headers: { 'x-webhook-key': key } }));
+const reads = (keys: string[]): Request[] =>
+  keys.map((key) => ({ method: 'GET', path: '/v1/data', headers: { 'x-webhook-key': key } }));
 
 async function seed(redis: Redis, single: string[], shared: string[]): Promise<void> {
   const store = benchRecordStore(redis, SECRET);
   const digester = new WebhookKeyDigester(SECRET);
   const now = Date.now();
   for (const [index, key] of single.entries()) {
-    await store.write({ op: 'set', accountId: 'bench', flowId: 'query', webhookKeys: [key], dataJson: JSON.stringify(PAYLOAD) }, { datumId: `s${index}`, ttlSeconds: 3600, now });
+    await store.write(
+      { op: 'set', accountId: 'bench', flowId: 'query', webhookKeys: [key], dataJson: JSON.stringify(PAYLOAD) },
+      { datumId: `s${index}`, ttlSeconds: 3600, now },
+    );
     const read = await store.read(key);
     if (read.kind !== 'found') throw new Error(`seeding ${key} failed`);
     await redis.set(`bl:${digester.digest(key)}`, read.body);
   }
   for (let start = 0; start < shared.length; start += 10) {
     const webhookKeys = shared.slice(start, start + 10);
-    await store.write({ op: 'set', accountId: 'bench', flowId: 'query', webhookKeys, dataJson: JSON.stringify(PAYLOAD) }, { datumId: `m${start}`, ttlSeconds: 3600, now });
+    await store.write(
+      { op: 'set', accountId: 'bench', flowId: 'query', webhookKeys, dataJson: JSON.stringify(PAYLOAD) },
+      { datumId: `m${start}`, ttlSeconds: 3600, now },
+    );
   }
 }
 
@@ -128,21 +140,49 @@ async function main(): Promise<void> {
     redisServer.url,
     SECRET,
   ]);
-  const service = await spawnService({ APP_ROLES: 'query', PORT: '0', REDIS_URL: redisServer.url, WEBHOOK_KEY_SECRET: SECRET, LOG_LEVEL: 'info' });
+  const service = await spawnService({
+    APP_ROLES: 'query',
+    PORT: '0',
+    REDIS_URL: redisServer.url,
+    WEBHOOK_KEY_SECRET: SECRET,
+    LOG_LEVEL: 'info',
+  });
   pin(baseline.child.pid ?? 0, 1);
   pin(floor.child.pid ?? 0, 1);
   pin(service.child.pid ?? 0, 1);
   const batchBody = JSON.stringify({ webhookKeys: [...single.slice(0, 50), ...shared.slice(0, 50)] });
   const targets: Target[] = [
-    { name: 'baseline: Fastify + HMAC + GET', url: baseline.url, pid: baseline.child.pid ?? 0, requests: reads(single) },
-    { name: 'floor: minimal Nest route, same work', url: floor.url, pid: floor.child.pid ?? 0, requests: reads(single) },
+    {
+      name: 'baseline: Fastify + HMAC + GET',
+      url: baseline.url,
+      pid: baseline.child.pid ?? 0,
+      requests: reads(single),
+    },
+    {
+      name: 'floor: minimal Nest route, same work',
+      url: floor.url,
+      pid: floor.child.pid ?? 0,
+      requests: reads(single),
+    },
     { name: 'GET /v1/data, single-key data', url: service.url, pid: service.child.pid ?? 0, requests: reads(single) },
-    { name: 'GET /v1/data, 10-key shared data', url: service.url, pid: service.child.pid ?? 0, requests: reads(shared) },
+    {
+      name: 'GET /v1/data, 10-key shared data',
+      url: service.url,
+      pid: service.child.pid ?? 0,
+      requests: reads(shared),
+    },
     {
       name: 'POST /v1/data/batch-get, 100 keys',
       url: service.url,
       pid: service.child.pid ?? 0,
-      requests: [{ method: 'POST', path: '/v1/data/batch-get', headers: { 'content-type': 'application/json' }, body: batchBody }],
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/data/batch-get',
+          headers: { 'content-type': 'application/json' },
+          body: batchBody,
+        },
+      ],
     },
   ];
 
@@ -172,7 +212,9 @@ async function main(): Promise<void> {
     const [base, floorRow, inline, sharedRow, batchRow] = rows;
     const ratios = (row: (typeof rows)[number]) =>
       `throughput ${(row['req/s'] / base['req/s']).toFixed(2)}, CPU efficiency ${(base['CPU µs/req'] / row['CPU µs/req']).toFixed(2)}`;
-    console.log(`\nratio to baseline — single-key: ${ratios(inline)}; shared: ${ratios(sharedRow)} (goal ≥ 0.9, floor 0.8)`);
+    console.log(
+      `\nratio to baseline — single-key: ${ratios(inline)}; shared: ${ratios(sharedRow)} (goal ≥ 0.9, floor 0.8)`,
+    );
     console.log(`Nest's own floor — minimal route: ${ratios(floorRow)}`);
     console.log(`batch-get: ${batchRow['req/s'] * 100} keys/s`);
   } finally {

@@ -9,7 +9,10 @@ import { RecordStore } from '../src/store/record-store';
 
 /** Machine facts printed at the top of every benchmark, so figures are never read without their context. */
 export function machineFacts(): string {
-  const redisVersion = execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? '?';
+  const redisVersion =
+    execFileSync('redis-server', ['--version'])
+      .toString()
+      .match(/v=(\S+)/)?.[1] ?? '?';
   return [
     `node ${process.version}`,
     `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}`,
@@ -27,14 +30,24 @@ export function table(rows: ReadonlyArray<Readonly<Record<string, string | numbe
   const columns = Object.keys(rows[0] ?? {});
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)));
   const line = (cells: string[]) => cells.map((cell, index) => cell.padStart(widths[index])).join('  ');
-  return [line(columns), line(widths.map((width) => '-'.repeat(width))), ...rows.map((row) => line(columns.map((column) => String(row[column]))))].join('\n');
+  return [
+    line(columns),
+    line(widths.map((width) => '-'.repeat(width))),
+    ...rows.map((row) => line(columns.map((column) => String(row[column])))),
+  ].join('\n');
 }
 
 /** A RecordStore on a bench's own Redis client, configured as a query-only process would be (no journal). */
 export function benchRecordStore(redis: Redis, webhookKeySecret: string): RecordStore {
   const config = loadConfig({ APP_ROLES: 'query', WEBHOOK_KEY_SECRET: webhookKeySecret });
   const keys = new KeyLayout(config.redis.keyPrefix);
-  return new RecordStore(redis, keys, new WebhookKeyDigester(webhookKeySecret), new JournalStore(redis, keys, config), config);
+  return new RecordStore(
+    redis,
+    keys,
+    new WebhookKeyDigester(webhookKeySecret),
+    new JournalStore(redis, keys, config),
+    config,
+  );
 }
 
 /** utime + stime of a process, in ms (clock ticks of 10 ms). */
@@ -47,7 +60,10 @@ export function cpuMillis(pid: number): number {
  * Runs a helper process that prints `listening on port N` once it serves (a baseline server, fauxqs, the MongoDB
  * wire server) and resolves with its URL; rejects with its output when it exits first.
  */
-export function spawnListening(command: string, args: string[]): Promise<{ child: ChildProcess; url: string; port: number }> {
+export function spawnListening(
+  command: string,
+  args: string[],
+): Promise<{ child: ChildProcess; url: string; port: number }> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {

@@ -45,7 +45,11 @@ function jsonPath(value: unknown, expression: string): unknown {
   let current = value;
   for (const step of steps) {
     if (current === null || typeof current !== 'object') return JAVA_NULL;
-    const key = step.startsWith('.') ? step.slice(1) : step.startsWith("['") ? step.slice(2, -2) : Number(step.slice(1, -1));
+    const key = step.startsWith('.')
+      ? step.slice(1)
+      : step.startsWith("['")
+        ? step.slice(2, -2)
+        : Number(step.slice(1, -1));
     current = (current as { [key: string]: unknown })[key as string] ?? JAVA_NULL;
   }
   return current;
@@ -86,7 +90,11 @@ function javaRegex(pattern: string): RegExp {
   return new RegExp(pattern, 'g');
 }
 
-const JAVA_METHODS: Array<{ uid: string; match: (call: { property: string; context: unknown }) => boolean; resolve: (call: { property: string; context: unknown; params: unknown[] }) => unknown }> = [
+const JAVA_METHODS: Array<{
+  uid: string;
+  match: (call: { property: string; context: unknown }) => boolean;
+  resolve: (call: { property: string; context: unknown; params: unknown[] }) => unknown;
+}> = [
   {
     uid: 'java-string',
     match: ({ property, context }) =>
@@ -111,7 +119,10 @@ const JAVA_METHODS: Array<{ uid: string; match: (call: { property: string; conte
   {
     uid: 'java-map',
     match: ({ property, context }) =>
-      context !== null && typeof context === 'object' && !Array.isArray(context) && typeof context[property as keyof object] !== 'function' &&
+      context !== null &&
+      typeof context === 'object' &&
+      !Array.isArray(context) &&
+      typeof context[property as keyof object] !== 'function' &&
       ['get', 'containsKey', 'size', 'isEmpty'].includes(property),
     resolve: ({ property, context, params }) => {
       const map = context as { [key: string]: unknown };
@@ -166,5 +177,8 @@ export function renderMappingTemplate(template: string, request: VtlRequest): Vt
     },
   };
   const output = render(template, context, undefined, { customMethodHandlers: JAVA_METHODS, env: 'development' });
-  return { output, statusOverride: responseOverride.status === undefined ? undefined : Number(responseOverride.status) };
+  return {
+    output,
+    statusOverride: responseOverride.status === undefined ? undefined : Number(responseOverride.status),
+  };
 }

@@ -53,9 +53,11 @@ function render(value: unknown, refs: { [logicalId: string]: string }): string {
 }
 
 function postMethod(): Resource {
-  return only(template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } }) as {
-    [id: string]: Resource;
-  })[1];
+  return only(
+    template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } }) as {
+      [id: string]: Resource;
+    },
+  )[1];
 }
 
 /** Each producer key's logical id → a made-up key id, and the account that key is bound to. */
@@ -126,7 +128,7 @@ describe('POST /v1/records', () => {
     template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
   });
 
-  it("validates with a model whose schema is exactly the one generated from RecordMessageDto", async () => {
+  it('validates with a model whose schema is exactly the one generated from RecordMessageDto', async () => {
     const [, model] = only(template.findResources('AWS::ApiGateway::Model') as { [id: string]: Resource });
     expect(model.Properties.ContentType).toBe('application/json');
     expect(model.Properties.Schema).toEqual(await recordMessageJsonSchema());
@@ -210,7 +212,8 @@ describe('POST /v1/records', () => {
     let refs: { [logicalId: string]: string };
 
     beforeAll(() => {
-      responses = (postMethod().Properties.Integration as { IntegrationResponses: IntegrationResponse[] }).IntegrationResponses;
+      responses = (postMethod().Properties.Integration as { IntegrationResponses: IntegrationResponse[] })
+        .IntegrationResponses;
       refs = fakeKeyIds().refs;
     });
 
@@ -239,7 +242,9 @@ describe('POST /v1/records', () => {
     });
 
     it('answers SQS errors 503 with Retry-After', () => {
-      expect(byStatus('503')?.ResponseParameters).toEqual({ 'method.response.header.Retry-After': `'${RETRY_AFTER_SECONDS}'` });
+      expect(byStatus('503')?.ResponseParameters).toEqual({
+        'method.response.header.Retry-After': `'${RETRY_AFTER_SECONDS}'`,
+      });
       expect(render(byStatus('503')?.ResponseTemplates['application/json'], refs)).toContain(
         '{"statusCode":503,"error":"Service Unavailable","message":"The ingest queue cannot be reached; retry later"}',
       );
@@ -248,7 +253,9 @@ describe('POST /v1/records', () => {
     it("turns SQS's refusal of the account-mismatch request into 403, whatever status SQS gave it", () => {
       for (const status of ['400', '503']) {
         const vtl = render(byStatus(status)?.ResponseTemplates['application/json'], refs);
-        expect(vtl).toContain(`#if($sqsError.contains('InvalidAction') || $sqsError.contains('${ACCOUNT_MISMATCH_ACTION}'))`);
+        expect(vtl).toContain(
+          `#if($sqsError.contains('InvalidAction') || $sqsError.contains('${ACCOUNT_MISMATCH_ACTION}'))`,
+        );
         expect(vtl).toContain('#set($context.responseOverride.status = 403)');
         expect(vtl).toContain(
           '{"statusCode":403,"error":"Forbidden","message":"This x-api-key may not write for the accountId',
@@ -257,7 +264,9 @@ describe('POST /v1/records', () => {
     });
 
     it('declares every status the method answers, with Retry-After on 503', () => {
-      const statuses = (postMethod().Properties.MethodResponses as Array<{ StatusCode: string }>).map((r) => r.StatusCode);
+      const statuses = (postMethod().Properties.MethodResponses as Array<{ StatusCode: string }>).map(
+        (r) => r.StatusCode,
+      );
       expect(statuses.sort()).toEqual(['202', '400', '403', '413', '503']);
       template.hasResourceProperties('AWS::ApiGateway::Method', {
         MethodResponses: Match.arrayWith([
@@ -303,7 +312,9 @@ describe('gateway responses', () => {
   });
 
   it('every gateway response is JSON with statusCode, error and message', () => {
-    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse') as { [id: string]: Resource });
+    const responses = Object.values(
+      template.findResources('AWS::ApiGateway::GatewayResponse') as { [id: string]: Resource },
+    );
     expect(responses.length).toBeGreaterThanOrEqual(expected.length);
     for (const response of responses) {
       const body = (response.Properties.ResponseTemplates as { [type: string]: string })['application/json'];
@@ -351,8 +362,12 @@ describe('usage plan', () => {
     const [planId, plan] = only(template.findResources('AWS::ApiGateway::UsagePlan') as { [id: string]: Resource });
     const api = logicalId('AWS::ApiGateway::RestApi');
     const stage = logicalId('AWS::ApiGateway::Stage');
-    expect(plan.Properties.ApiStages).toEqual([expect.objectContaining({ ApiId: { Ref: api }, Stage: { Ref: stage } })]);
-    const planKeys = Object.values(template.findResources('AWS::ApiGateway::UsagePlanKey') as { [id: string]: Resource });
+    expect(plan.Properties.ApiStages).toEqual([
+      expect.objectContaining({ ApiId: { Ref: api }, Stage: { Ref: stage } }),
+    ]);
+    const planKeys = Object.values(
+      template.findResources('AWS::ApiGateway::UsagePlanKey') as { [id: string]: Resource },
+    );
     expect(planKeys.map((planKey) => planKey.Properties.UsagePlanId)).toEqual(PRODUCERS.map(() => ({ Ref: planId })));
     expect(planKeys.map((planKey) => planKey.Properties.KeyType)).toEqual(PRODUCERS.map(() => 'API_KEY'));
     const keyIds = planKeys.map((planKey) => (planKey.Properties.KeyId as { Ref: string }).Ref);
@@ -386,9 +401,9 @@ describe('JSON schema conversion', () => {
   });
 
   it('fails on a keyword it would otherwise drop, and on another draft', () => {
-    expect(() => toApiGatewayJsonSchema({ type: 'object', properties: { a: { type: 'string', format: 'email' } } })).toThrow(
-      '#/properties/a/format: keyword not supported',
-    );
+    expect(() =>
+      toApiGatewayJsonSchema({ type: 'object', properties: { a: { type: 'string', format: 'email' } } }),
+    ).toThrow('#/properties/a/format: keyword not supported');
     expect(() => toApiGatewayJsonSchema({ $schema: 'http://json-schema.org/draft-07/schema#' })).toThrow(/draft 4/);
     expect(() => toApiGatewayJsonSchema({ type: 'decimal' })).toThrow(/not a JSON Schema type/);
   });

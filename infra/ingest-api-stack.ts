@@ -107,9 +107,7 @@ export class IngestApiStack extends cdk.Stack {
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       description: `API Gateway ${RECORDS_PATH}: sqs:SendMessage on ${INGEST_QUEUE_NAME} only`,
     });
-    sendRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
-    );
+    sendRole.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
 
     this.api = new apigateway.RestApi(this, 'IngestApi', {
       restApiName: 'setgetapi-ingest',
@@ -135,7 +133,9 @@ export class IngestApiStack extends cdk.Stack {
       usagePlan.addApiKey(key);
       return { accountId, key };
     });
-    const accountOfKey = vtlAccountOfKeyMap(this.producerKeys.map(({ accountId, key }) => ({ accountId, keyId: key.keyId })));
+    const accountOfKey = vtlAccountOfKeyMap(
+      this.producerKeys.map(({ accountId, key }) => ({ accountId, keyId: key.keyId })),
+    );
 
     const model = this.api.addModel('RecordMessageModel', {
       modelName: 'RecordMessage',
@@ -171,14 +171,18 @@ export class IngestApiStack extends cdk.Stack {
           {
             selectionPattern: '400',
             statusCode: '400',
-            responseTemplates: { 'application/json': sqsErrorResponseTemplate(accountOfKey, 'refused', maxMessageBytes) },
+            responseTemplates: {
+              'application/json': sqsErrorResponseTemplate(accountOfKey, 'refused', maxMessageBytes),
+            },
           },
           {
             // Every other SQS error (throttling, access, 5xx): the producer should retry.
             selectionPattern: '4(0[1-9]|[1-9]\\d)|5\\d\\d',
             statusCode: '503',
             responseParameters: { 'method.response.header.Retry-After': `'${RETRY_AFTER_SECONDS}'` },
-            responseTemplates: { 'application/json': sqsErrorResponseTemplate(accountOfKey, 'unavailable', maxMessageBytes) },
+            responseTemplates: {
+              'application/json': sqsErrorResponseTemplate(accountOfKey, 'unavailable', maxMessageBytes),
+            },
           },
         ],
       },
@@ -206,7 +210,10 @@ export class IngestApiStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl, description: 'SQS_QUEUE_URL for the worker' });
     new cdk.CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'SQS_DLQ_URL' });
     new cdk.CfnOutput(this, 'ProducerKeyIds', {
-      value: cdk.Fn.join(',', this.producerKeys.map(({ accountId, key }) => cdk.Fn.join('=', [accountId, key.keyId]))),
+      value: cdk.Fn.join(
+        ',',
+        this.producerKeys.map(({ accountId, key }) => cdk.Fn.join('=', [accountId, key.keyId])),
+      ),
       description: 'accountId=apiKeyId; read a value with: aws apigateway get-api-key --include-value --api-key <id>',
     });
   }
@@ -217,7 +224,8 @@ function checkProducers(producers: readonly ProducerAccount[]): Array<{ accountI
   const names = new Set<string>();
   return producers.map(({ accountId, name = accountId }) => {
     // The account id goes into VTL and JSON unescaped: the contract's pattern keeps both safe.
-    if (!ENTITY_ID_PATTERN.test(accountId)) throw new Error(`producers: accountId "${accountId}" must be ${ENTITY_ID_RULE}`);
+    if (!ENTITY_ID_PATTERN.test(accountId))
+      throw new Error(`producers: accountId "${accountId}" must be ${ENTITY_ID_RULE}`);
     if (!ENTITY_ID_PATTERN.test(name)) throw new Error(`producers: name "${name}" must be ${ENTITY_ID_RULE}`);
     if (names.has(name)) {
       throw new Error(`producers: "${name}" appears twice; give a second key of one account its own name`);
@@ -280,7 +288,11 @@ const ACCEPTED_RESPONSE_TEMPLATE = [
  * itself: 400 with SQS's reason, like the service's gateway) or `unavailable` (503, Retry-After set by the
  * integration response).
  */
-function sqsErrorResponseTemplate(accountOfKey: string, kind: 'refused' | 'unavailable', maxMessageBytes: number): string {
+function sqsErrorResponseTemplate(
+  accountOfKey: string,
+  kind: 'refused' | 'unavailable',
+  maxMessageBytes: number,
+): string {
   const fallback =
     kind === 'refused'
       ? [
@@ -289,7 +301,9 @@ function sqsErrorResponseTemplate(accountOfKey: string, kind: 'refused' | 'unava
           '{"statusCode":400,"error":"Bad Request","message":"SQS refused the message: ' +
             `$util.escapeJavaScript($reason).replaceAll("\\\\'", "'")"}`,
         ]
-      : ['{"statusCode":503,"error":"Service Unavailable","message":"The ingest queue cannot be reached; retry later"}'];
+      : [
+          '{"statusCode":503,"error":"Service Unavailable","message":"The ingest queue cannot be reached; retry later"}',
+        ];
   return cdk.Fn.join('\n', [
     accountOfKey,
     '#set($sqsError = $input.body)',

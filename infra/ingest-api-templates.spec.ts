@@ -41,7 +41,9 @@ beforeAll(async () => {
   const template = Template.fromStack(stack);
   const refs: { [logicalId: string]: string } = {};
   keyOf = {};
-  for (const [id, key] of Object.entries(template.findResources('AWS::ApiGateway::ApiKey') as { [id: string]: Resource })) {
+  for (const [id, key] of Object.entries(
+    template.findResources('AWS::ApiGateway::ApiKey') as { [id: string]: Resource },
+  )) {
     const accountId = /for account (\S+)$/.exec(String(key.Properties.Description))?.[1] ?? '';
     refs[id] = `key-id-${accountId}`;
     keyOf[accountId] = refs[id];
@@ -53,12 +55,15 @@ beforeAll(async () => {
   };
   requestTemplate = renderTokens(integration.RequestTemplates['application/json'], refs);
   responseTemplates = Object.fromEntries(
-    integration.IntegrationResponses.map(
-      (response) => [response.StatusCode, renderTokens(response.ResponseTemplates['application/json'], refs)],
-    ),
+    integration.IntegrationResponses.map((response) => [
+      response.StatusCode,
+      renderTokens(response.ResponseTemplates['application/json'], refs),
+    ]),
   );
   const [queue] = Object.values(
-    template.findResources('AWS::SQS::Queue', { Properties: { QueueName: INGEST_QUEUE_NAME } }) as { [id: string]: Resource },
+    template.findResources('AWS::SQS::Queue', { Properties: { QueueName: INGEST_QUEUE_NAME } }) as {
+      [id: string]: Resource;
+    },
   );
   dedupScope = queue.Properties.DeduplicationScope;
 });
@@ -93,25 +98,38 @@ const BODIES = [
 ];
 
 describe('request template', () => {
-  it.each(BODIES.map((body) => [body]))('sends SendMessage with the body byte for byte and MessageGroupId accountId:flowId: %s', (body) => {
-    const sent = sqsRequest({ body, apiKeyId: keyOf.acme, requestId: 'req-1' });
-    const service = serviceGateway(body);
-    expect(Object.keys(sent).sort()).toEqual(['Action', 'MessageBody', 'MessageDeduplicationId', 'MessageGroupId']);
-    expect(sent.Action).toBe('SendMessage');
-    expect(Buffer.from(sent.MessageBody, 'utf8').equals(Buffer.from(body, 'utf8'))).toBe(true);
-    expect(sent.MessageGroupId).toBe(service.groupId);
-    // The service writes a normalised body (toQueueBody), the API passes the producer's: the worker decodes both
-    // to the same message.
-    const fromApi = decodeIngestMessage({ Body: sent.MessageBody, Attributes: { MessageGroupId: sent.MessageGroupId } }, MAX_MESSAGE_BYTES);
-    const fromService = decodeIngestMessage({ Body: service.body, Attributes: { MessageGroupId: service.groupId } }, MAX_MESSAGE_BYTES);
-    expect(fromApi).toEqual({ ok: true, message: service.message });
-    expect(fromService).toEqual(fromApi);
-  });
+  it.each(BODIES.map((body) => [body]))(
+    'sends SendMessage with the body byte for byte and MessageGroupId accountId:flowId: %s',
+    (body) => {
+      const sent = sqsRequest({ body, apiKeyId: keyOf.acme, requestId: 'req-1' });
+      const service = serviceGateway(body);
+      expect(Object.keys(sent).sort()).toEqual(['Action', 'MessageBody', 'MessageDeduplicationId', 'MessageGroupId']);
+      expect(sent.Action).toBe('SendMessage');
+      expect(Buffer.from(sent.MessageBody, 'utf8').equals(Buffer.from(body, 'utf8'))).toBe(true);
+      expect(sent.MessageGroupId).toBe(service.groupId);
+      // The service writes a normalised body (toQueueBody), the API passes the producer's: the worker decodes both
+      // to the same message.
+      const fromApi = decodeIngestMessage(
+        { Body: sent.MessageBody, Attributes: { MessageGroupId: sent.MessageGroupId } },
+        MAX_MESSAGE_BYTES,
+      );
+      const fromService = decodeIngestMessage(
+        { Body: service.body, Attributes: { MessageGroupId: service.groupId } },
+        MAX_MESSAGE_BYTES,
+      );
+      expect(fromApi).toEqual({ ok: true, message: service.message });
+      expect(fromService).toEqual(fromApi);
+    },
+  );
 
   it('deduplicates on Idempotency-Key (either header case), else on the request id, so a resend is queued again', () => {
     const body = BODIES[0];
-    expect(sqsRequest({ body, apiKeyId: keyOf.acme, headers: { 'Idempotency-Key': 'order-A-1001' } }).MessageDeduplicationId).toBe('order-A-1001');
-    expect(sqsRequest({ body, apiKeyId: keyOf.acme, headers: { 'idempotency-key': 'order-A-1001' } }).MessageDeduplicationId).toBe('order-A-1001');
+    expect(
+      sqsRequest({ body, apiKeyId: keyOf.acme, headers: { 'Idempotency-Key': 'order-A-1001' } }).MessageDeduplicationId,
+    ).toBe('order-A-1001');
+    expect(
+      sqsRequest({ body, apiKeyId: keyOf.acme, headers: { 'idempotency-key': 'order-A-1001' } }).MessageDeduplicationId,
+    ).toBe('order-A-1001');
     const first = sqsRequest({ body, apiKeyId: keyOf.acme, requestId: 'c0ffee-1' });
     const second = sqsRequest({ body, apiKeyId: keyOf.acme, requestId: 'c0ffee-2' });
     expect([first.MessageDeduplicationId, second.MessageDeduplicationId]).toEqual(['c0ffee-1', 'c0ffee-2']);
@@ -130,7 +148,10 @@ describe('request template', () => {
       const body = JSON.stringify({ accountId, flowId, webhookKeys: ['wh-key-0001'], data: 1 });
       const sent = sqsRequest({ body, apiKeyId: keyOf[accountId], headers: { 'Idempotency-Key': key } });
       const service = serviceGateway(body, key);
-      return { api: `${sent.MessageGroupId}\n${sent.MessageDeduplicationId}`, service: `${service.groupId}\n${service.dedupId}` };
+      return {
+        api: `${sent.MessageGroupId}\n${sent.MessageDeduplicationId}`,
+        service: `${service.groupId}\n${service.dedupId}`,
+      };
     });
     for (const a of sends) {
       for (const b of sends) expect(a.api === b.api).toBe(a.service === b.service);
@@ -147,7 +168,12 @@ describe('request template', () => {
       expect(sent.MessageDeduplicationId).toBe(key);
       expect(sqsAccepts(sent.MessageDeduplicationId)).toBe(false);
     }
-    expect(sqsAccepts(sqsRequest({ body: BODIES[0], apiKeyId: keyOf.acme, requestId: '3f2b0c7e-1d2a-4c55-9f0e-5a1b2c3d4e5f' }).MessageDeduplicationId)).toBe(true);
+    expect(
+      sqsAccepts(
+        sqsRequest({ body: BODIES[0], apiKeyId: keyOf.acme, requestId: '3f2b0c7e-1d2a-4c55-9f0e-5a1b2c3d4e5f' })
+          .MessageDeduplicationId,
+      ),
+    ).toBe(true);
   });
 
   it("sends SQS an Action it refuses, and no message, when the key's account is not the body's", () => {
@@ -157,7 +183,7 @@ describe('request template', () => {
     expect(sqsRequest({ body: BODIES[0], apiKeyId: 'key-id-unbound' })).toEqual({ Action: ACCOUNT_MISMATCH_ACTION });
   });
 
-  it("passes U+FFFF in data through raw, which SQS refuses (400); the service escapes it and queues (known difference)", () => {
+  it('passes U+FFFF in data through raw, which SQS refuses (400); the service escapes it and queues (known difference)', () => {
     const body = `{"accountId":"acme","flowId":"f","webhookKeys":["wh-key-0001"],"data":"a\uffffb"}`;
     const sent = sqsRequest({ body, apiKeyId: keyOf.acme });
     expect(sent.MessageBody).toBe(body);
@@ -177,7 +203,11 @@ describe('integration response templates', () => {
   it('answers 202 {messageId, sequenceNumber} from SendMessageResponse, as the service does', () => {
     const sqs = JSON.stringify({
       SendMessageResponse: {
-        SendMessageResult: { MessageId: 'c6b0a7b8-0000-4000-8000-000000000001', SequenceNumber: '18877925236458000000', MD5OfMessageBody: 'x' },
+        SendMessageResult: {
+          MessageId: 'c6b0a7b8-0000-4000-8000-000000000001',
+          SequenceNumber: '18877925236458000000',
+          MD5OfMessageBody: 'x',
+        },
         ResponseMetadata: { RequestId: 'r' },
       },
     });
@@ -189,19 +219,34 @@ describe('integration response templates', () => {
 
   it("turns SQS's refusal of the mismatch Action into 403, whatever status SQS gave it", () => {
     for (const status of ['400', '503']) {
-      const refused = answer(status, sqsError('InvalidAction', `The action ${ACCOUNT_MISMATCH_ACTION} is not valid for this endpoint.`), keyOf.globex);
+      const refused = answer(
+        status,
+        sqsError('InvalidAction', `The action ${ACCOUNT_MISMATCH_ACTION} is not valid for this endpoint.`),
+        keyOf.globex,
+      );
       expect(refused.status).toBe(403);
-      expect(refused.body).toEqual({ statusCode: 403, error: 'Forbidden', message: expect.stringContaining('it writes for account globex only') });
+      expect(refused.body).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: expect.stringContaining('it writes for account globex only'),
+      });
     }
   });
 
   it("answers a message over the queue's limit 413 with the service's message", () => {
-    const tooLarge = sqsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_MESSAGE_BYTES} bytes.`);
+    const tooLarge = sqsError(
+      'InvalidParameterValue',
+      `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_MESSAGE_BYTES} bytes.`,
+    );
     for (const status of ['400', '503']) {
       // GatewayService: ApiException(413, `The message is larger than ${maxMessageBytes} bytes`).
       expect(answer(status, tooLarge)).toEqual({
         status: 413,
-        body: { statusCode: 413, error: 'Payload Too Large', message: `The message is larger than ${MAX_MESSAGE_BYTES} bytes` },
+        body: {
+          statusCode: 413,
+          error: 'Payload Too Large',
+          message: `The message is larger than ${MAX_MESSAGE_BYTES} bytes`,
+        },
       });
     }
   });
@@ -220,10 +265,14 @@ describe('integration response templates', () => {
     });
   });
 
-  it('answers every other SQS error 503 with the service\'s message', () => {
+  it("answers every other SQS error 503 with the service's message", () => {
     expect(answer('503', sqsError('ServiceUnavailable', 'try later'))).toEqual({
       status: 503,
-      body: { statusCode: 503, error: 'Service Unavailable', message: 'The ingest queue cannot be reached; retry later' },
+      body: {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'The ingest queue cannot be reached; retry later',
+      },
     });
   });
 });

@@ -123,6 +123,7 @@ function booleanAt(value: unknown, at: string): boolean {
 }
 
 function typeAt(value: unknown, at: string): apigateway.JsonSchemaType {
-  if (typeof value !== 'string' || !TYPES.has(value)) throw new Error(`${at}: not a JSON Schema type: ${String(value)}`);
+  if (typeof value !== 'string' || !TYPES.has(value))
+    throw new Error(`${at}: not a JSON Schema type: ${String(value)}`);
   return value as apigateway.JsonSchemaType;
 }

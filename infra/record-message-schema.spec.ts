@@ -34,7 +34,11 @@ const VALID: Case[] = [
   ['ids with . _ -', { ...base, accountId: 'acme.eu_1-x', flowId: 'A.b_C-9' }, true],
   ['webhook key of 8 characters', { ...base, webhookKeys: [key(8)] }, true],
   ['webhook key of 512 characters', { ...base, webhookKeys: [key(512)] }, true],
-  ['webhook key of every punctuation character', { ...base, webhookKeys: ['!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'] }, true],
+  [
+    'webhook key of every punctuation character',
+    { ...base, webhookKeys: ['!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'] },
+    true,
+  ],
   ['1000 unique webhook keys', { ...base, webhookKeys: keys(1000) }, true],
   ['data an empty string', { ...base, data: '' }, true],
   ['data 0', { ...base, data: 0 }, true],

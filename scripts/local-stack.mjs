@@ -107,13 +107,16 @@ function redisAnswers(url) {
     socket.setTimeout(1000, () => done(false));
     socket.once('error', () => done(false));
     socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (chunk) => done(chunk.toString().startsWith('+PONG') || chunk.toString().startsWith('-NOAUTH')));
+    socket.once('data', (chunk) =>
+      done(chunk.toString().startsWith('+PONG') || chunk.toString().startsWith('-NOAUTH')),
+    );
   });
 }
 
 async function startRedis() {
   if (process.env.REDIS_URL) {
-    if (!(await redisAnswers(process.env.REDIS_URL))) log(`warning: nothing answers at REDIS_URL; the service will report not ready until it does`);
+    if (!(await redisAnswers(process.env.REDIS_URL)))
+      log(`warning: nothing answers at REDIS_URL; the service will report not ready until it does`);
     return process.env.REDIS_URL;
   }
   try {
@@ -125,9 +128,13 @@ async function startRedis() {
   const dir = join(root, '.local', 'redis');
   mkdirSync(dir, { recursive: true });
   const port = await freePort(6390);
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   children.push(redis);
   await new Promise((resolve, reject) => {
     let output = '';
@@ -175,7 +182,8 @@ async function shutdown(code) {
 }
 
 async function main() {
-  if (!existsSync(join(root, 'dist', 'main.js'))) return fail('dist/main.js is missing: run "npm run local" (it builds first)');
+  if (!existsSync(join(root, 'dist', 'main.js')))
+    return fail('dist/main.js is missing: run "npm run local" (it builds first)');
   const problems = missingPrerequisites();
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`[local] missing: ${problem}\n`);

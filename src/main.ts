@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   closeOnSignals(app);
   await app.listen({ port: config.port, host: '0.0.0.0' });
   const { port } = app.getHttpServer().address() as AddressInfo;
-  new Logger('Main').log(`setGetApi listening on port ${port} with roles ${[...config.roles].join(',')}; Swagger at /docs`);
+  new Logger('Main').log(
+    `setGetApi listening on port ${port} with roles ${[...config.roles].join(',')}; Swagger at /docs`,
+  );
 }
 
 /**

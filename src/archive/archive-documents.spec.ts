@@ -73,7 +73,13 @@ describe('journalWrites', () => {
   });
 
   it('turns a delete into endings only: the keys deleted and the datum marked deleted', () => {
-    const deleted = entry({ op: 'delete', datumId: 'delete-1', body: null, keys: [{ digest: 'digest-a', previous: 'datum-2' }], ended: ['datum-2'] });
+    const deleted = entry({
+      op: 'delete',
+      datumId: 'delete-1',
+      body: null,
+      keys: [{ digest: 'digest-a', previous: 'datum-2' }],
+      ended: ['datum-2'],
+    });
     const { datums, endings } = journalWrites([deleted], NOW);
     expect(datums).toEqual([]);
     expect(endings).toEqual([
@@ -83,7 +89,9 @@ describe('journalWrites', () => {
           update: { $set: { 'endedKeys.digest-a': { at: new Date(STORED_AT), reason: 'deleted' } } },
         },
       },
-      { updateOne: { filter: { _id: 'datum-2' }, update: { $set: { deleted: true, deletedAt: new Date(STORED_AT) } } } },
+      {
+        updateOne: { filter: { _id: 'datum-2' }, update: { $set: { deleted: true, deletedAt: new Date(STORED_AT) } } },
+      },
     ]);
   });
 
@@ -95,8 +103,13 @@ describe('journalWrites', () => {
 
 describe('snapshotWrites', () => {
   it('takes account, flow, version and storedAt from the stored document, and never a key in clear', () => {
-    const writes = snapshotWrites([{ datumId: 'datum-2', body: BODY, digests: ['digest-a'], expiresAt: EXPIRES_AT }], NOW);
-    expect(writes).toEqual(journalWrites([entry({ keys: [{ digest: 'digest-a', previous: '' }], ended: [] })], NOW).datums);
+    const writes = snapshotWrites(
+      [{ datumId: 'datum-2', body: BODY, digests: ['digest-a'], expiresAt: EXPIRES_AT }],
+      NOW,
+    );
+    expect(writes).toEqual(
+      journalWrites([entry({ keys: [{ digest: 'digest-a', previous: '' }], ended: [] })], NOW).datums,
+    );
   });
 });
 
@@ -107,12 +120,23 @@ describe('policies', () => {
   });
 
   it('upserts a policy and clears an earlier removal', () => {
-    const write = policyWrite({ accountId: 'acme', flowId: 'orders', ttlSeconds: null, updatedAt: '2026-11-20T00:00:00.000Z' });
+    const write = policyWrite({
+      accountId: 'acme',
+      flowId: 'orders',
+      ttlSeconds: null,
+      updatedAt: '2026-11-20T00:00:00.000Z',
+    });
     expect(write).toEqual({
       updateOne: {
         filter: { _id: 'acme/orders' },
         update: {
-          $set: { accountId: 'acme', flowId: 'orders', ttlSeconds: null, updatedAt: new Date('2026-11-20T00:00:00.000Z'), removedAt: null },
+          $set: {
+            accountId: 'acme',
+            flowId: 'orders',
+            ttlSeconds: null,
+            updatedAt: new Date('2026-11-20T00:00:00.000Z'),
+            removedAt: null,
+          },
         },
         upsert: true,
       },
@@ -122,7 +146,10 @@ describe('policies', () => {
 
 describe('restorableKeys', () => {
   it('offers only the keys no later write overwrote or deleted', () => {
-    const record = { keys: ['digest-a', 'digest-b', 'digest-c'], endedKeys: { 'digest-b': { at: NOW, reason: 'deleted' as const } } };
+    const record = {
+      keys: ['digest-a', 'digest-b', 'digest-c'],
+      endedKeys: { 'digest-b': { at: NOW, reason: 'deleted' as const } },
+    };
     expect(restorableKeys(record)).toEqual({ restorable: ['digest-a', 'digest-c'], ended: 1 });
     expect(restorableKeys({ keys: ['digest-a'] })).toEqual({ restorable: ['digest-a'], ended: 0 });
   });

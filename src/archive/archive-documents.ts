@@ -38,7 +38,9 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
     }
     for (const { digest, previous } of entry.keys) {
       if (previous === '') continue;
-      endings.push({ updateOne: { filter: { _id: previous }, update: { $set: { [`endedKeys.${digest}`]: { at, reason } } } } });
+      endings.push({
+        updateOne: { filter: { _id: previous }, update: { $set: { [`endedKeys.${digest}`]: { at, reason } } } },
+      });
     }
     for (const ended of entry.ended) {
       const update = entry.op === 'delete' ? { deleted: true, deletedAt: at } : { replacedAt: at };
@@ -65,7 +67,10 @@ export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] 
   });
 }
 
-type DatumFields = Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt' | 'expiresAt' | 'body' | 'keys'>;
+type DatumFields = Pick<
+  ArchivedRecord,
+  'accountId' | 'flowId' | 'version' | 'storedAt' | 'expiresAt' | 'body' | 'keys'
+>;
 
 function upsertDatum(datumId: string, fields: DatumFields, now: Date): RecordWrite {
   return {
@@ -114,7 +119,10 @@ export function policyWrite(policy: TtlPolicy): AnyBulkWriteOperation<ArchivedPo
 }
 
 /** Which keys of an archived datum a restore may write back: those no later write overwrote or deleted. */
-export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys'>): { restorable: string[]; ended: number } {
+export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys'>): {
+  restorable: string[];
+  ended: number;
+} {
   const ended = record.endedKeys ?? {};
   const restorable = record.keys.filter((digest) => ended[digest] === undefined);
   return { restorable, ended: record.keys.length - restorable.length };

@@ -38,7 +38,13 @@ export class ArchiveRestorer {
 
   async restore(filter: RestoreFilter): Promise<RestoreCounts> {
     await this.archive.prepare();
-    const counts: RestoreCounts = { restored: 0, skippedExpired: 0, skippedNewer: 0, skippedDeleted: 0, policiesRestored: 0 };
+    const counts: RestoreCounts = {
+      restored: 0,
+      skippedExpired: 0,
+      skippedNewer: 0,
+      skippedDeleted: 0,
+      policiesRestored: 0,
+    };
     const now = Date.now();
     for await (const record of this.archive.records$(filter)) {
       if (record.deleted) {

@@ -151,10 +151,15 @@ export class ArchiveRunner implements BeforeApplicationShutdown {
     this.metrics.archiveRuns.inc({ status });
     this.metrics.archiveRecords.inc(run.recordsArchived);
     if (status === 'failed') this.logger.error(`archive run ${run.runId} failed: ${error}`);
-    else this.logger.log(`archive run ${run.runId} succeeded: ${run.recordsArchived} records, ${run.policiesArchived} policies`);
-    await this.state.saveRun(run).catch((saveError: unknown) =>
-      this.logger.error(`could not record the end of archive run ${run.runId}: ${String(saveError)}`),
-    );
+    else
+      this.logger.log(
+        `archive run ${run.runId} succeeded: ${run.recordsArchived} records, ${run.policiesArchived} policies`,
+      );
+    await this.state
+      .saveRun(run)
+      .catch((saveError: unknown) =>
+        this.logger.error(`could not record the end of archive run ${run.runId}: ${String(saveError)}`),
+      );
     await this.state.pruneRuns().catch(() => undefined);
   }
 

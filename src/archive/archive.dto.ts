@@ -58,7 +58,10 @@ export class RestoreResultDto {
   @ApiProperty({ example: 210, description: 'Keys of archived data whose TTL has ended' })
   skippedExpired!: number;
 
-  @ApiProperty({ example: 4, description: 'Keys Redis holds with newer (or unversioned) data, or owned by another account' })
+  @ApiProperty({
+    example: 4,
+    description: 'Keys Redis holds with newer (or unversioned) data, or owned by another account',
+  })
   skippedNewer!: number;
 
   @ApiProperty({ example: 17, description: 'Keys deleted or overwritten after the data was archived' })

@@ -48,7 +48,13 @@ export class ArchiveModule {
         ]
       : [];
     const providers: Provider[] = enabled
-      ? [ArchiveRepository, ArchiveRunner, ArchiveRestorer, MongoProbe, { provide: ArchiveService, useClass: MongoArchiveService }]
+      ? [
+          ArchiveRepository,
+          ArchiveRunner,
+          ArchiveRestorer,
+          MongoProbe,
+          { provide: ArchiveService, useClass: MongoArchiveService },
+        ]
       : [{ provide: ArchiveService, useClass: ArchiveOff }];
     return {
       module: ArchiveModule,

@@ -18,7 +18,11 @@ const RETRY_AFTER_SECONDS = 1;
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
-    answerError(host.switchToHttp().getRequest<FastifyRequest>(), host.switchToHttp().getResponse<FastifyReply>(), exception);
+    answerError(
+      host.switchToHttp().getRequest<FastifyRequest>(),
+      host.switchToHttp().getResponse<FastifyReply>(),
+      exception,
+    );
   }
 }
 
@@ -71,7 +75,11 @@ function fromNestException(exception: HttpException): ErrorResponseDto {
   if (typeof response === 'string') return errorBody(status, response);
   const { message, details } = response as { message?: unknown; details?: FieldProblem[] };
   if (Array.isArray(message)) {
-    return errorBody(status, 'Invalid request', message.map((text) => ({ field: '(request)', message: String(text) })));
+    return errorBody(
+      status,
+      'Invalid request',
+      message.map((text) => ({ field: '(request)', message: String(text) })),
+    );
   }
   return errorBody(status, typeof message === 'string' ? message : exception.message, details);
 }

@@ -8,7 +8,9 @@ describe('parseContractJson', () => {
   it('parses JSON nested up to MAX_JSON_DEPTH levels', () => {
     expect(parseContractJson(nestedArrays(MAX_JSON_DEPTH))).toEqual(JSON.parse(nestedArrays(MAX_JSON_DEPTH)));
     expect(parseContractJson(nestedObjects(MAX_JSON_DEPTH))).toEqual(JSON.parse(nestedObjects(MAX_JSON_DEPTH)));
-    expect(parseContractJson(`{"data":${nestedArrays(MAX_JSON_DEPTH - 1)},"wide":[${'1,'.repeat(5000)}1]}`)).toHaveProperty('wide');
+    expect(
+      parseContractJson(`{"data":${nestedArrays(MAX_JSON_DEPTH - 1)},"wide":[${'1,'.repeat(5000)}1]}`),
+    ).toHaveProperty('wide');
   });
 
   it('refuses JSON nested one level deeper, and far deeper, without overflowing the stack', () => {
@@ -34,7 +36,12 @@ describe('deferJsonParseErrors', () => {
       text: request.jsonBodyText ?? null,
     }));
     try {
-      const response = await fastify.inject({ method: 'POST', url: '/', payload, headers: { 'content-type': 'application/json' } });
+      const response = await fastify.inject({
+        method: 'POST',
+        url: '/',
+        payload,
+        headers: { 'content-type': 'application/json' },
+      });
       return response.json();
     } finally {
       await fastify.close();
@@ -52,8 +59,14 @@ describe('deferJsonParseErrors', () => {
 
   it.each([
     ['a lone continuation byte', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0x80, 0x22, 0x7d])],
-    ['a truncated sequence', Buffer.concat([Buffer.from('{"a":"'), Buffer.from('é').subarray(0, 1), Buffer.from('"}')])],
-    ['an encoded surrogate', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')])],
+    [
+      'a truncated sequence',
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.from('é').subarray(0, 1), Buffer.from('"}')]),
+    ],
+    [
+      'an encoded surrogate',
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+    ],
     ['an overlong encoding', Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])],
   ])('defers a body that is not UTF-8 (%s) as unparsable instead of replacing the bytes', async (_case, payload) => {
     expect(await received(payload)).toEqual({ body: { unparsable: 'the body is not valid UTF-8' }, text: null });

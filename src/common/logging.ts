@@ -10,7 +10,12 @@ export function createLogger(config: AppConfig): Logger {
     level: config.logLevel,
     base: { service: 'setgetapi', roles: [...config.roles].join(',') },
     redact: {
-      paths: ['req.headers["x-api-key"]', 'req.headers["x-webhook-key"]', 'headers["x-api-key"]', 'headers["x-webhook-key"]'],
+      paths: [
+        'req.headers["x-api-key"]',
+        'req.headers["x-webhook-key"]',
+        'headers["x-api-key"]',
+        'headers["x-webhook-key"]',
+      ],
       censor: '[redacted]',
     },
   });

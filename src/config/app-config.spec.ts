@@ -59,7 +59,12 @@ describe('loadConfig', () => {
     });
 
     it('uses a local standalone Redis with the sg: key prefix', () => {
-      expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', clusterNodes: null, keyPrefix: 'sg:', waitReplicas: 0 });
+      expect(config.redis).toEqual({
+        url: 'redis://127.0.0.1:6379',
+        clusterNodes: null,
+        keyPrefix: 'sg:',
+        waitReplicas: 0,
+      });
     });
 
     it('keeps data for seven days when no policy applies', () => {
@@ -151,9 +156,7 @@ describe('loadConfig', () => {
     });
 
     it('says which roles require a missing variable', () => {
-      expect(problemsOf({ APP_ROLES: 'worker' })).toContain(
-        'SQS_DLQ_URL: is required when APP_ROLES includes worker',
-      );
+      expect(problemsOf({ APP_ROLES: 'worker' })).toContain('SQS_DLQ_URL: is required when APP_ROLES includes worker');
     });
 
     it('starts a worker that has everything it needs', () => {
@@ -284,7 +287,9 @@ describe('loadConfig', () => {
 
   describe('REDIS_URL and MONGODB_URI', () => {
     it('accepts redis:// and rediss:// URLs with a password', () => {
-      expect(loadConfig(completeEnv({ REDIS_URL: 'rediss://:pw@cache:6380' })).redis.url).toBe('rediss://:pw@cache:6380');
+      expect(loadConfig(completeEnv({ REDIS_URL: 'rediss://:pw@cache:6380' })).redis.url).toBe(
+        'rediss://:pw@cache:6380',
+      );
     });
 
     it('accepts a mongodb:// URI, which turns the archive on', () => {
@@ -361,9 +366,10 @@ describe('loadConfig', () => {
 
   describe('ADMIN_API_KEYS', () => {
     it('reads a comma list of keys, trimming spaces', () => {
-      expect(
-        loadConfig(completeEnv({ ADMIN_API_KEYS: 'admin-key-aaaaaaaa, admin-key-bbbbbbbb' })).adminKeys,
-      ).toEqual(['admin-key-aaaaaaaa', 'admin-key-bbbbbbbb']);
+      expect(loadConfig(completeEnv({ ADMIN_API_KEYS: 'admin-key-aaaaaaaa, admin-key-bbbbbbbb' })).adminKeys).toEqual([
+        'admin-key-aaaaaaaa',
+        'admin-key-bbbbbbbb',
+      ]);
     });
 
     it('rejects a key shorter than 16 characters', () => {
@@ -446,7 +452,9 @@ describe('loadConfig: findings of the first review', () => {
 
   it('does not use placeholder credentials when SQS_ENDPOINT is present but empty', () => {
     expect(loadConfig({ ...base, SQS_ENDPOINT: '' }).sqs).toMatchObject({ endpoint: null, localCredentials: false });
-    expect(loadConfig({ ...base, SQS_ENDPOINT: 'http://127.0.0.1:4566', AWS_ACCESS_KEY_ID: '' }).sqs.localCredentials).toBe(true);
+    expect(
+      loadConfig({ ...base, SQS_ENDPOINT: 'http://127.0.0.1:4566', AWS_ACCESS_KEY_ID: '' }).sqs.localCredentials,
+    ).toBe(true);
   });
 
   it('does not repeat a malformed REDIS_CLUSTER_NODES entry, which may hold a password', () => {
@@ -470,7 +478,11 @@ describe('loadConfig: findings of the first review', () => {
       WEBHOOK_KEY_SECRET: 'a-secret-of-enough-length',
     };
     expect(() =>
-      loadConfig({ ...env, PRODUCER_API_KEYS: 'shared-key-0123456789:acme,shared-key-0123456789:globex', ADMIN_API_KEYS: 'admin-key-0123456789' }),
+      loadConfig({
+        ...env,
+        PRODUCER_API_KEYS: 'shared-key-0123456789:acme,shared-key-0123456789:globex',
+        ADMIN_API_KEYS: 'admin-key-0123456789',
+      }),
     ).toThrow(/listed twice/);
     expect(() =>
       loadConfig({ ...env, PRODUCER_API_KEYS: 'shared-key-0123456789:acme', ADMIN_API_KEYS: 'shared-key-0123456789' }),

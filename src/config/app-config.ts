@@ -67,7 +67,6 @@ export class ConfigError extends Error {
   }
 }
 
-
 type Env = Record<string, string | undefined>;
 
 /**
@@ -123,7 +122,9 @@ export function loadConfig(env: Env): AppConfig {
 
   const apiKeys = [...config.producerKeys.map(({ key }) => key), ...config.adminKeys];
   if (new Set(apiKeys).size !== apiKeys.length) {
-    problems.push('PRODUCER_API_KEYS, ADMIN_API_KEYS: a key is listed twice; each key must identify one account or admin');
+    problems.push(
+      'PRODUCER_API_KEYS, ADMIN_API_KEYS: a key is listed twice; each key must identify one account or admin',
+    );
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -181,7 +182,10 @@ class EnvReader {
   }
 
   roles(name: string, fallback: string): ReadonlySet<AppRole> {
-    const entries = (this.raw(name) ?? fallback).split(',').map((role) => role.trim()).filter(Boolean);
+    const entries = (this.raw(name) ?? fallback)
+      .split(',')
+      .map((role) => role.trim())
+      .filter(Boolean);
     if (entries.length === 1 && entries[0] === 'all') return new Set(APP_ROLES);
     const unknown = entries.filter((role) => !(APP_ROLES as readonly string[]).includes(role));
     if (unknown.length > 0 || entries.length === 0) {
@@ -246,7 +250,11 @@ class EnvReader {
     const value = this.raw(name) ?? fallback;
     const check = validateCronExpression(value);
     if (!check.valid) {
-      return this.fail(name, `must be a cron expression (5 or 6 fields): ${check.error?.message ?? 'invalid'}, got "${value}"`, fallback);
+      return this.fail(
+        name,
+        `must be a cron expression (5 or 6 fields): ${check.error?.message ?? 'invalid'}, got "${value}"`,
+        fallback,
+      );
     }
     return value;
   }

@@ -45,7 +45,8 @@ export class GatewayService {
       const dedupId = idempotencyKey === undefined ? randomUUID() : deduplicationId(groupId, idempotencyKey);
       return await this.queue.send(queueBody, groupId, dedupId);
     } catch (error) {
-      if (error instanceof MessageRefusedError) throw new ApiException(400, `SQS refused the message: ${error.message}`);
+      if (error instanceof MessageRefusedError)
+        throw new ApiException(400, `SQS refused the message: ${error.message}`);
       this.logger.warn(`ingest queue unavailable: ${(error as Error).message}`);
       throw new ApiException(503, 'The ingest queue cannot be reached; retry later', {
         headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },

@@ -44,6 +44,10 @@ export class HealthController {
       .map(([name]) => name);
     void reply
       .code(503)
-      .send({ ...errorBody(503, `Not ready: ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down`), status: 'error', checks: report.checks });
+      .send({
+        ...errorBody(503, `Not ready: ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down`),
+        status: 'error',
+        checks: report.checks,
+      });
   }
 }

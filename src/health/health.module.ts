@@ -27,7 +27,11 @@ export class HealthModule {
     ];
     return {
       module: HealthModule,
-      imports: [TerminusModule.forRoot({ logger: false }), DiscoveryModule, ...(dependencies.redis ? [StoreModule] : [])],
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        DiscoveryModule,
+        ...(dependencies.redis ? [StoreModule] : []),
+      ],
       controllers: [HealthController],
       providers: [ReadinessService, ...ownProbes],
     };

@@ -11,14 +11,21 @@ import { WritePause } from './write-pause';
 const OOM: Verdict = { kind: 'retry', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
 
 function received(id: string, receiveCount = 1): QueueMessage {
-  return { MessageId: id, ReceiptHandle: `r-${id}`, Attributes: { MessageGroupId: id.slice(0, 1), ApproximateReceiveCount: String(receiveCount) } };
+  return {
+    MessageId: id,
+    ReceiptHandle: `r-${id}`,
+    Attributes: { MessageGroupId: id.slice(0, 1), ApproximateReceiveCount: String(receiveCount) },
+  };
 }
 
 /**
  * A settler whose IngestService answers from a script of verdict rounds (round n answers the n-th process call),
  * with the SQS side recording deletes, dead letters and visibility changes, and a WritePause answering as told.
  */
-function settlerUnderTest(rounds: Record<string, Verdict>[], options: { writable?: boolean; maxReceiveCount?: number } = {}) {
+function settlerUnderTest(
+  rounds: Record<string, Verdict>[],
+  options: { writable?: boolean; maxReceiveCount?: number } = {},
+) {
   const processed: string[][] = [];
   const ingest = {
     process: async (messages: QueueMessage[]): Promise<Settled[]> => {
@@ -31,7 +38,8 @@ function settlerUnderTest(rounds: Record<string, Verdict>[], options: { writable
   const deadLettered: string[] = [];
   const visibility: string[] = [];
   const queue = {
-    acknowledge: async (messages: QueueMessage[]) => void deleted.push(...messages.map((message) => message.MessageId ?? '')),
+    acknowledge: async (messages: QueueMessage[]) =>
+      void deleted.push(...messages.map((message) => message.MessageId ?? '')),
     deadLetter: async (letters: DeadLetter[]) => {
       deadLettered.push(...letters.map(({ message, code }) => `${message.MessageId}:${code}`));
       return letters.map(({ message }) => message);
@@ -63,13 +71,18 @@ describe('BatchSettler', () => {
     ]);
     await settler.settle([received('A1'), received('B1'), received('A2')]);
     expect(pause.untilWritable).toHaveBeenCalledWith(OOM);
-    expect(processed).toEqual([['A1', 'B1', 'A2'], ['A1', 'A2']]);
+    expect(processed).toEqual([
+      ['A1', 'B1', 'A2'],
+      ['A1', 'A2'],
+    ]);
     expect(deleted).toEqual(['B1', 'A1', 'A2']);
     expect(deadLettered).toEqual([]);
   });
 
   it('holds a passing failure even at its last receive: holding costs no receive', async () => {
-    const { settler, deleted, deadLettered } = settlerUnderTest([{ A1: OOM }, { A1: { kind: 'done' } }], { maxReceiveCount: 2 });
+    const { settler, deleted, deadLettered } = settlerUnderTest([{ A1: OOM }, { A1: { kind: 'done' } }], {
+      maxReceiveCount: 2,
+    });
     await settler.settle([received('A1', 2)]);
     expect(deadLettered).toEqual([]);
     expect(deleted).toEqual(['A1']);
@@ -88,7 +101,9 @@ describe('BatchSettler', () => {
 
   it('dead-letters a non-passing failure at its last receive and leaves an earlier one to SQS', async () => {
     const wrongType: Verdict = { kind: 'retry', error: 'WRONGTYPE', passingReason: null };
-    const { settler, deleted, deadLettered, pause } = settlerUnderTest([{ A1: wrongType, B1: wrongType }], { maxReceiveCount: 2 });
+    const { settler, deleted, deadLettered, pause } = settlerUnderTest([{ A1: wrongType, B1: wrongType }], {
+      maxReceiveCount: 2,
+    });
     await settler.settle([received('A1', 2), received('B1', 1)]);
     expect(pause.untilWritable).not.toHaveBeenCalled();
     expect(deadLettered).toEqual(['A1:RETRIES_EXHAUSTED']);

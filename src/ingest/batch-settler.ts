@@ -38,7 +38,12 @@ export class BatchSettler {
 
   /** Never rejects: what could not be settled is left to SQS for redelivery. */
   async settle(messages: QueueMessage[]): Promise<void> {
-    const heartbeat = new VisibilityHeartbeat(messages, this.queue, this.metrics, this.config.sqs.visibilityTimeoutSeconds);
+    const heartbeat = new VisibilityHeartbeat(
+      messages,
+      this.queue,
+      this.metrics,
+      this.config.sqs.visibilityTimeoutSeconds,
+    );
     try {
       if (!this.redis.isReady()) await this.redis.waitUntilReady(CONNECTION_GRACE_MS);
       let inHand = messages;
@@ -77,7 +82,11 @@ export class BatchSettler {
    * go to the dead-letter queue with RETRIES_EXHAUSTED (else SQS would move them there without a reason), the
    * others become visible again when their visibility timeout ends.
    */
-  private async letGo(exhausted: DeadLetter[], redeliver: QueueMessage[], heartbeat: VisibilityHeartbeat): Promise<void> {
+  private async letGo(
+    exhausted: DeadLetter[],
+    redeliver: QueueMessage[],
+    heartbeat: VisibilityHeartbeat,
+  ): Promise<void> {
     heartbeat.letGo([...redeliver, ...exhausted.map(({ message }) => message)]);
     if (exhausted.length === 0) return;
     const moved = await this.queue.deadLetter(exhausted);
@@ -94,6 +103,8 @@ export class BatchSettler {
     await heartbeat.stop();
     await this.letGo(exhausted, [], heartbeat);
     await this.queue.changeVisibility(redeliver, 0);
-    this.logger.warn(`shutdown: ${redeliver.length} message(s) held for Redis handed back to SQS, ${exhausted.length} dead-lettered`);
+    this.logger.warn(
+      `shutdown: ${redeliver.length} message(s) held for Redis handed back to SQS, ${exhausted.length} dead-lettered`,
+    );
   }
 }

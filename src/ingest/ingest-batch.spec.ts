@@ -19,7 +19,12 @@ const ids = (groups: QueueMessage[][]) => groups.map((group) => group.map((messa
 
 const DONE: Verdict = { kind: 'done' };
 const RETRY: Verdict = { kind: 'retry', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
-const HELD_BEHIND_A2: Verdict = { kind: 'held-back', blockedBy: 'A2', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
+const HELD_BEHIND_A2: Verdict = {
+  kind: 'held-back',
+  blockedBy: 'A2',
+  error: 'Redis is unavailable: OOM',
+  passingReason: 'OOM',
+};
 const DEAD_LETTER: Verdict = { kind: 'dead-letter', code: 'INVALID_MESSAGE', reason: 'accountId: missing' };
 
 describe('groupInReceiveOrder', () => {
@@ -36,7 +41,13 @@ describe('groupInReceiveOrder', () => {
   });
 
   it('makes each message without a MessageGroupId a group of its own', () => {
-    const batch = [sqsMessage('X1'), grouped('A1'), sqsMessage('X2'), grouped('A2'), { MessageId: 'X3', Attributes: {} }];
+    const batch = [
+      sqsMessage('X1'),
+      grouped('A1'),
+      sqsMessage('X2'),
+      grouped('A2'),
+      { MessageId: 'X3', Attributes: {} },
+    ];
     expect(ids(groupInReceiveOrder(batch))).toEqual([['A1', 'A2'], ['X1'], ['X2'], ['X3']]);
   });
 
@@ -106,7 +117,9 @@ describe('settleInOrder', () => {
 
   it('does not let dead-lettered messages block the later ones', async () => {
     const group = ['A1', 'A2', 'A3'].map(grouped);
-    const handle = jest.fn(async (message: QueueMessage): Promise<Verdict> => (message.MessageId === 'A3' ? DONE : DEAD_LETTER));
+    const handle = jest.fn(async (message: QueueMessage): Promise<Verdict> =>
+      message.MessageId === 'A3' ? DONE : DEAD_LETTER,
+    );
     const settled = await settleInOrder(group, handle);
     expect(handle.mock.calls.map(([message]) => message.MessageId)).toEqual(['A1', 'A2', 'A3']);
     expect(settled.map((entry) => entry.verdict.kind)).toEqual(['dead-letter', 'dead-letter', 'done']);

@@ -62,13 +62,21 @@ export function groupInReceiveOrder(messages: QueueMessage[]): QueueMessage[][] 
  * Handles the messages of one group in order. Once one must be retried, the later ones are held back (neither
  * applied nor deleted) so that SQS redelivers them after it, in order.
  */
-export async function settleInOrder(group: QueueMessage[], handle: (message: QueueMessage) => Promise<Verdict>): Promise<Settled[]> {
+export async function settleInOrder(
+  group: QueueMessage[],
+  handle: (message: QueueMessage) => Promise<Verdict>,
+): Promise<Settled[]> {
   const settled: Settled[] = [];
   let blocker: Extract<Verdict, { kind: 'held-back' }> | null = null;
   for (const message of group) {
     const verdict: Verdict = blocker ?? (await handle(message));
     if (verdict.kind === 'retry') {
-      blocker = { kind: 'held-back', blockedBy: message.MessageId ?? '?', error: verdict.error, passingReason: verdict.passingReason };
+      blocker = {
+        kind: 'held-back',
+        blockedBy: message.MessageId ?? '?',
+        error: verdict.error,
+        passingReason: verdict.passingReason,
+      };
     }
     settled.push({ message, verdict });
   }

@@ -59,7 +59,10 @@ describe('decodeIngestMessage', () => {
       ['a missing body', undefined],
       ['a __proto__ key', '{"__proto__":{}}'],
       ['a __proto__ key beside valid fields', JSON.stringify(VALID_BODY).replace(/^\{/, '{"__proto__":{"x":1},')],
-      ['a nested __proto__ key', JSON.stringify({ ...VALID_BODY, data: { a: 1 } }).replace('{"a":1}', '{"__proto__":{}}')],
+      [
+        'a nested __proto__ key',
+        JSON.stringify({ ...VALID_BODY, data: { a: 1 } }).replace('{"a":1}', '{"__proto__":{}}'),
+      ],
       ['a constructor.prototype key', '{"constructor":{"prototype":{}}}'],
     ])('refuses %s as INVALID_JSON', (_case, body) => {
       const { code, reason } = failure(decodeIngestMessage(sqsMessage(body), MAX_BYTES));
@@ -104,16 +107,12 @@ describe('decodeIngestMessage', () => {
       return decoded.message.dataJson;
     };
 
-    it.each([
-      '123456789012345678901234567890',
-      '1.50',
-      '-0',
-      '1e400',
-      '{ "a" : [ 1 , "\\u00e9\\/" ] }',
-      '"\\ufffe"',
-    ])('is carried on as the body writes it: %s', (dataJson) => {
-      expect(dataJsonOf(written(dataJson))).toBe(dataJson);
-    });
+    it.each(['123456789012345678901234567890', '1.50', '-0', '1e400', '{ "a" : [ 1 , "\\u00e9\\/" ] }', '"\\ufffe"'])(
+      'is carried on as the body writes it: %s',
+      (dataJson) => {
+        expect(dataJsonOf(written(dataJson))).toBe(dataJson);
+      },
+    );
 
     it('is found after a byte order mark, which is ignored as the gateway ignores it', () => {
       expect(dataJsonOf(`\uFEFF${written('1.50')}`)).toBe('1.50');

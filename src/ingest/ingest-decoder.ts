@@ -15,7 +15,11 @@ export function decodeIngestMessage(message: QueueMessage, maxMessageBytes: numb
   const body = message.Body ?? '';
   const size = Buffer.byteLength(body);
   if (size > maxMessageBytes) {
-    return { ok: false, code: 'MESSAGE_TOO_LARGE', reason: `body is ${size} bytes, over MAX_MESSAGE_BYTES (${maxMessageBytes})` };
+    return {
+      ok: false,
+      code: 'MESSAGE_TOO_LARGE',
+      reason: `body is ${size} bytes, over MAX_MESSAGE_BYTES (${maxMessageBytes})`,
+    };
   }
   const text = withoutByteOrderMark(body);
   let parsed: unknown;

@@ -18,10 +18,15 @@ export class IngestPauseProbe implements DependencyProbe {
   check(): Promise<void> {
     const state = this.pause.current();
     if (state === null) return Promise.resolve();
-    return Promise.reject(new ProbeDownError(`paused since ${state.since.toISOString()}: Redis refuses writes (${state.reason}): ${state.error}`, {
-      paused: true,
-      reason: state.reason,
-      since: state.since.toISOString(),
-    }));
+    return Promise.reject(
+      new ProbeDownError(
+        `paused since ${state.since.toISOString()}: Redis refuses writes (${state.reason}): ${state.error}`,
+        {
+          paused: true,
+          reason: state.reason,
+          since: state.since.toISOString(),
+        },
+      ),
+    );
   }
 }

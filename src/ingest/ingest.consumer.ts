@@ -81,7 +81,9 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     const delay = Math.min(500 * 2 ** (this.receiveFailures - 1), MAX_RECEIVE_BACKOFF_MS);
     this.consumer()?.updateOption('pollingWaitTimeMs', delay);
     if ((this.receiveFailures & (this.receiveFailures - 1)) === 0) {
-      this.logger.warn(`receive from SQS failed ${this.receiveFailures} time(s), next try in ${delay} ms: ${error.message}`);
+      this.logger.warn(
+        `receive from SQS failed ${this.receiveFailures} time(s), next try in ${delay} ms: ${error.message}`,
+      );
     }
   }
 
@@ -113,7 +115,9 @@ export class IngestConsumer implements BeforeApplicationShutdown {
       await Promise.race([Promise.allSettled([...this.inFlight]), sleep(50)]);
     }
     if (this.inFlight.size > 0) {
-      this.logger.warn(`shutdown deadline reached with ${this.inFlight.size} batch(es) in hand; SQS will redeliver them`);
+      this.logger.warn(
+        `shutdown deadline reached with ${this.inFlight.size} batch(es) in hand; SQS will redeliver them`,
+      );
     }
   }
 

@@ -17,7 +17,10 @@ function received(id: string, receiveCount?: number): QueueMessage {
   return {
     MessageId: id,
     ReceiptHandle: `receipt-${id}`,
-    Attributes: { MessageGroupId: id.slice(0, 1), ...(receiveCount !== undefined && { ApproximateReceiveCount: String(receiveCount) }) },
+    Attributes: {
+      MessageGroupId: id.slice(0, 1),
+      ...(receiveCount !== undefined && { ApproximateReceiveCount: String(receiveCount) }),
+    },
   };
 }
 
@@ -25,7 +28,13 @@ const failed = (id: string, receives: number, passingReason: string | null, erro
   message: received(id, receives),
   verdict: { kind: 'retry', error, passingReason },
 });
-const heldBack = (id: string, receives: number, blockedBy: string, passingReason: string | null, error = 'boom'): Unsettled => ({
+const heldBack = (
+  id: string,
+  receives: number,
+  blockedBy: string,
+  passingReason: string | null,
+  error = 'boom',
+): Unsettled => ({
   message: received(id, receives),
   verdict: { kind: 'held-back', blockedBy, error, passingReason },
 });
@@ -62,7 +71,10 @@ describe('planRetries', () => {
   });
 
   it('dead-letters other failures at their last receive with RETRIES_EXHAUSTED and the last error', () => {
-    const plan = planRetries([failed('A1', 2, null, 'WRONGTYPE Operation against a key holding the wrong kind of value')], 2);
+    const plan = planRetries(
+      [failed('A1', 2, null, 'WRONGTYPE Operation against a key holding the wrong kind of value')],
+      2,
+    );
     expect(plan.exhausted).toEqual([
       {
         message: expect.objectContaining({ MessageId: 'A1' }),
@@ -73,7 +85,10 @@ describe('planRetries', () => {
   });
 
   it('says which earlier message blocked a held-back message at its last receive, and why', () => {
-    const plan = planRetries([failed('A1', 1, null, 'ERR script bug'), heldBack('A2', 2, 'A1', null, 'ERR script bug')], 2);
+    const plan = planRetries(
+      [failed('A1', 1, null, 'ERR script bug'), heldBack('A2', 2, 'A1', null, 'ERR script bug')],
+      2,
+    );
     expect(ids(plan.redeliver)).toEqual(['A1']);
     expect(plan.exhausted.map(({ reason }) => reason)).toEqual([
       'receive 2 of 2: held back behind message A1 of its group, which failed: ERR script bug',
@@ -88,7 +103,10 @@ describe('planRetries', () => {
 
 describe('planLeaving (shutdown while messages are held)', () => {
   it('dead-letters the held messages at their last receive and hands the others back', () => {
-    const { exhausted, redeliver } = planLeaving([failed('A1', 3, 'OOM', 'Redis is unavailable: OOM'), failed('B1', 1, 'OOM')], 3);
+    const { exhausted, redeliver } = planLeaving(
+      [failed('A1', 3, 'OOM', 'Redis is unavailable: OOM'), failed('B1', 1, 'OOM')],
+      3,
+    );
     expect(exhausted.map(({ message, code, reason }) => [message.MessageId, code, reason])).toEqual([
       ['A1', 'RETRIES_EXHAUSTED', 'receive 3 of 3: Redis is unavailable: OOM'],
     ]);
@@ -123,7 +141,9 @@ describe('failureOf / passingReasonOf', () => {
   it('tells a timeout from a lost connection', () => {
     expect(passingReasonOf(new Error('Command timed out'))).toBe('timeout');
     expect(passingReasonOf(new Error('Redis write probe: no answer within 1000 ms'))).toBe('timeout');
-    expect(passingReasonOf(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe('unreachable');
+    expect(passingReasonOf(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe(
+      'unreachable',
+    );
     expect(passingReasonOf(unavailable(new Error('Connection is closed.')))).toBe('unreachable');
   });
 

@@ -61,7 +61,11 @@ export function atLastReceive(message: QueueMessage, maxReceiveCount: number | n
 }
 
 /** The dead letter's errorMessage: the last error, and for a held-back message which earlier message blocked it. */
-export function failureText(message: QueueMessage, verdict: Unsettled['verdict'], maxReceiveCount: number | null): string {
+export function failureText(
+  message: QueueMessage,
+  verdict: Unsettled['verdict'],
+  maxReceiveCount: number | null,
+): string {
   const receives = `receive ${receiveCountOf(message)} of ${maxReceiveCount ?? 'unlimited'}`;
   if (verdict.kind === 'retry') return `${receives}: ${verdict.error}`;
   return `${receives}: held back behind message ${verdict.blockedBy} of its group, which failed: ${verdict.error}`;

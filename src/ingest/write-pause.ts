@@ -89,7 +89,9 @@ export class WritePause {
   private enter(failure: Failure): void {
     this.state = { reason: failure.passingReason ?? 'unknown', error: failure.error, since: new Date() };
     this.metrics.showIngestPaused(this.state.reason, null);
-    this.logger.warn(`Redis refuses writes (${this.state.reason}): receiving from SQS is paused, messages in hand are held: ${failure.error}`);
+    this.logger.warn(
+      `Redis refuses writes (${this.state.reason}): receiving from SQS is paused, messages in hand are held: ${failure.error}`,
+    );
     this.listener?.paused(this.state);
   }
 

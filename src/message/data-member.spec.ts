@@ -41,14 +41,24 @@ const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
     fc.json({ maxDepth: 0 }),
     fc.constantFrom(...NUMBER_LITERALS),
     fc.constantFrom('"\\u00e9"', '"\\/"', '"\\"}{]["', '"\\\\"', '"\uFFFE"', '"\uD800"'),
-    fc.array(fc.tuple(whitespace, tie('value'), whitespace), { maxLength: 4 }).map(
-      (items) => `[${items.map(([before, item, after]) => before + item + after).join(',')}]`,
-    ),
     fc
-      .array(fc.tuple(whitespace, fc.string({ maxLength: 6 }).map((name) => JSON.stringify(name)), whitespace, tie('value')), {
-        maxLength: 4,
-      })
-      .map((members) => `{${members.map(([before, name, after, item]) => `${before}${name}${after}:${item}`).join(',')}}`),
+      .array(fc.tuple(whitespace, tie('value'), whitespace), { maxLength: 4 })
+      .map((items) => `[${items.map(([before, item, after]) => before + item + after).join(',')}]`),
+    fc
+      .array(
+        fc.tuple(
+          whitespace,
+          fc.string({ maxLength: 6 }).map((name) => JSON.stringify(name)),
+          whitespace,
+          tie('value'),
+        ),
+        {
+          maxLength: 4,
+        },
+      )
+      .map(
+        (members) => `{${members.map(([before, name, after, item]) => `${before}${name}${after}:${item}`).join(',')}}`,
+      ),
   ),
 })).value;
 
@@ -170,7 +180,10 @@ describe('scanDataMember', () => {
       '[1] [2]',
     ])('%p', (body) => {
       expect(isValidJson(body)).toBe(false);
-      expect(scanDataMember(body)).toEqual({ kind: 'invalid', reason: expect.stringMatching(/ at (the end|position \d+)$/) });
+      expect(scanDataMember(body)).toEqual({
+        kind: 'invalid',
+        reason: expect.stringMatching(/ at (the end|position \d+)$/),
+      });
     });
 
     it('without overflowing the stack on deep nesting', () => {
@@ -201,7 +214,12 @@ describe('scanDataMember', () => {
 
     it('agrees with JSON.parse on what is valid, for texts one edit away from JSON', () => {
       const edited = fc
-        .tuple(jsonText, fc.nat(), fc.nat({ max: 3 }), fc.constantFrom(...'{}[],:"\\ -+.0123456789eEtrufalsn\u0000\u001f\uFEFFx'))
+        .tuple(
+          jsonText,
+          fc.nat(),
+          fc.nat({ max: 3 }),
+          fc.constantFrom(...'{}[],:"\\ -+.0123456789eEtrufalsn\u0000\u001f\uFEFFx'),
+        )
         .map(([text, at, deleted, inserted]) => {
           const index = text.length === 0 ? 0 : at % text.length;
           return text.slice(0, index) + inserted + text.slice(index + deleted);
@@ -218,11 +236,11 @@ describe('scanDataMember', () => {
     it('finds the member JSON.parse would keep when no name repeats', () => {
       const body = fc
         .dictionary(fc.string({ maxLength: 6 }), fc.json({ maxDepth: 1 }), { maxKeys: 5 })
-        .chain((members) =>
-          fc.tuple(fc.constant(members), fc.option(jsonText, { nil: undefined })),
-        )
+        .chain((members) => fc.tuple(fc.constant(members), fc.option(jsonText, { nil: undefined })))
         .map(([members, data]) => {
-          const entries = Object.entries(members).filter(([name]) => name !== 'data').map(([name, value]) => `${JSON.stringify(name)}:${value}`);
+          const entries = Object.entries(members)
+            .filter(([name]) => name !== 'data')
+            .map(([name, value]) => `${JSON.stringify(name)}:${value}`);
           if (data !== undefined) entries.push(`"data":${data}`);
           return { text: `{${entries.join(',')}}`, data };
         });

@@ -35,7 +35,12 @@ describe('toQueueBody', () => {
   });
 
   it('omits data for a delete', () => {
-    const body = toQueueBody({ op: 'delete', accountId: 'acme', flowId: 'orders-sync', webhookKeys: ['wh_7f3c9a1e2b4d'] });
+    const body = toQueueBody({
+      op: 'delete',
+      accountId: 'acme',
+      flowId: 'orders-sync',
+      webhookKeys: ['wh_7f3c9a1e2b4d'],
+    });
     expect(JSON.parse(body)).toStrictEqual({
       op: 'delete',
       accountId: 'acme',
@@ -128,7 +133,7 @@ describe('deduplicationId', () => {
     expect(id).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('differs between groups, so one account cannot suppress another account\'s message', () => {
+  it("differs between groups, so one account cannot suppress another account's message", () => {
     expect(deduplicationId('acme:orders', 'k-1')).not.toBe(deduplicationId('globex:orders', 'k-1'));
     expect(deduplicationId('acme:orders', 'k-1')).not.toBe(deduplicationId('acme:invoices', 'k-1'));
   });

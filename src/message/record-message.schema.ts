@@ -22,7 +22,9 @@ class SchemaHost {}
 export async function recordMessageJsonSchema(): Promise<JsonSchema> {
   const app = await NestFactory.create(SchemaHost, new FastifyAdapter(), { logger: false });
   try {
-    const document = SwaggerModule.createDocument(app, new DocumentBuilder().build(), { extraModels: [RecordMessageDto] });
+    const document = SwaggerModule.createDocument(app, new DocumentBuilder().build(), {
+      extraModels: [RecordMessageDto],
+    });
     const openApi = document.components?.schemas?.[RecordMessageDto.name] as JsonSchema;
     return {
       $schema: 'http://json-schema.org/draft-04/schema#',

@@ -242,14 +242,18 @@ describe('validateRecordMessage', () => {
   describe('a repeated top-level field', () => {
     it.each(['accountId', 'op', 'webhookKeys', 'version'])('is refused by name (%s)', (field) => {
       const body = JSON.stringify(setMessage({ op: 'set', version: 1 }));
-      const repeated = body.replace(/^\{/, `{${JSON.stringify(field)}:${JSON.stringify(setMessage({ op: 'set', version: 1 })[field])},`);
+      const repeated = body.replace(
+        /^\{/,
+        `{${JSON.stringify(field)}:${JSON.stringify(setMessage({ op: 'set', version: 1 })[field])},`,
+      );
       expect(problemsOfDocument(written(repeated))).toEqual([
         { field, message: `property ${field} appears more than once; each may appear only once` },
       ]);
     });
 
     it('is refused also when written with escapes', () => {
-      const text = '{"accountId":"acme","\\u0061ccountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":1}';
+      const text =
+        '{"accountId":"acme","\\u0061ccountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":1}';
       expect(problemsOfDocument(written(text))).toEqual([
         { field: 'accountId', message: 'property accountId appears more than once; each may appear only once' },
       ]);
@@ -275,7 +279,9 @@ describe('validateRecordMessage', () => {
       });
 
       it('is rejected when it holds a number', () => {
-        const body = written('{"__proto__":1,"accountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":1}');
+        const body = written(
+          '{"__proto__":1,"accountId":"acme","flowId":"f","webhookKeys":["webhook-key-0"],"data":1}',
+        );
         expect(problemsOfDocument(body).map((problem) => problem.field)).toEqual(['__proto__']);
       });
 

@@ -28,7 +28,10 @@ export class QueryController {
   })
   @ApiSecurity('webhook-key')
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'An ETag from an earlier answer' })
-  @ApiOkResponse({ type: RecordDataDto, headers: { ETag: { description: 'Strong entity tag', schema: { type: 'string' } } } })
+  @ApiOkResponse({
+    type: RecordDataDto,
+    headers: { ETag: { description: 'Strong entity tag', schema: { type: 'string' } } },
+  })
   @ApiResponse({ status: 304, description: 'Unchanged since the ETag in If-None-Match' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Missing or malformed x-webhook-key' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown or expired key' })

@@ -43,7 +43,13 @@ export class RecordDataDto {
   @ApiProperty({ format: 'date-time', example: '2026-11-25T09:30:00.000Z' })
   storedAt!: string;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-12-02T09:30:00.000Z', description: 'null: never' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: '2026-12-02T09:30:00.000Z',
+    description: 'null: never',
+  })
   expiresAt!: string | null;
 }
 

@@ -10,7 +10,10 @@ export const WEBHOOK_KEY_HEADER = 'x-webhook-key';
 export class QueryService {
   constructor(private readonly records: RecordStore) {}
 
-  async read(webhookKey: string | undefined, ifNoneMatch: string | undefined): Promise<ReadResult & { kind: 'found' | 'not-modified' }> {
+  async read(
+    webhookKey: string | undefined,
+    ifNoneMatch: string | undefined,
+  ): Promise<ReadResult & { kind: 'found' | 'not-modified' }> {
     if (webhookKey === undefined || webhookKey === '') {
       throw new ApiException(400, `Missing ${WEBHOOK_KEY_HEADER} header`);
     }

@@ -147,7 +147,9 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
       );
       return maxReceiveCountOf(Attributes?.RedrivePolicy);
     } catch (error) {
-      this.logger.warn(`could not read the ingest queue's redrive policy, keeping ${known ?? 'no limit'}: ${(error as Error).message}`);
+      this.logger.warn(
+        `could not read the ingest queue's redrive policy, keeping ${known ?? 'no limit'}: ${(error as Error).message}`,
+      );
       this.receiveLimitReadAt = Date.now() - RECEIVE_LIMIT_REFRESH_MS + RECEIVE_LIMIT_RETRY_MS;
       return known;
     }

@@ -38,7 +38,10 @@ export class RecordQueue implements OnApplicationShutdown {
           MessageDeduplicationId: deduplicationId,
         }),
       );
-      return { messageId: result.MessageId ?? '', ...(result.SequenceNumber && { sequenceNumber: result.SequenceNumber }) };
+      return {
+        messageId: result.MessageId ?? '',
+        ...(result.SequenceNumber && { sequenceNumber: result.SequenceNumber }),
+      };
     } catch (error) {
       if (error instanceof SQSServiceException && REFUSED.has(error.name)) throw new MessageRefusedError(error.message);
       throw new DependencyUnavailableError('SQS', error);

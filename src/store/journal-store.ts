@@ -69,15 +69,24 @@ export class JournalStore {
   async append(entry: NewJournalEntry): Promise<number> {
     if (!this.enabled) return 0;
     const fields = [
-      'o', entry.op,
-      'd', entry.datumId,
-      'a', entry.accountId,
-      'f', entry.flowId,
-      'v', entry.version === null ? '' : String(entry.version),
-      't', String(entry.at),
-      'x', entry.expiresAt === null ? '' : String(entry.expiresAt),
-      'k', entry.keys.map(({ digest, previous }) => `${digest}:${previous}`).join(','),
-      'r', entry.ended.join(','),
+      'o',
+      entry.op,
+      'd',
+      entry.datumId,
+      'a',
+      entry.accountId,
+      'f',
+      entry.flowId,
+      'v',
+      entry.version === null ? '' : String(entry.version),
+      't',
+      String(entry.at),
+      'x',
+      entry.expiresAt === null ? '' : String(entry.expiresAt),
+      'k',
+      entry.keys.map(({ digest, previous }) => `${digest}:${previous}`).join(','),
+      'r',
+      entry.ended.join(','),
       ...(entry.body === null ? [] : ['b', entry.body]),
     ];
     const size = fields.reduce((total, field) => total + Buffer.byteLength(field), 0);

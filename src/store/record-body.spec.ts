@@ -51,7 +51,9 @@ describe('renderRecordBody', () => {
   it.each(['123456789012345678901234567890', '1.50', '-0', '1e400', '1E-7', '[ 1 ,\n\t2 ]', '"\\u00e9\\/"'])(
     'splices the data text %s in exactly as given',
     (dataJson) => {
-      expect(renderRecordBody(fields({ dataJson })).json).toContain(`"flowId":"orders-sync","data":${dataJson},"version":42,`);
+      expect(renderRecordBody(fields({ dataJson })).json).toContain(
+        `"flowId":"orders-sync","data":${dataJson},"version":42,`,
+      );
     },
   );
 

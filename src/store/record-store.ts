@@ -44,9 +44,7 @@ export interface WriteContext {
 }
 
 export type ReadResult =
-  | { kind: 'missing' }
-  | { kind: 'not-modified'; etag: string }
-  | { kind: 'found'; etag: string; body: Buffer };
+  { kind: 'missing' } | { kind: 'not-modified'; etag: string } | { kind: 'found'; etag: string; body: Buffer };
 
 /** A datum as Redis holds it now, for the archive's snapshot. */
 export interface StoredDatum {
@@ -254,7 +252,13 @@ export class RecordStore {
     const records = write.digests.map((digest) => this.keys.record(digest));
     const groups = this.scriptCalls(records);
     const groupReplies = await Promise.all(
-      groups.map((positions) => applyRecordKeys(this.redis, positions.map((position) => records[position]), args)),
+      groups.map((positions) =>
+        applyRecordKeys(
+          this.redis,
+          positions.map((position) => records[position]),
+          args,
+        ),
+      ),
     );
     const replies = new Array<KeyReply>(records.length);
     groups.forEach((positions, group) => {
@@ -316,7 +320,15 @@ export class RecordStore {
     datumId: string,
     attachment: Attachment | null,
   ): Promise<KeysApplied> {
-    const outcome: KeysApplied = { applied: [], kept: 0, stale: 0, tombstoned: 0, foreign: [], ended: [], bodyStoredEarlier: false };
+    const outcome: KeysApplied = {
+      applied: [],
+      kept: 0,
+      stale: 0,
+      tombstoned: 0,
+      foreign: [],
+      ended: [],
+      bodyStoredEarlier: false,
+    };
     const releases = new Map<string, string[]>();
     const release = (releasedId: string, attached: string) => {
       const list = releases.get(releasedId);
@@ -355,7 +367,12 @@ export class RecordStore {
    * attempt stored its body keeps that body (rendered with the first attempt's storedAt), so the journal takes
    * it from Redis in that one case.
    */
-  private async storedBody(body: RecordBody, outcome: KeysApplied, webhookKeys: string[], datumId: string): Promise<string> {
+  private async storedBody(
+    body: RecordBody,
+    outcome: KeysApplied,
+    webhookKeys: string[],
+    datumId: string,
+  ): Promise<string> {
     if (!outcome.bodyStoredEarlier) return body.json;
     const stored =
       webhookKeys.length > 1
@@ -376,7 +393,9 @@ export class RecordStore {
     if (fewest < this.waitReplicas) {
       throw new DependencyUnavailableError(
         'Redis',
-        new Error(`NOREPLICAS only ${fewest} of ${this.waitReplicas} replicas (REDIS_WAIT_REPLICAS) acknowledged the writes`),
+        new Error(
+          `NOREPLICAS only ${fewest} of ${this.waitReplicas} replicas (REDIS_WAIT_REPLICAS) acknowledged the writes`,
+        ),
       );
     }
   }
@@ -394,7 +413,9 @@ export class RecordStore {
     if (holdsCurrent?.(etagText)) return { kind: 'not-modified', etag: etagText };
     const body =
       inline ??
-      (datumId === null ? null : await this.redis.getBuffer(this.keys.datum(datumId.toString())).catch(redisUnavailable));
+      (datumId === null
+        ? null
+        : await this.redis.getBuffer(this.keys.datum(datumId.toString())).catch(redisUnavailable));
     return body === null ? { kind: 'missing' } : { kind: 'found', etag: etagText, body };
   }
 
@@ -404,7 +425,9 @@ export class RecordStore {
       webhookKeys.map((key) => this.redis.hmgetBuffer(this.keys.record(this.digester.digest(key)), 'e', 'b', 'd')),
     ).catch(redisUnavailable);
     const datumIds = [
-      ...new Set(records.flatMap(([etag, inline, datumId]) => (etag && !inline && datumId ? [datumId.toString()] : []))),
+      ...new Set(
+        records.flatMap(([etag, inline, datumId]) => (etag && !inline && datumId ? [datumId.toString()] : [])),
+      ),
     ];
     const datumBodies = await Promise.all(datumIds.map((id) => this.redis.getBuffer(this.keys.datum(id)))).catch(
       redisUnavailable,

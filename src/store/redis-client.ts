@@ -53,7 +53,8 @@ export function redisModuleOptions(config: AppConfig): RedisModuleOptions {
  */
 export function scanTargets(redis: RedisClient): Redis[] {
   if (!(redis instanceof Cluster)) return [redis];
-  if (redis.status !== 'ready') throw new DependencyUnavailableError('Redis', new Error(`the cluster is ${redis.status}`));
+  if (redis.status !== 'ready')
+    throw new DependencyUnavailableError('Redis', new Error(`the cluster is ${redis.status}`));
   return redis.nodes('master');
 }
 

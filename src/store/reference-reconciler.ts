@@ -50,7 +50,10 @@ export class ReferenceReconciler {
     const lock = this.keys.reconcileLock();
     const held = await this.redis.acquireLock(lock, owner, String(LOCK_TTL_MS)).catch(redisUnavailable);
     if (held !== 1) return null;
-    const renewal = setInterval(() => void this.redis.acquireLock(lock, owner, String(LOCK_TTL_MS)).catch(() => 0), LOCK_RENEWAL_MS);
+    const renewal = setInterval(
+      () => void this.redis.acquireLock(lock, owner, String(LOCK_TTL_MS)).catch(() => 0),
+      LOCK_RENEWAL_MS,
+    );
     try {
       return await this.reconcile();
     } finally {

@@ -20,7 +20,11 @@ import { TtlPolicyStore } from './ttl-policy-store';
     }),
   ],
   providers: [
-    { provide: KeyLayout, useFactory: (config: AppConfig) => new KeyLayout(config.redis.keyPrefix), inject: [APP_CONFIG] },
+    {
+      provide: KeyLayout,
+      useFactory: (config: AppConfig) => new KeyLayout(config.redis.keyPrefix),
+      inject: [APP_CONFIG],
+    },
     {
       provide: WebhookKeyDigester,
       useFactory: (config: AppConfig) => new WebhookKeyDigester(config.webhookKeySecret),

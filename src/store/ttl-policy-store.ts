@@ -39,7 +39,9 @@ export class TtlPolicyStore {
 
   async put(accountId: string, flowId: string | null, ttlSeconds: number | null, now = Date.now()): Promise<TtlPolicy> {
     const stored: StoredPolicy = { ttlSeconds, updatedAt: new Date(now).toISOString() };
-    await this.redis.hset(this.keys.ttlPolicies(accountId), this.field(flowId), JSON.stringify(stored)).catch(redisUnavailable);
+    await this.redis
+      .hset(this.keys.ttlPolicies(accountId), this.field(flowId), JSON.stringify(stored))
+      .catch(redisUnavailable);
     return { accountId, flowId, ...stored };
   }
 
@@ -78,7 +80,13 @@ export class TtlPolicyStore {
   /** Writes an archived policy back unless one is set already; returns whether it was written. */
   async putIfAbsent(policy: TtlPolicy): Promise<boolean> {
     const stored: StoredPolicy = { ttlSeconds: policy.ttlSeconds, updatedAt: policy.updatedAt };
-    return (await this.redis.hsetnx(this.keys.ttlPolicies(policy.accountId), this.field(policy.flowId), JSON.stringify(stored))) === 1;
+    return (
+      (await this.redis.hsetnx(
+        this.keys.ttlPolicies(policy.accountId),
+        this.field(policy.flowId),
+        JSON.stringify(stored),
+      )) === 1
+    );
   }
 
   /** Every policy of every account, in batches (SCAN on every master of a cluster). */
