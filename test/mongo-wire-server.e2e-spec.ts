@@ -233,7 +233,7 @@ describe('MongoWireServer', () => {
       codeName: 'PathNotViable',
     });
     await expect(items.updateOne({ _id: 'x' }, { $inc: { text: 1 } } as object)).rejects.toMatchObject({ code: 14 });
-    await expect(items.updateOne({ _id: 'x' }, { $frob: { text: 1 } } as object)).rejects.toMatchObject({ code: 9 });
+    await expect(items.updateOne({ _id: 'x' }, { $frob: { text: 1 } })).rejects.toMatchObject({ code: 9 });
     await expect(items.updateOne({ _id: 'x' }, { $set: { _id: 'y' } })).rejects.toMatchObject({ code: 66 });
     expect(await items.findOne({ _id: 'x' })).toEqual({ _id: 'x', gone: null, text: 'abc' });
   });

@@ -337,7 +337,7 @@ function optionalInteger(input: Input, name: string, min: number, max: number): 
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new SqsError(
       'InvalidParameterValue',
-      `Value ${String(value)} for parameter ${name} is invalid. Reason: Must be between ${min} and ${max}.`,
+      `Value ${JSON.stringify(value)} for parameter ${name} is invalid. Reason: Must be between ${min} and ${max}.`,
     );
   }
   return value;

@@ -121,7 +121,8 @@ function canonical(value: unknown): string {
     case 'object':
       break;
     default:
-      return `?${String(value)}`;
+      // symbols and functions: never in a BSON document
+      return `?${typeof value}`;
   }
   if (Array.isArray(value)) return `a[${value.map(canonical).join(',')}]`;
   if (value instanceof Date) return `d${value.getTime()}`;
@@ -142,7 +143,7 @@ function canonical(value: unknown): string {
     case 'Binary':
       return `x${(value as Binary).sub_type}:${Buffer.from((value as Binary).buffer).toString('base64')}`;
     default:
-      return `?${EJSON.stringify(value as Doc, { relaxed: false })}`;
+      return `?${EJSON.stringify(value, { relaxed: false })}`;
   }
 }
 
@@ -198,7 +199,7 @@ function typeName(value: unknown): string {
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   try {
-    return EJSON.stringify(value as Doc, { relaxed: true });
+    return EJSON.stringify(value, { relaxed: true });
   } catch {
     return String(value);
   }
@@ -462,7 +463,7 @@ function idCandidates(filter: Doc): string[] | null {
 
 function compileQuery(filter: Doc): Query {
   try {
-    return new Query(filter as MingoCriteria);
+    return new Query(filter);
   } catch (error) {
     throw badValue(error instanceof Error ? error.message : String(error));
   }
@@ -664,9 +665,9 @@ function applyOperators(doc: Doc, update: Doc, context: UpdateContext): boolean 
   const modifier: Doc = {};
   for (const [operator, fields] of Object.entries(update)) {
     if (operator === '$setOnInsert') {
-      if (context.inserting) modifier.$set = { ...((modifier.$set as Doc | undefined) ?? {}), ...(fields as Doc) };
+      if (context.inserting) modifier.$set = { ...((modifier.$set) ?? {}), ...(fields as Doc) };
     } else if (operator === '$set') {
-      modifier.$set = { ...((modifier.$set as Doc | undefined) ?? {}), ...(fields as Doc) };
+      modifier.$set = { ...((modifier.$set) ?? {}), ...(fields as Doc) };
     } else {
       modifier[operator] = fields;
     }
@@ -783,7 +784,7 @@ function readCString(buffer: Buffer, offset: number): [string, number] {
 function deserialize(buffer: Buffer, offset: number): [Doc, number] {
   const size = buffer.readInt32LE(offset);
   if (size < 5 || offset + size > buffer.length) throw new Error('BSON document overruns its message');
-  return [BSON.deserialize(buffer.subarray(offset, offset + size)) as Doc, offset + size];
+  return [BSON.deserialize(buffer.subarray(offset, offset + size)), offset + size];
 }
 
 interface ParsedMessage {
@@ -1309,7 +1310,7 @@ export class MongoWireServer {
     let results = source;
     if (stages.length > 0) {
       try {
-        results = new Aggregator(stages as MingoPipeline).run(source) as Doc[];
+        results = new Aggregator(stages).run<Doc>(source);
       } catch (error) {
         throw badValue(error instanceof Error ? error.message : String(error));
       }

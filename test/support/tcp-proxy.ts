@@ -16,11 +16,12 @@ export class TcpProxy {
   ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = createServer((client) => proxy?.accept(client, targetHost, targetPort));
+    // The connection handler exists before the proxy it hands connections to.
+    const accepting: { proxy?: TcpProxy } = {};
+    const server = createServer((client) => accepting.proxy?.accept(client, targetHost, targetPort));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as AddressInfo).port);
-    return proxy;
+    accepting.proxy = new TcpProxy(server, (server.address() as AddressInfo).port);
+    return accepting.proxy;
   }
 
   private accept(client: Socket, targetHost: string, targetPort: number): void {
