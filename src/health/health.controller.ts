@@ -42,12 +42,10 @@ export class HealthController {
     const down = Object.entries(report.checks)
       .filter(([, check]) => check.status === 'down')
       .map(([name]) => name);
-    void reply
-      .code(503)
-      .send({
-        ...errorBody(503, `Not ready: ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down`),
-        status: 'error',
-        checks: report.checks,
-      });
+    void reply.code(503).send({
+      ...errorBody(503, `Not ready: ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down`),
+      status: 'error',
+      checks: report.checks,
+    });
   }
 }

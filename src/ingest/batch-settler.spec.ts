@@ -24,7 +24,7 @@ function received(id: string, receiveCount = 1): QueueMessage {
  */
 function settlerUnderTest(
   rounds: Record<string, Verdict>[],
-  options: { writable?: boolean; maxReceiveCount?: number } = {},
+  options: { writable?: boolean; maxReceiveCount?: number; refuseExtension?: string[] } = {},
 ) {
   const processed: string[][] = [];
   const ingest = {
@@ -46,7 +46,7 @@ function settlerUnderTest(
     },
     changeVisibility: async (messages: QueueMessage[], seconds: number) => {
       visibility.push(...messages.map((message) => `${message.MessageId}=${seconds}`));
-      return [];
+      return messages.filter((message) => options.refuseExtension?.includes(message.MessageId ?? ''));
     },
     maxReceiveCount: async () => options.maxReceiveCount ?? null,
   };
@@ -77,6 +77,18 @@ describe('BatchSettler', () => {
     ]);
     expect(deleted).toEqual(['B1', 'A1', 'A2']);
     expect(deadLettered).toEqual([]);
+  });
+
+  it('after a hold, applies no message whose visibility SQS refused, nor the later ones of its group', async () => {
+    const held: Verdict = { kind: 'held-back', blockedBy: 'A1', error: OOM.error, passingReason: 'OOM' };
+    const { settler, processed, deleted } = settlerUnderTest(
+      [{ A1: OOM, A2: held, B1: OOM }, { B1: { kind: 'done' } }],
+      { refuseExtension: ['A1'] },
+    );
+    await settler.settle([received('A1'), received('A2'), received('B1')]);
+    // A1 may be in another worker's hands now: A1 and A2 are left to SQS, which hands them out again in order.
+    expect(processed).toEqual([['A1', 'A2', 'B1'], ['B1']]);
+    expect(deleted).toEqual(['B1']);
   });
 
   it('holds a passing failure even at its last receive: holding costs no receive', async () => {

@@ -16,6 +16,13 @@ import { WritePause } from './write-pause';
  * for it before being tried: a second or two of waiting spares a failed attempt and a pause.
  */
 const CONNECTION_GRACE_MS = 3_000;
+/**
+ * SQS keeps a message invisible for at most 12 hours after its receive, whatever the extensions: messages held
+ * longer than this are handed back so that they are never visible to others while still held here.
+ */
+const MAX_HOLD_MS = 11 * 3600_000;
+/** Handing back is a courtesy (the messages become visible at the end of their timeout anyway): never wait long. */
+const HAND_BACK_TIMEOUT_MS = 2_000;
 
 /**
  * Settles one received batch: applies it (IngestService), carries the verdicts out on SQS, and keeps the
@@ -44,6 +51,7 @@ export class BatchSettler {
       this.metrics,
       this.config.sqs.visibilityTimeoutSeconds,
     );
+    const receivedAt = Date.now();
     try {
       if (!this.redis.isReady()) await this.redis.waitUntilReady(CONNECTION_GRACE_MS);
       let inHand = messages;
@@ -51,11 +59,15 @@ export class BatchSettler {
         const unsettled = await this.applyOnce(inHand, heartbeat);
         const plan = planRetries(unsettled, await this.queue.maxReceiveCount());
         await this.letGo(plan.exhausted, plan.redeliver, heartbeat);
-        inHand = plan.hold.map(({ message }) => message);
-        if (plan.hold.length > 0 && !(await this.pause.untilWritable(plan.hold[0].verdict))) {
+        if (plan.hold.length === 0) return;
+        const writable = await this.pause.untilWritable(plan.hold[0].verdict);
+        if (!writable || Date.now() - receivedAt > MAX_HOLD_MS) {
           await this.handBack(plan.hold, heartbeat);
           return;
         }
+        const held = plan.hold.map(({ message }) => message);
+        inHand = stillOurs(held, await heartbeat.confirm(held));
+        heartbeat.letGo(held.filter((message) => !inHand.includes(message)));
       }
     } catch (error) {
       this.logger.error(`batch of ${messages.length} left for redelivery: ${(error as Error).message}`);
@@ -102,9 +114,23 @@ export class BatchSettler {
     const { exhausted, redeliver } = planLeaving(held, await this.queue.maxReceiveCount());
     await heartbeat.stop();
     await this.letGo(exhausted, [], heartbeat);
-    await this.queue.changeVisibility(redeliver, 0);
+    await this.queue.changeVisibility(redeliver, 0, HAND_BACK_TIMEOUT_MS);
     this.logger.warn(
       `shutdown: ${redeliver.length} message(s) held for Redis handed back to SQS, ${exhausted.length} dead-lettered`,
     );
   }
+}
+
+/**
+ * The held messages this worker may still apply: not one whose visibility could not be confirmed (another receive
+ * may have it), nor any later message of that one's group (applying it first would break the group's order).
+ * SQS hands those out again, in order.
+ */
+export function stillOurs(held: QueueMessage[], lost: ReadonlySet<QueueMessage>): QueueMessage[] {
+  const givenUp = new Set<string>();
+  return held.filter((message) => {
+    const group = message.Attributes?.MessageGroupId ?? message.MessageId ?? '';
+    if (lost.has(message)) givenUp.add(group);
+    return !givenUp.has(group);
+  });
 }

@@ -44,6 +44,9 @@ function consumerUnderTest() {
       this.calls.push('start');
       this.status.isRunning = true;
     },
+    updateOption(option: string, value: number) {
+      this.calls.push(`${option}=${value}`);
+    },
   };
   let listener: PauseListener | undefined;
   let paused: PauseState | null = null;
@@ -94,14 +97,14 @@ describe('IngestConsumer.handleBatch', () => {
   it('stops receiving (aborting a long poll) when Redis refuses writes, and starts again once the old poll ended', async () => {
     const { sqsConsumer, setPaused } = consumerUnderTest();
     setPaused({ reason: 'OOM', error: 'OOM command not allowed', since: new Date() });
-    expect(sqsConsumer.calls).toEqual(['stop(abort)']);
+    expect(sqsConsumer.calls).toEqual(['pollingWaitTimeMs=0', 'stop(abort)']);
     sqsConsumer.status.isPolling = true;
     setPaused(null);
     await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(sqsConsumer.calls).toEqual(['stop(abort)']);
+    expect(sqsConsumer.calls).toEqual(['pollingWaitTimeMs=0', 'stop(abort)']);
     sqsConsumer.status.isPolling = false;
     await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(sqsConsumer.calls).toEqual(['stop(abort)', 'start']);
+    expect(sqsConsumer.calls).toEqual(['pollingWaitTimeMs=0', 'stop(abort)', 'start']);
   });
 
   it('does not start receiving again when shutdown began during the pause', async () => {

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { SqsConsumerEventHandler, SqsMessageHandler, SqsService } from '@ssut/nestjs-sqs';
 import { QueueMessage } from '../queue/sqs-types';
 import { BatchSettler } from './batch-settler';
@@ -28,7 +28,7 @@ const DRAIN_DEADLINE_MS = 7_000;
  * track of the batches in hand, never lets an error escape, and drains before the Redis connection closes.
  */
 @Injectable()
-export class IngestConsumer implements BeforeApplicationShutdown {
+export class IngestConsumer implements OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestConsumer.name);
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
@@ -40,8 +40,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     private readonly pause: WritePause,
   ) {
     pause.listen({
-      // Aborts a long poll too: a receive answered now would hand out messages the worker cannot apply.
-      paused: () => this.consumer()?.stop({ abort: true }),
+      paused: () => this.stopReceiving(),
       resumed: () => void this.receiveAgain(),
     });
   }
@@ -58,12 +57,29 @@ export class IngestConsumer implements BeforeApplicationShutdown {
   }
 
   /**
+   * Aborts a long poll too: a receive answered now would hand out messages the worker cannot apply. The library
+   * schedules its next poll after `pollingWaitTimeMs` even when stopped; at 0 that timer fires (and finds the
+   * consumer stopped) at once, so it cannot start a second poll loop after receiveAgain.
+   */
+  private stopReceiving(): void {
+    const consumer = this.consumer();
+    consumer?.updateOption('pollingWaitTimeMs', 0);
+    consumer?.stop({ abort: true });
+  }
+
+  /** SqsService stops the consumer in its own onModuleDestroy; from then on nothing may start it again. */
+  onModuleDestroy(): void {
+    this.stopping = true;
+  }
+
+  /**
    * Starts receiving after a pause, once the library's poll loop of before the pause has ended: starting while it
    * still waits in handleBatch would run two poll loops side by side.
    */
   private async receiveAgain(): Promise<void> {
     const consumer = this.consumer();
     while (consumer?.status.isPolling && !this.stopping && this.pause.current() === null) await sleep(50);
+    await sleep(50);
     if (this.stopping || this.pause.current() !== null) return;
     consumer?.start();
   }

@@ -22,6 +22,15 @@ export interface DeadLetterMove {
 
 /** SQS caps a message attribute's value with the message; a reason this long is plenty to act on. */
 const MAX_REASON_CHARS = 1024;
+/**
+ * SQS's limit on a message, body and attributes together. A dead letter carries the body unchanged, so its reason
+ * is shortened to fit (a body at the limit leaves no room: the reason then goes in the worker's log only).
+ */
+const MAX_SQS_MESSAGE_BYTES = 262_144;
+/** Room for the attribute names, types and the other two attributes' values. */
+const ATTRIBUTE_OVERHEAD_BYTES = 256;
+/** Deletes that SQS refuses for a passing reason are tried this many times before the message is left to SQS. */
+const DELETE_ATTEMPTS = 3;
 /** How long the redrive policy's maxReceiveCount is trusted before it is read again (an operator may change it). */
 const RECEIVE_LIMIT_REFRESH_MS = 5 * 60_000;
 /** After a failed read of the redrive policy, the next one is tried this much sooner. */
@@ -43,18 +52,29 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Deletes handled messages, ten per call. A message whose delete fails is redelivered and replayed harmlessly. */
+  /**
+   * Deletes handled messages, ten per call. An entry SQS fails is tried again at once (while the message is still
+   * in hand): a message left undeleted would be redelivered after later messages of its group were applied, and an
+   * unversioned replay would then write older data over newer.
+   */
   async acknowledge(messages: Message[]): Promise<void> {
     for (let start = 0; start < messages.length; start += 10) {
-      const chunk = messages.slice(start, start + 10);
-      const result = await this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.config.sqs.queueUrl,
-          Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-        }),
-      );
-      for (const failure of result.Failed ?? []) {
-        this.logger.warn(`could not delete message ${chunk[Number(failure.Id)].MessageId}: ${failure.Message}`);
+      let pending = messages.slice(start, start + 10);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const chunk = pending;
+        const result = await this.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.config.sqs.queueUrl,
+            Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+          }),
+        );
+        pending = (result.Failed ?? []).map((failure) => chunk[Number(failure.Id)]);
+        if (pending.length > 0 && attempt >= DELETE_ATTEMPTS) {
+          for (const failure of result.Failed ?? []) {
+            this.logger.error(`could not delete message ${chunk[Number(failure.Id)].MessageId}: ${failure.Message}`);
+          }
+          return;
+        }
       }
     }
   }
@@ -76,7 +96,7 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
               MessageDeduplicationId: message.MessageId,
               MessageAttributes: {
                 errorCode: text(code),
-                errorMessage: text(reason.slice(0, MAX_REASON_CHARS)),
+                errorMessage: text(reasonThatFits(reason, message.Body ?? '')),
                 originalMessageId: text(message.MessageId ?? ''),
               },
             }),
@@ -99,11 +119,12 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
    * Sets the visibility timeout of messages in hand, ten per call; returns those SQS refused (a message already
    * deleted, or visible again after an extension came too late). Never throws: a failed call refuses them all.
    */
-  async changeVisibility(messages: Message[], seconds: number): Promise<Message[]> {
+  async changeVisibility(messages: Message[], seconds: number, timeoutMs: number): Promise<Message[]> {
     const refused: Message[] = [];
     for (let start = 0; start < messages.length; start += 10) {
       const chunk = messages.slice(start, start + 10);
       try {
+        // An answer later than this is no use: the messages may be visible to others by then.
         const result = await this.sqs.send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: this.config.sqs.queueUrl,
@@ -113,6 +134,7 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
               VisibilityTimeout: seconds,
             })),
           }),
+          { abortSignal: AbortSignal.timeout(timeoutMs) },
         );
         for (const failure of result.Failed ?? []) refused.push(chunk[Number(failure.Id)]);
       } catch (error) {
@@ -125,13 +147,19 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * The ingest queue's maxReceiveCount (its redrive policy), or null when it has none. Read at start and again
-   * every few minutes; while SQS cannot be asked, the last known value stands.
+   * every few minutes in the background: a batch never waits on a refresh, only on the first read.
    */
   maxReceiveCount(): Promise<number | null> {
-    if (this.receiveLimit === null || Date.now() - this.receiveLimitReadAt > RECEIVE_LIMIT_REFRESH_MS) {
-      const previous = this.receiveLimit ?? Promise.resolve(null);
+    if (this.receiveLimit === null) {
       this.receiveLimitReadAt = Date.now();
-      this.receiveLimit = previous.then((known) => this.readMaxReceiveCount(known));
+      this.receiveLimit = this.readMaxReceiveCount(null);
+    } else if (Date.now() - this.receiveLimitReadAt > RECEIVE_LIMIT_REFRESH_MS) {
+      this.receiveLimitReadAt = Date.now();
+      const current = this.receiveLimit;
+      const refreshed = current.then((known) => this.readMaxReceiveCount(known));
+      void refreshed.then(() => {
+        if (this.receiveLimit === current) this.receiveLimit = refreshed;
+      });
     }
     return this.receiveLimit;
   }
@@ -166,6 +194,14 @@ export function maxReceiveCountOf(redrivePolicy: string | undefined): number | n
   const parsed: unknown = JSON.parse(redrivePolicy);
   const value = Number((parsed as { maxReceiveCount?: unknown } | null)?.maxReceiveCount);
   return Number.isInteger(value) && value > 0 ? value : null;
+}
+
+/** The reason, shortened so that body and attributes stay within SQS's message limit. */
+export function reasonThatFits(reason: string, body: string): string {
+  const room = MAX_SQS_MESSAGE_BYTES - Buffer.byteLength(body) - ATTRIBUTE_OVERHEAD_BYTES;
+  let fitted = reason.slice(0, Math.max(0, Math.min(MAX_REASON_CHARS, room)));
+  while (Buffer.byteLength(fitted) > room && fitted.length > 0) fitted = fitted.slice(0, -1);
+  return fitted;
 }
 
 function text(value: string): MessageAttributeValue {

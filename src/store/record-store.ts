@@ -187,6 +187,10 @@ export class RecordStore {
       digests: message.webhookKeys.map((key) => this.digester.digest(key)),
       expireAt,
     }).catch(redisUnavailable);
+    const journalBody =
+      body === null || outcome.applied.length === 0
+        ? null
+        : await this.storedBody(body, outcome, message.webhookKeys, context.datumId).catch(redisUnavailable);
     const journalTrimmed =
       outcome.applied.length === 0
         ? 0
@@ -201,7 +205,7 @@ export class RecordStore {
               expiresAt: expireAt === 0 ? null : expireAt,
               keys: outcome.applied,
               ended: outcome.ended,
-              body: body === null ? null : await this.storedBody(body, outcome, message.webhookKeys, context.datumId),
+              body: journalBody,
             })
             .catch(redisUnavailable);
     await this.awaitReplicas();

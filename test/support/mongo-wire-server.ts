@@ -15,7 +15,6 @@ import { Aggregator, Query, update as mingoUpdate, updateOne as mingoUpdateOne }
 export type Doc = Record<string, unknown>;
 type MingoCriteria = ConstructorParameters<typeof Query>[0];
 type MingoModifier = Parameters<typeof mingoUpdate>[1];
-type MingoPipeline = ConstructorParameters<typeof Aggregator>[0];
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
