@@ -41,19 +41,22 @@ export interface Harness<Target extends RedisTarget> {
   startApp(overrides?: Record<string, string>, queues?: QueuePair): Promise<TestApp>;
   /** Spawns another dist/main.js process (not waiting for readiness), killed in afterAll if still running. */
   spawnService(overrides?: Record<string, string>, queues?: QueuePair): Promise<ServiceProcess>;
-  /** Runs `cleanup` in afterAll, before whatever was started until now is stopped. */
+  /** Runs `cleanup` in afterAll, before what was started until now is stopped (apps and services: see useHarness). */
   defer(cleanup: () => unknown): void;
 }
 
 /**
  * Sets up a suite's Redis, SQS client, queue pair, optional MongoDB and services in the calling describe block
  * (beforeAll/afterAll). Returns a getter: the harness exists once beforeAll has run. Teardown stops what was
- * started in reverse order, each step even if another failed, including when beforeAll failed half way.
+ * started in reverse order, each step even if another failed, including when beforeAll failed half way. The apps
+ * and services are one step, where the first of them started, and close in the order they started: an admin app
+ * closed before a scheduler app started ahead of it makes the latter's MongoDB client throw.
  */
 export function useHarness(options?: HarnessOptions<StandaloneRedis>): () => Harness<StandaloneRedis>;
 export function useHarness<Target extends RedisTarget>(options: HarnessOptions<Target> & { redis: () => Promise<Target> }): () => Harness<Target>;
 export function useHarness(options: HarnessOptions<RedisTarget> = {}): () => Harness<RedisTarget> {
   const cleanups: Array<() => unknown> = [];
+  const closeServices: Array<() => Promise<void>> = [];
   let harness: Harness<RedisTarget> | undefined;
 
   beforeAll(async () => {
@@ -72,14 +75,18 @@ export function useHarness(options: HarnessOptions<RedisTarget> = {}): () => Har
     // REDIS_URL empty: redis.env says where Redis is (REDIS_URL, or REDIS_CLUSTER_NODES for a cluster).
     const env = (overrides: Record<string, string> = {}, pair = queues) =>
       testEnv('', pair, { ...redis.env, ...(mongo ? { MONGODB_URI: mongo.uri } : {}), ...options.env, ...overrides });
+    const stopWhenDone = (close: () => Promise<void>) => {
+      if (closeServices.length === 0) cleanups.push(() => closeInOrder(closeServices));
+      closeServices.push(close);
+    };
     const startApp = async (overrides?: Record<string, string>, pair?: QueuePair) => {
       const app = await startTestApp(env(overrides, pair));
-      cleanups.push(() => app.close());
+      stopWhenDone(() => app.close());
       return app;
     };
     const startService = async (overrides?: Record<string, string>, pair?: QueuePair) => {
       const service = await spawnService(env(overrides, pair));
-      cleanups.push(() => stopService(service));
+      stopWhenDone(() => stopService(service));
       return service;
     };
 
@@ -106,22 +113,27 @@ export function useHarness(options: HarnessOptions<RedisTarget> = {}): () => Har
   });
 
   afterAll(async () => {
-    const failures: unknown[] = [];
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        failures.push(error);
-      }
-    }
-    cleanups.length = 0;
-    if (failures.length > 0) throw new AggregateError(failures, 'the suite did not tear down cleanly');
+    cleanups.reverse();
+    await closeInOrder(cleanups);
   });
 
   return () => {
     if (harness === undefined) throw new Error('the harness is not set up yet (use it inside a test or a later beforeAll)');
     return harness;
   };
+}
+
+/** Runs every cleanup in turn, the later ones even if an earlier one failed; then throws what failed. */
+async function closeInOrder(cleanups: Array<() => unknown>): Promise<void> {
+  const failures: unknown[] = [];
+  for (const cleanup of cleanups.splice(0)) {
+    try {
+      await cleanup();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw new AggregateError(failures, 'the suite did not tear down cleanly');
 }
 
 /**
