@@ -1,25 +1,17 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import Redis from 'ioredis';
 import mongoose, { Connection } from 'mongoose';
 import request from 'supertest';
 import { ArchivedRecord } from '../src/archive/archive.schemas';
 import { RecordMessage } from '../src/message/record-message.validation';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { RecordStore } from '../src/store/record-store';
-import { ADMIN_KEY, eventually, startTestApp, TestApp, testEnv, WEBHOOK_KEY_SECRET } from './support/app';
-import { MongoTarget, startMongoTarget } from './support/mongo-target';
-import { RedisServer } from './support/redis-server';
-import { createQueuePair, QueuePair, testSqsClient } from './support/sqs';
+import { ADMIN_KEY, eventually, startTestApp, TestApp, WEBHOOK_KEY_SECRET } from './support/app';
+import { useHarness } from './support/harness';
 
 const RECORDS = 10_000;
 const digester = new WebhookKeyDigester(WEBHOOK_KEY_SECRET);
 
 describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_URI' : 'the wire server'})`, () => {
-  let redis: RedisServer;
-  let inspect: Redis;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let mongo: MongoTarget;
+  const harness = useHarness({ mongo: true });
   let archive: Connection;
   let first: TestApp;
   let second: TestApp;
@@ -44,16 +36,12 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     app.app.get(RecordStore).write(message, { datumId, ttlSeconds, now: Date.now() });
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    inspect = new Redis(redis.url);
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs);
-    mongo = await startMongoTarget();
     // The schedule is far away: runs in this suite are the ones the tests start.
-    const env = testEnv(redis.url, queues, { MONGODB_URI: mongo.uri, ARCHIVE_CRON: '0 0 1 1 *', ARCHIVE_RETENTION_DAYS: '0' });
-    first = await startTestApp(env);
-    second = await startTestApp(env);
-    archive = await mongoose.createConnection(mongo.uri).asPromise();
+    const manualRuns = { ARCHIVE_CRON: '0 0 1 1 *', ARCHIVE_RETENTION_DAYS: '0' };
+    first = await harness().startApp(manualRuns);
+    second = await harness().startApp(manualRuns);
+    archive = await mongoose.createConnection(harness().mongo.uri).asPromise();
+    harness().defer(() => archive.close());
 
     const store = first.app.get(RecordStore);
     const now = Date.now();
@@ -72,16 +60,6 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     }
     await request(first.url).put('/admin/ttl-policies/accounts/acme').set('x-api-key', ADMIN_KEY).send({ ttlSeconds: 7200 });
     await request(first.url).put('/admin/ttl-policies/accounts/acme/flows/flow-1').set('x-api-key', ADMIN_KEY).send({ ttlSeconds: null });
-  });
-
-  afterAll(async () => {
-    await first?.close();
-    await second?.close();
-    await archive?.close();
-    await mongo?.stop();
-    inspect?.disconnect();
-    sqs?.destroy();
-    await redis?.destroy();
   });
 
   it(`archives ${RECORDS} records with their fields and key digests, and no webhook key in clear`, async () => {
@@ -126,6 +104,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
   });
 
   it('archives data that expired, was overwritten or was deleted before the run, from the journal', async () => {
+    const { inspect } = harness().redis;
     await write(first, { op: 'set', accountId: 'acme', flowId: 'brief', webhookKeys: ['brief-key-0001'], dataJson: '"gone soon"' }, 'datum-brief', 1);
     await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], dataJson: '"old"' }, 'datum-old');
     await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], dataJson: '"new"' }, 'datum-new');
@@ -162,7 +141,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     await records().deleteMany({ _id: { $in: ['datum-1', 'datum-2', 'datum-3'] } });
     const started = await admin(first).post('/runs');
     expect(started.status).toBe(202);
-    mongo.proxy.cut();
+    harness().mongo.proxy.cut();
     try {
       const failed = await finished(first, started.body.runId);
       expect(failed).toMatchObject({ status: 'failed', finishedAt: expect.any(String) });
@@ -172,7 +151,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
       expect((await request(first.url).get('/health/ready')).body.checks.mongodb.status).toBe('down');
       expect((await request(first.url).get('/health/ready')).status).toBe(200);
     } finally {
-      mongo.proxy.heal();
+      harness().mongo.proxy.heal();
     }
     const next = await runToEnd(first);
     expect(next.status).toBe('succeeded');
@@ -180,6 +159,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
   });
 
   it('restores an emptied Redis: live data with its remaining TTL, not expired, deleted or newer data', async () => {
+    const { inspect } = harness().redis;
     const layout = new KeyLayout('sg:');
     const expiry = await inspect.pexpiretime(layout.record(digester.digest('archive-key-10-0')));
     const servedBefore = (await request(first.url).get('/v1/data').set('x-webhook-key', 'archive-key-11-1')).text;
@@ -232,7 +212,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
 
   it('starts one archive run per tick when two scheduler replicas share a schedule', async () => {
     // Every second: each tick both replicas fire within milliseconds of each other.
-    const env = testEnv(redis.url, queues, { APP_ROLES: 'scheduler', MONGODB_URI: mongo.uri, ARCHIVE_CRON: '* * * * * *' });
+    const env = harness().env({ APP_ROLES: 'scheduler', ARCHIVE_CRON: '* * * * * *' });
     const replicas = [await startTestApp(env), await startTestApp(env)];
     const scheduled = async () =>
       ((await admin(first).get('/runs')).body as { trigger: string; startedAt: string }[]).filter((run) => run.trigger === 'schedule');
@@ -249,7 +229,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
 
   it('shows the journal as degraded, still ready, once its bound has dropped entries, until a run drains it', async () => {
     expect((await request(first.url).get('/health/ready')).body.checks.journal).toEqual({ status: 'up' });
-    await inspect.set('sg:{journal}:dropped', '3');
+    await harness().redis.inspect.set('sg:{journal}:dropped', '3');
     const ready = await request(first.url).get('/health/ready');
     expect(ready.status).toBe(200);
     expect(ready.body.checks.journal).toMatchObject({ status: 'degraded', droppedEntries: 3 });
@@ -258,7 +238,8 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
   });
 
   it('answers 503 on every archive route when MONGODB_URI is not set', async () => {
-    const off = await startTestApp(testEnv(redis.url, queues, { APP_ROLES: 'admin,scheduler' }));
+    // An empty MONGODB_URI is an unset one.
+    const off = await startTestApp(harness().env({ APP_ROLES: 'admin,scheduler', MONGODB_URI: '' }));
     try {
       for (const answer of [
         await admin(off).post('/runs'),

@@ -1,10 +1,9 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { scanDataMember } from '../src/message/data-member';
-import { ACME, eventually, startTestApp, TestApp, testEnv } from './support/app';
-import { RedisServer } from './support/redis-server';
-import { createQueuePair, drainMessages, QueuePair, sendRaw, testSqsClient } from './support/sqs';
+import { ACME, eventually } from './support/app';
+import { useHarness } from './support/harness';
+import { drainMessages, sendRaw } from './support/sqs';
 
 /*
  * The contract (docs/contract.md): data is kept byte for byte. What a consumer reads as `data` is the producer's text of `data`, whether
@@ -60,23 +59,7 @@ const dataCase: fc.Arbitrary<DataCase> = fc.record({
 });
 
 describe('data is kept byte for byte (gateway and direct SQS → worker → Redis → query)', () => {
-  let redis: RedisServer;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs);
-    service = await startTestApp(testEnv(redis.url, queues));
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    sqs?.destroy();
-    await redis?.destroy();
-  });
+  const harness = useHarness({ apps: 1 });
 
   /** A message's text with `data` written as given, under a webhook key and a flow of its own. */
   function messageText(webhookKey: string, flowId: string, data: string, padding = ['', '', '', '']): string {
@@ -85,6 +68,7 @@ describe('data is kept byte for byte (gateway and direct SQS → worker → Redi
   }
 
   function post(body: string | Uint8Array, apiKey: string | null = ACME.apiKey): Promise<Response> {
+    const { apps: [service] } = harness();
     return fetch(`${service.url}/v1/records`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(apiKey !== null && { 'x-api-key': apiKey }) },
@@ -94,6 +78,7 @@ describe('data is kept byte for byte (gateway and direct SQS → worker → Redi
 
   /** The exact text of `data` in the raw GET /v1/data answer, once the key has data. */
   async function storedDataText(webhookKey: string): Promise<string> {
+    const { apps: [service] } = harness();
     const body = await eventually(
       async () => {
         const response = await fetch(`${service.url}/v1/data`, { headers: { 'x-webhook-key': webhookKey } });
@@ -112,6 +97,7 @@ describe('data is kept byte for byte (gateway and direct SQS → worker → Redi
       const response = await post(text);
       expect({ status: response.status, text }).toEqual({ status: 202, text });
     } else {
+      const { sqs, queues } = harness();
       await sendRaw(sqs, queues.queueUrl, text, `${ACME.accountId}:${flowId}`);
     }
   }
@@ -171,6 +157,7 @@ describe('data is kept byte for byte (gateway and direct SQS → worker → Redi
   });
 
   it('answers 400 naming a top-level field that appears twice, and dead-letters such a message sent to SQS', async () => {
+    const { sqs, queues, apps: [service] } = harness();
     const webhookKey = `bytes-${randomUUID()}`;
     const text = messageText(webhookKey, 'bytes-twice', '{"checked":true}').replace(/}$/, ',"data":{"checked":false}}');
     const response = await post(text);

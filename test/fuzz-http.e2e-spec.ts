@@ -1,10 +1,9 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { IncomingHttpHeaders, request as httpRequest, STATUS_CODES } from 'node:http';
 import { createConnection } from 'node:net';
 import request from 'supertest';
-import { ACME, ADMIN_KEY, eventually, GLOBEX, startTestApp, TestApp, testEnv } from './support/app';
+import { ACME, ADMIN_KEY, eventually, GLOBEX } from './support/app';
 import {
   badEntityId,
   badWebhookKey,
@@ -17,8 +16,7 @@ import {
   validMessage,
   webhookKey,
 } from './support/fuzz-arbitraries';
-import { RedisServer } from './support/redis-server';
-import { createQueuePair, QueuePair, testSqsClient } from './support/sqs';
+import { useHarness } from './support/harness';
 
 /** Small, so that bodies over the limit (413) cost little to generate. */
 const MAX_MESSAGE_BYTES = 65_536;
@@ -597,21 +595,15 @@ function firstAnswer(bytes: Buffer): Answer | null | string {
 }
 
 describe('HTTP fuzz: every route answers any request without a 5xx, and every 4xx is a contract JSON error', () => {
-  let redis: RedisServer;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let service: TestApp;
+  const harness = useHarness({ env: { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) }, apps: 1 });
   let baseUrl: URL;
   let routes: Route[];
   let seeded: Seeded;
 
-  const isAlive = async () => (await request(service.url).get('/health/live')).status === 200;
+  const isAlive = async () => (await request(harness().apps[0].url).get('/health/live')).status === 200;
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs);
-    service = await startTestApp(testEnv(redis.url, queues, { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) }));
+    const { apps: [service] } = harness();
     baseUrl = new URL(service.url);
     routes = routesOf((await request(service.url).get('/docs-json').expect(200)).body);
 
@@ -627,12 +619,6 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
       return response.status === 200 ? response : undefined;
     }, 20_000, 'the seed record');
     seeded = { webhookKey: key, etag: String(stored.headers.etag) };
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    sqs?.destroy();
-    await redis?.destroy();
   });
 
   it('finds every route of the contract in /docs-json', () => {

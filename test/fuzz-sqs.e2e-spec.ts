@@ -1,9 +1,8 @@
 import { DeleteMessageCommand, Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
-import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { ACME, eventually, startTestApp, TestApp, testEnv } from './support/app';
+import { ACME, eventually } from './support/app';
 import {
   brokenMessage,
   oversizedMessage,
@@ -14,8 +13,8 @@ import {
   tooDeepMessage,
   validMessage,
 } from './support/fuzz-arbitraries';
-import { RedisServer } from './support/redis-server';
-import { createQueuePair, QueuePair, sendRaw, testSqsClient } from './support/sqs';
+import { useHarness } from './support/harness';
+import { sendRaw } from './support/sqs';
 
 const MAX_MESSAGE_BYTES = 65_536;
 
@@ -69,28 +68,10 @@ async function takeLetters(sqs: SQSClient, dlqUrl: string, expected: Set<string>
 }
 
 describe('SQS fuzz: a message that can never be applied goes to the dead-letter queue with its reason', () => {
-  let redis: RedisServer;
-  let inspect: Redis;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    inspect = new Redis(redis.url);
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs);
-    service = await startTestApp(testEnv(redis.url, queues, { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) }));
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    inspect?.disconnect();
-    sqs?.destroy();
-    await redis?.destroy();
-  });
+  const harness = useHarness({ env: { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) }, apps: 1 });
 
   it('moves every random, broken or oversized body to the DLQ unchanged, with errorCode and errorMessage, writing nothing', async () => {
+    const { redis: { inspect }, sqs, queues, apps: [service] } = harness();
     const keysBefore = (await inspect.keys('*')).sort();
     let moved = 0;
     await fc.assert(

@@ -9,8 +9,8 @@ describe('drill: Redis paused for writes (CLIENT PAUSE) longer than the visibili
   const drill = useDrill({ visibilityTimeoutSeconds: 2, maxReceiveCount: 3, workers: 2 });
 
   it('keeps the held group invisible to the other worker, applies each message once in order, dead-letters nothing', async () => {
-    const { admin, sqs, queues, services } = drill();
-    const [service] = services;
+    const { redis, sqs, queues, apps } = drill();
+    const [service] = apps;
     const key = `wh-pause-${randomUUID()}`;
     const seen: number[] = [];
     let watching = true;
@@ -22,7 +22,7 @@ describe('drill: Redis paused for writes (CLIENT PAUSE) longer than the visibili
       }
     })();
 
-    await admin.call('CLIENT', 'PAUSE', '6000', 'WRITE');
+    await redis.inspect.call('CLIENT', 'PAUSE', '6000', 'WRITE');
     // One unversioned sequence in ONE group, sent in order: the last one sent must be the value that stays.
     for (let seq = 0; seq < 30; seq++) expect(await submitRecord(service, 'pause-one-group', key, { seq })).toBe(202);
     try {
@@ -37,7 +37,7 @@ describe('drill: Redis paused for writes (CLIENT PAUSE) longer than the visibili
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
     let stored = 0;
     let extended = 0;
-    for (const worker of services) {
+    for (const worker of apps) {
       stored += await metricValue(worker, 'setgetapi_ingest_messages_total{outcome="stored",reason=""}');
       extended += await metricValue(worker, 'setgetapi_ingest_visibility_extensions_total{outcome="extended"}');
     }
@@ -51,10 +51,10 @@ describe('drill: a message that keeps failing for a reason other than Redis refu
   const drill = useDrill({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
 
   it('is moved to the DLQ by the worker at its last receive with RETRIES_EXHAUSTED and the error; the next one then applies', async () => {
-    const { admin, sqs, queues, services: [service] } = drill();
+    const { redis, sqs, queues, apps: [service] } = drill();
     const key = `wh-wrongtype-${randomUUID()}`;
     // A string where the record hash belongs: the write script fails with WRONGTYPE on every attempt.
-    await admin.set(new KeyLayout('sg:').record(new WebhookKeyDigester(WEBHOOK_KEY_SECRET).digest(key)), 'not a hash');
+    await redis.inspect.set(new KeyLayout('sg:').record(new WebhookKeyDigester(WEBHOOK_KEY_SECRET).digest(key)), 'not a hash');
     expect(await submitRecord(service, 'wrongtype', key, { attempt: 1 })).toBe(202);
     expect(await submitRecord(service, 'wrongtype', `${key}-next`, { attempt: 2 })).toBe(202);
 

@@ -1,32 +1,16 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { eventually, testEnv } from './support/app';
-import { RedisServer } from './support/redis-server';
-import { ServiceProcess, spawnService } from './support/service-process';
-import { createQueuePair, QueuePair, queueDepth, testSqsClient } from './support/sqs';
+import { eventually } from './support/app';
+import { useHarness } from './support/harness';
+import { queueDepth } from './support/sqs';
 
 describe('the service process', () => {
-  let redis: RedisServer;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  const running: ServiceProcess[] = [];
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 5 });
-  });
-
-  afterAll(async () => {
-    for (const service of running) service.child.kill('SIGKILL');
-    sqs?.destroy();
-    await redis?.destroy();
-  });
+  const harness = useHarness({ queues: { visibilityTimeoutSeconds: 5 } });
 
   it('refuses to start on invalid configuration, naming every problem on its own line', async () => {
-    const env = testEnv(redis.url, queues, { PORT: 'eighty', SQS_DLQ_URL: 'http://example.com/not-fifo', WEBHOOK_KEY_SECRET: 'short' });
-    const started = spawnService(env);
+    const invalid = { PORT: 'eighty', SQS_DLQ_URL: 'http://example.com/not-fifo', WEBHOOK_KEY_SECRET: 'short' };
+    const started = harness().spawnService(invalid);
     await expect(started).rejects.toThrow(/exited with 1/);
     const message = String(await started.catch((error: Error) => error.message));
     expect(message).toContain('config error: PORT: must be an integer');
@@ -35,9 +19,9 @@ describe('the service process', () => {
   });
 
   it('on SIGTERM stops receiving, finishes the batch in hand and exits 0 within 10 s; nothing is lost', async () => {
-    const env = testEnv(redis.url, queues, { LOG_LEVEL: 'info', SQS_WAIT_TIME_SECONDS: '20' });
-    const first = await spawnService(env);
-    running.push(first);
+    const { sqs, queues, spawnService } = harness();
+    const overrides = { LOG_LEVEL: 'info', SQS_WAIT_TIME_SECONDS: '20' };
+    const first = await spawnService(overrides);
     await eventually(async () => ((await request(first.url).get('/health/ready')).status === 200 ? true : undefined), 5_000, 'ready');
 
     const keys: string[] = [];
@@ -62,8 +46,7 @@ describe('the service process', () => {
     expect(Date.now() - signalledAt).toBeLessThan(10_000);
     expect(first.output()).toContain('SIGTERM received');
 
-    const second = await spawnService(env);
-    running.push(second);
+    const second = await spawnService(overrides);
     try {
       await eventually(async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined), 30_000, 'queue drained');
       // The queue may have been empty before this process had connected to Redis.

@@ -1,9 +1,8 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { eventually, testEnv } from './support/app';
+import { eventually } from './support/app';
 import { GroupMessages, readStoredDocuments, sendInGroupOrder, StoredDocument } from './support/bulk-records';
-import { RedisServer } from './support/redis-server';
-import { readCounter, ServiceProcess, spawnService, stopService } from './support/service-process';
-import { createQueuePair, QueuePair, queueDepth, receiveStats, testSqsClient } from './support/sqs';
+import { useHarness } from './support/harness';
+import { readCounter, ServiceProcess } from './support/service-process';
+import { queueDepth, receiveStats } from './support/sqs';
 
 const ACCOUNT = 'acme';
 /**
@@ -65,49 +64,25 @@ function relayMessages(relay: number): GroupMessages {
 }
 
 describe('two worker processes on one FIFO queue', () => {
-  let redis: RedisServer;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  const services: ServiceProcess[] = [];
-  let workers: ServiceProcess[];
-  let query: ServiceProcess;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
+  const harness = useHarness({
     // The SQS that hands out up to ten messages of a FIFO group per receive, as SQS does: ordering is judged.
-    sqs = testSqsClient({ batchingFifo: true });
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: Number(VISIBILITY_TIMEOUT_SECONDS) });
-    const env = (roles: string) =>
-      testEnv(redis.url, queues, {
-        APP_ROLES: roles,
-        LOG_LEVEL: 'info',
-        SQS_VISIBILITY_TIMEOUT: VISIBILITY_TIMEOUT_SECONDS,
-      });
-    const started = await Promise.allSettled(['worker', 'worker', 'query'].map((roles) => spawnService(env(roles))));
-    for (const result of started) if (result.status === 'fulfilled') services.push(result.value);
-    const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
-    [workers, query] = [services.slice(0, 2), services[2]];
-    for (const service of services) {
-      const ready = async () => ((await fetch(`${service.url}/health/ready`)).status === 200 ? true : undefined);
-      await eventually(ready, 20_000, `${service.url} to be ready`);
-    }
+    batchingFifo: true,
+    queues: { visibilityTimeoutSeconds: Number(VISIBILITY_TIMEOUT_SECONDS) },
+    env: { LOG_LEVEL: 'info', SQS_VISIBILITY_TIMEOUT: VISIBILITY_TIMEOUT_SECONDS },
+    services: ['worker', 'worker', 'query'],
   });
-
-  afterAll(async () => {
-    await Promise.all(services.map(stopService));
-    sqs?.destroy();
-    await redis?.destroy();
-  });
+  const workers = () => harness().services.slice(0, 2);
+  const query = () => harness().services[2];
 
   /** Sends each relay flow's messages once the previous relay flow's last message is what the shared keys hold. */
   async function relayThroughSharedKeys(): Promise<void> {
+    const { sqs, queues } = harness();
     for (let relay = 0; relay < RELAY_FLOWS; relay++) {
       await sendInGroupOrder(sqs, queues.queueUrl, [relayMessages(relay)]);
       const lastVersion = relayVersion(relay, MESSAGES_PER_RELAY - 1);
       await eventually(
         async () => {
-          const documents = await readStoredDocuments(query.url, SHARED_KEYS);
+          const documents = await readStoredDocuments(query().url, SHARED_KEYS);
           return SHARED_KEYS.every((key) => documents.get(key)?.version === lastVersion) ? true : undefined;
         },
         60_000,
@@ -121,15 +96,16 @@ describe('two worker processes on one FIFO queue', () => {
   const keyWrites = (worker: ServiceProcess, outcome: string) =>
     readCounter(worker.url, 'setgetapi_ingest_keys_total', { outcome });
   const acrossWorkers = async (read: (worker: ServiceProcess) => Promise<number>) =>
-    (await Promise.all(workers.map(read))).reduce((sum, value) => sum + value, 0);
+    (await Promise.all(workers().map(read))).reduce((sum, value) => sum + value, 0);
 
   it('applies every message exactly once, each group in order, with both workers taking part', async () => {
+    const { sqs, queues } = harness();
     const flows = Array.from({ length: FLOWS }, (_, flow) => flowMessages(flow));
     await Promise.all([sendInGroupOrder(sqs, queues.queueUrl, flows), relayThroughSharedKeys()]);
     const drained = async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined);
     await eventually(drained, 60_000, 'the queue to drain');
 
-    const storedByWorker = await Promise.all(workers.map((worker) => messages(worker, 'stored')));
+    const storedByWorker = await Promise.all(workers().map((worker) => messages(worker, 'stored')));
     expect(storedByWorker.every((stored) => stored > 0)).toBe(true);
     expect(storedByWorker[0] + storedByWorker[1]).toBe(MESSAGES);
     expect(await acrossWorkers((worker) => keyWrites(worker, 'applied'))).toBe(KEY_WRITES);
@@ -142,7 +118,7 @@ describe('two worker processes on one FIFO queue', () => {
     // Messages are sent faster than they are applied, so a group's backlog is received several at a time.
     const { largestGroupBatch } = await receiveStats(queues.queueUrl);
     expect(largestGroupBatch).toBeGreaterThan(1);
-    expect(workers.map((worker) => worker.child.exitCode)).toEqual([null, null]);
+    expect(workers().map((worker) => worker.child.exitCode)).toEqual([null, null]);
 
     const expectDocument = (document: StoredDocument | undefined, flow: string, seq: number, version: number) =>
       expect(document && { flowId: document.flowId, data: document.data, version: document.version }).toEqual({
@@ -155,7 +131,7 @@ describe('two worker processes on one FIFO queue', () => {
       groupKey(flow),
       ...OWN_KEY_SEQS.map((seq) => messageKey(flow, seq)),
     ]);
-    const documents = await readStoredDocuments(query.url, keys);
+    const documents = await readStoredDocuments(query().url, keys);
     expect(documents.size).toBe(keys.length);
     for (let flow = 0; flow < FLOWS; flow++) {
       expectDocument(documents.get(groupKey(flow)), flowId(flow), MESSAGES_PER_FLOW - 1, MESSAGES_PER_FLOW - 1);
@@ -177,7 +153,7 @@ describe('two worker processes on one FIFO queue', () => {
         relayMessageKey(Math.floor(index / MESSAGES_PER_RELAY), index % MESSAGES_PER_RELAY),
       ),
     ];
-    const relayDocuments = await readStoredDocuments(query.url, relayKeys);
+    const relayDocuments = await readStoredDocuments(query().url, relayKeys);
     expect(relayDocuments.size).toBe(relayKeys.length);
     for (const key of SHARED_KEYS) {
       expectDocument(relayDocuments.get(key), relayFlowId(lastRelay), lastSeq, relayVersion(lastRelay, lastSeq));

@@ -1,14 +1,12 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { ModulesContainer } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import request from 'supertest';
 import { ARCHIVE_JOB } from '../src/archive/archive.scheduler';
 import { RECONCILE_JOB } from '../src/reconcile/reconcile.scheduler';
-import { ACME, eventually, startTestApp, testEnv, TestApp } from './support/app';
-import { RedisServer } from './support/redis-server';
-import { ServiceProcess, spawnService } from './support/service-process';
-import { createQueuePair, QueuePair, queueDepth, sendRaw, testSqsClient } from './support/sqs';
+import { ACME, eventually, TestApp } from './support/app';
+import { useHarness } from './support/harness';
+import { createQueuePair, queueDepth, sendRaw } from './support/sqs';
 
 /** Every route a process documents in Swagger, as "METHOD /path". */
 async function documentedRoutes(url: string): Promise<string[]> {
@@ -24,30 +22,8 @@ function metricValue(metrics: string, series: string): number {
 }
 
 describe('operating the service: roles, Swagger per role, metrics and logs', () => {
-  let redis: RedisServer;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  const apps: TestApp[] = [];
-  let logged: ServiceProcess | undefined;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs);
-  });
-
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    logged?.child.kill('SIGKILL');
-    sqs?.destroy();
-    await redis?.destroy();
-  });
-
-  async function start(overrides: Record<string, string>): Promise<TestApp> {
-    const app = await startTestApp(testEnv(redis.url, queues, overrides));
-    apps.push(app);
-    return app;
-  }
+  const harness = useHarness();
+  const start = (overrides: Record<string, string>) => harness().startApp(overrides);
 
   it('serves and documents only the routes of its roles', async () => {
     const common = ['GET /health/live', 'GET /health/ready', 'GET /metrics'];
@@ -69,9 +45,9 @@ describe('operating the service: roles, Swagger per role, metrics and logs', () 
   });
 
   it('polls SQS only in a process with the worker role', async () => {
+    const { sqs, startApp } = harness();
     const ownQueues = await createQueuePair(sqs);
-    const notWorker = await startTestApp(testEnv(redis.url, ownQueues, { APP_ROLES: 'gateway,query,admin,scheduler' }));
-    apps.push(notWorker);
+    const notWorker = await startApp({ APP_ROLES: 'gateway,query,admin,scheduler' }, ownQueues);
     const key = `wh-${randomUUID()}`;
     await sendRaw(sqs, ownQueues.queueUrl, JSON.stringify({ accountId: 'acme', flowId: 'roles', webhookKeys: [key], data: 1 }), 'acme:roles');
     // Two of the worker's 1 s long polls would have taken it; the message must still be waiting.
@@ -79,8 +55,7 @@ describe('operating the service: roles, Swagger per role, metrics and logs', () 
     expect(await queueDepth(sqs, ownQueues.queueUrl)).toBe(1);
     await request(notWorker.url).get('/v1/data').set('x-webhook-key', key).expect(404);
 
-    const worker = await startTestApp(testEnv(redis.url, ownQueues, { APP_ROLES: 'worker' }));
-    apps.push(worker);
+    await startApp({ APP_ROLES: 'worker' }, ownQueues);
     await eventually(async () => ((await request(notWorker.url).get('/v1/data').set('x-webhook-key', key)).status === 200 ? true : undefined));
   });
 
@@ -97,8 +72,7 @@ describe('operating the service: roles, Swagger per role, metrics and logs', () 
   });
 
   it('exposes ingest outcomes, ingest and query latency, queue-to-store lag and Node metrics', async () => {
-    const app = await startTestApp(testEnv(redis.url, await createQueuePair(sqs), { APP_ROLES: 'all' }));
-    apps.push(app);
+    const app = await harness().startApp({ APP_ROLES: 'all' }, await createQueuePair(harness().sqs));
     const key = `wh-${randomUUID()}`;
     await request(app.url)
       .post('/v1/records')
@@ -126,8 +100,7 @@ describe('operating the service: roles, Swagger per role, metrics and logs', () 
   });
 
   it('writes JSON log lines that carry the request id and never a webhook key or an API key', async () => {
-    logged = await spawnService(testEnv(redis.url, await createQueuePair(sqs), { LOG_LEVEL: 'debug' }));
-    const service = logged;
+    const service = await harness().spawnService({ LOG_LEVEL: 'debug' }, await createQueuePair(harness().sqs));
     await eventually(async () => ((await request(service.url).get('/health/ready')).status === 200 ? true : undefined));
     const webhookKey = `wh-secret-${randomUUID()}`;
     const wrongApiKey = `not-a-key-${randomUUID()}`;

@@ -1,31 +1,20 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { ACME, eventually, startTestApp, TestApp, testEnv } from './support/app';
-import { RedisServer } from './support/redis-server';
-import { createQueuePair, QueuePair, queueDepth, testSqsClient } from './support/sqs';
+import { ACME, eventually } from './support/app';
+import { useHarness } from './support/harness';
+import { standaloneRedis } from './support/redis-target';
+import { queueDepth } from './support/sqs';
 
 describe('Redis outage while messages arrive', () => {
-  let redis: RedisServer;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    sqs = testSqsClient();
+  const harness = useHarness({
     // Few receives allowed: a worker that kept receiving while Redis is away would push messages to the DLQ.
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 });
-    service = await startTestApp(testEnv(redis.url, queues, { SQS_VISIBILITY_TIMEOUT: '1' }));
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    sqs?.destroy();
-    await redis?.destroy();
+    queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 },
+    env: { SQS_VISIBILITY_TIMEOUT: '1' },
+    apps: 1,
   });
 
   it('keeps accepting, reports Redis down, answers reads 503, and stores every message once Redis is back', async () => {
+    const { redis: { server: redis }, sqs, queues, apps: [service] } = harness();
     const keys = Array.from({ length: 30 }, () => `wh-${randomUUID()}`);
     const submit = (key: string, index: number) =>
       request(service.url)
@@ -69,27 +58,17 @@ describe('Redis outage while messages arrive', () => {
 });
 
 describe('Redis killed (SIGKILL) and restarted while messages keep arriving', () => {
-  let redis: RedisServer;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let service: TestApp;
-
-  beforeAll(async () => {
+  const harness = useHarness({
     // Every write fsynced before Redis answers, as a Redis used for storage runs: what the service was told is
     // stored survives the kill, so anything missing afterwards was lost by the service.
-    redis = await RedisServer.start(['--appendonly', 'yes', '--appendfsync', 'always']);
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: 1, maxReceiveCount: 10 });
-    service = await startTestApp(testEnv(redis.url, queues, { SQS_VISIBILITY_TIMEOUT: '1' }));
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    sqs?.destroy();
-    await redis?.destroy();
+    redis: () => standaloneRedis(['--appendonly', 'yes', '--appendfsync', 'always']),
+    queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 10 },
+    env: { SQS_VISIBILITY_TIMEOUT: '1' },
+    apps: 1,
   });
 
   it('goes unready during the outage, ready after it, and stores every message sent before, during and after', async () => {
+    const { redis: { server: redis }, sqs, queues, apps: [service] } = harness();
     const run = randomUUID().slice(0, 8);
     const accepted: string[] = [];
     const refused: number[] = [];

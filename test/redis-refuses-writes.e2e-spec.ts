@@ -14,13 +14,13 @@ describe('drill: Redis at its memory limit (OOM) while ~8 KiB messages flood in'
   const drill = useDrill({ visibilityTimeoutSeconds: 2, maxReceiveCount: 2 });
 
   it('pauses showing OOM, dead-letters nothing, stays within the limit, and stores every message once room is made', async () => {
-    const { admin, sqs, queues, services: [service] } = drill();
-    await admin.config('SET', 'maxmemory-policy', 'noeviction');
-    await admin.config('SET', 'maxmemory', String(LIMIT));
+    const { redis, sqs, queues, apps: [service] } = drill();
+    await redis.inspect.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.inspect.config('SET', 'maxmemory', String(LIMIT));
     const run = randomUUID().slice(0, 8);
     const keys = Array.from({ length: 1400 }, (_, index) => `wh-oom-${run}-${index}`);
     const padding = 'x'.repeat(8 * 1024);
-    const memory = watchPeakMemory(admin);
+    const memory = watchPeakMemory(redis.inspect);
 
     const statuses: number[] = [];
     await inParallel(keys, 16, async (key, index) => {
@@ -36,7 +36,7 @@ describe('drill: Redis at its memory limit (OOM) while ~8 KiB messages flood in'
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
     const peak = await memory.stop();
 
-    await admin.config('SET', 'maxmemory', '0');
+    await redis.inspect.config('SET', 'maxmemory', '0');
     const stored = await eventually(() => readAll(service, keys), 45_000, `all ${keys.length} messages stored`);
     expect(keys.every((key, index) => JSON.stringify(stored[key]) === JSON.stringify({ index, padding }))).toBe(true);
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
@@ -50,7 +50,7 @@ describe('drill: Redis turned into a read-only replica (READONLY) under load', (
   const drill = useDrill({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
 
   it('pauses showing READONLY, dead-letters nothing, and stores every message once it is a master again', async () => {
-    const { admin, sqs, queues, services: [service] } = drill();
+    const { redis, sqs, queues, apps: [service] } = drill();
     const run = randomUUID().slice(0, 8);
     const accepted: string[] = [];
     let producing = true;
@@ -64,12 +64,12 @@ describe('drill: Redis turned into a read-only replica (READONLY) under load', (
     try {
       await eventually(async () => (accepted.length >= 30 && (await readAll(service, accepted.slice(0, 10))) ? true : undefined));
       // A replica of a master nobody runs: it keeps its data (no sync ever succeeds) and refuses every write.
-      await admin.call('REPLICAOF', '127.0.0.1', String(await freePort()));
+      await redis.inspect.call('REPLICAOF', '127.0.0.1', String(await freePort()));
       await pausedFor(service, 'READONLY');
       const acceptedAtPause = accepted.length;
       await new Promise((resolve) => setTimeout(resolve, 4_000));
       expect(accepted.length).toBeGreaterThan(acceptedAtPause + 50);
-      await admin.call('REPLICAOF', 'NO', 'ONE');
+      await redis.inspect.call('REPLICAOF', 'NO', 'ONE');
       const acceptedAtRecovery = accepted.length;
       await eventually(async () => (accepted.length >= acceptedAtRecovery + 30 ? true : undefined));
     } finally {

@@ -1,9 +1,8 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { ACME, eventually, startTestApp, TestApp, testEnv } from './support/app';
-import { RedisServer } from './support/redis-server';
-import { createQueuePair, QueuePair, queueDepth, sendRaw, sqsEndpoint, testSqsClient } from './support/sqs';
+import { ACME, eventually, TestApp } from './support/app';
+import { useHarness } from './support/harness';
+import { queueDepth, sendRaw, sqsEndpoint } from './support/sqs';
 import { TcpProxy } from './support/tcp-proxy';
 
 /**
@@ -14,9 +13,7 @@ const MAX_ATTEMPTS_IN_QUIET_WINDOW = 40;
 const QUIET_WINDOW_MS = 6_000;
 
 describe('SQS unreachable: the gateway answers 503, readiness says so, the worker backs off and catches up', () => {
-  let redis: RedisServer;
-  let sqs: SQSClient;
-  let queues: QueuePair;
+  const harness = useHarness();
   let proxy: TcpProxy;
   let service: TestApp;
 
@@ -32,23 +29,16 @@ describe('SQS unreachable: the gateway answers 503, readiness says so, the worke
     }, timeoutMs, `data under ${key}`);
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    sqs = testSqsClient();
-    queues = await createQueuePair(sqs);
     const fauxqs = new URL(sqsEndpoint());
     proxy = await TcpProxy.start(fauxqs.hostname, Number(fauxqs.port));
-    service = await startTestApp(testEnv(redis.url, queues, { SQS_ENDPOINT: `http://127.0.0.1:${proxy.port}` }));
-  });
-
-  afterAll(async () => {
-    proxy?.heal();
-    await service?.close();
-    await proxy?.stop();
-    sqs?.destroy();
-    await redis?.destroy();
+    // Deferred cleanups run last first: the proxy heals, the service closes, then the proxy stops.
+    harness().defer(() => proxy.stop());
+    service = await harness().startApp({ SQS_ENDPOINT: `http://127.0.0.1:${proxy.port}` });
+    harness().defer(() => proxy.heal());
   });
 
   it('refuses with 503 + Retry-After while cut, then stores what was queued meanwhile by itself', async () => {
+    const { sqs, queues } = harness();
     const before = `wh-before-${randomUUID()}`;
     expect((await submit(before, { phase: 'before' })).status).toBe(202);
     await readWhenStored(before, 20_000);

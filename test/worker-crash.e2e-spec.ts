@@ -1,13 +1,11 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import Redis from 'ioredis';
 import { KeyLayout } from '../src/store/key-layout';
 import { attachedDigests } from '../src/store/record-store';
 import { ReferenceReconciler } from '../src/store/reference-reconciler';
-import { eventually, testEnv } from './support/app';
+import { eventually } from './support/app';
 import { GroupMessages, readStoredDocuments, sendInGroupOrder } from './support/bulk-records';
-import { RedisServer } from './support/redis-server';
-import { readCounter, ServiceProcess, spawnService, stopService } from './support/service-process';
-import { createQueuePair, QueuePair, queueDepth, receiveStats, testSqsClient } from './support/sqs';
+import { useHarness } from './support/harness';
+import { readCounter, ServiceProcess } from './support/service-process';
+import { queueDepth, receiveStats } from './support/sqs';
 
 const ACCOUNT = 'acme';
 const FLOWS = 100;
@@ -42,43 +40,17 @@ function flowMessages(flow: number): GroupMessages {
 }
 
 describe('a worker killed with SIGKILL while thousands of messages are in flight', () => {
-  let redis: RedisServer;
-  let inspect: Redis;
-  let sqs: SQSClient;
-  let queues: QueuePair;
-  let query: ServiceProcess;
-  const services: ServiceProcess[] = [];
-
-  const workerEnv = () =>
-    testEnv(redis.url, queues, {
-      APP_ROLES: 'worker',
-      LOG_LEVEL: 'info',
-      SQS_VISIBILITY_TIMEOUT: VISIBILITY_TIMEOUT_SECONDS,
-    });
-
-  async function startService(env: Record<string, string>): Promise<ServiceProcess> {
-    const service = await spawnService(env);
-    services.push(service);
-    return service;
-  }
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    inspect = new Redis(redis.url);
+  const harness = useHarness({
     // The SQS that hands out up to ten messages of a FIFO group per receive, as SQS does: ordering is judged.
-    sqs = testSqsClient({ batchingFifo: true });
-    queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: Number(VISIBILITY_TIMEOUT_SECONDS) });
-    query = await startService(testEnv(redis.url, queues, { APP_ROLES: 'query', LOG_LEVEL: 'info' }));
+    batchingFifo: true,
+    queues: { visibilityTimeoutSeconds: Number(VISIBILITY_TIMEOUT_SECONDS) },
+    env: { LOG_LEVEL: 'info' },
+    services: ['query'],
   });
-
-  afterAll(async () => {
-    await Promise.all(services.map(stopService));
-    sqs?.destroy();
-    inspect?.disconnect();
-    await redis?.destroy();
-  });
+  const startWorker = () => harness().spawnService({ APP_ROLES: 'worker', SQS_VISIBILITY_TIMEOUT: VISIBILITY_TIMEOUT_SECONDS });
 
   async function scanKeys(pattern: string): Promise<Set<string>> {
+    const { inspect } = harness().redis;
     const keys = new Set<string>();
     let cursor = '0';
     do {
@@ -99,6 +71,7 @@ describe('a worker killed with SIGKILL while thousands of messages are in flight
    * many messages were on the queue then.
    */
   async function freezeHoldingWrittenMessages(worker: ServiceProcess): Promise<number> {
+    const { sqs, queues } = harness();
     let threshold = MESSAGES / 5;
     for (;;) {
       const storedSoFar = await eventually(
@@ -126,14 +99,15 @@ describe('a worker killed with SIGKILL while thousands of messages are in flight
   }
 
   it('loses nothing and applies nothing twice in effect once a new worker takes over', async () => {
+    const { redis: { inspect }, sqs, queues, services: [query] } = harness();
     await sendInGroupOrder(sqs, queues.queueUrl, Array.from({ length: FLOWS }, (_, flow) => flowMessages(flow)));
-    const first = await startService(workerEnv());
+    const first = await startWorker();
     const leftOnQueue = await freezeHoldingWrittenMessages(first);
     first.child.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(leftOnQueue).toBeGreaterThan(0);
 
-    const second = await startService(workerEnv());
+    const second = await startWorker();
     const drained = async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined);
     await eventually(drained, 60_000, 'the queue to drain');
 

@@ -1,46 +1,22 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { ACME, eventually, startTestApp, TestApp, testEnv } from './app';
-import { RedisServer } from './redis-server';
-import { createQueuePair, QueuePair, testSqsClient } from './sqs';
-
-/** What one drill suite runs against: its own Redis (and a connection to command it), queues and services. */
-export interface Drill {
-  redis: RedisServer;
-  admin: Redis;
-  sqs: SQSClient;
-  queues: QueuePair;
-  /** The first runs every role; any further ones only the worker role, on the same queue. */
-  services: TestApp[];
-}
+import { ACME, eventually, TestApp } from './app';
+import { Harness, useHarness } from './harness';
+import { StandaloneRedis } from './redis-target';
 
 /**
- * Sets up a drill in the calling describe block (beforeAll/afterAll): a private redis-server, FIFO queues that allow
- * `maxReceiveCount` receives with `visibilityTimeoutSeconds`, and `workers` services. Returns a getter: the fields
- * exist once beforeAll has run.
+ * Sets up a drill in the calling describe block: a private redis-server, FIFO queues that allow `maxReceiveCount`
+ * receives with `visibilityTimeoutSeconds`, which the services also receive with, and `workers` apps: the first
+ * runs every role, any further ones only the worker role, on the same queue.
  */
-export function useDrill(options: { visibilityTimeoutSeconds: number; maxReceiveCount: number; workers?: number }): () => Drill {
-  let drill: Drill | undefined;
-  beforeAll(async () => {
-    const redis = await RedisServer.start();
-    const sqs = testSqsClient();
-    const queues = await createQueuePair(sqs, options);
-    const env = testEnv(redis.url, queues, { SQS_VISIBILITY_TIMEOUT: String(options.visibilityTimeoutSeconds) });
-    const services = [await startTestApp(env)];
-    for (let extra = 1; extra < (options.workers ?? 1); extra++) services.push(await startTestApp({ ...env, APP_ROLES: 'worker' }));
-    drill = { redis, admin: new Redis(redis.url), sqs, queues, services };
+export function useDrill(options: { visibilityTimeoutSeconds: number; maxReceiveCount: number; workers?: number }): () => Harness<StandaloneRedis> {
+  const { workers = 1, ...queues } = options;
+  return useHarness({
+    queues,
+    env: { SQS_VISIBILITY_TIMEOUT: String(queues.visibilityTimeoutSeconds) },
+    apps: 1,
+    workers: workers - 1,
   });
-  afterAll(async () => {
-    for (const service of drill?.services ?? []) await service.close();
-    drill?.admin.disconnect();
-    drill?.sqs.destroy();
-    await drill?.redis.destroy();
-  });
-  return () => {
-    if (drill === undefined) throw new Error('the drill is not set up yet (use it inside a test)');
-    return drill;
-  };
 }
 
 /** Sends one record through the gateway; resolves with the HTTP status. */

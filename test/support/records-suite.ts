@@ -1,10 +1,10 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { KeyLayout, WebhookKeyDigester } from '../../src/store/key-layout';
-import { ACME, ADMIN_KEY, eventually, GLOBEX, startTestApp, TestApp, testEnv, WEBHOOK_KEY_SECRET } from './app';
+import { ACME, ADMIN_KEY, eventually, GLOBEX, startTestApp, TestApp, WEBHOOK_KEY_SECRET } from './app';
+import { useHarness } from './harness';
 import { RedisTarget, StartRedisTarget } from './redis-target';
-import { createQueuePair, drainMessages, QueuePair, queueDepth, receiveStats, sendRaw, testSqsClient } from './sqs';
+import { createQueuePair, drainMessages, queueDepth, receiveStats, sendRaw } from './sqs';
 
 const DEFAULT_TTL_SECONDS = 3600;
 
@@ -28,11 +28,14 @@ export interface RecordsSuite {
  */
 export function describeRecordsSuite(name: string, startRedis: StartRedisTarget, moreTests?: (suite: RecordsSuite) => void): void {
   describe(name, () => {
-    let redis: RedisTarget;
-    let sqs: SQSClient;
-    let queues: QueuePair;
-    let serviceEnv: Record<string, string>;
-    let service: TestApp;
+    const harness = useHarness({
+      redis: startRedis,
+      // The SQS that hands out several messages of a FIFO group per receive, as SQS does: ordering is judged.
+      batchingFifo: true,
+      env: { DEFAULT_TTL_SECONDS: String(DEFAULT_TTL_SECONDS) },
+      apps: 1,
+    });
+    const service = () => harness().apps[0];
     const usedKeys: string[] = [];
 
     const newKey = (label = 'wh') => {
@@ -41,14 +44,14 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       return key;
     };
     const submit = (apiKey: string, body: unknown, headers: Record<string, string> = {}) =>
-      request(service.url).post('/v1/records').set('x-api-key', apiKey).set(headers).send(body as object);
+      request(service().url).post('/v1/records').set('x-api-key', apiKey).set(headers).send(body as object);
     const read = (webhookKey: string, headers: Record<string, string> = {}) =>
-      request(service.url).get('/v1/data').set('x-webhook-key', webhookKey).set(headers);
+      request(service().url).get('/v1/data').set('x-webhook-key', webhookKey).set(headers);
     const admin = () => ({
       put: (path: string, body: unknown) =>
-        request(service.url).put(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY).send(body as object),
-      get: (path: string) => request(service.url).get(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY),
-      delete: (path: string) => request(service.url).delete(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY),
+        request(service().url).put(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY).send(body as object),
+      get: (path: string) => request(service().url).get(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY),
+      delete: (path: string) => request(service().url).delete(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY),
     });
     /** Waits until the key answers 200 and `accept` likes the body. */
     const readWhen = (webhookKey: string, accept: (body: Record<string, unknown>) => boolean = () => true) =>
@@ -56,22 +59,6 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
         const response = await read(webhookKey);
         return response.status === 200 && accept(response.body) ? response : undefined;
       }, 15_000, `data under ${webhookKey}`);
-
-    beforeAll(async () => {
-      redis = await startRedis();
-      // The SQS that hands out several messages of a FIFO group per receive, as SQS does: ordering is judged.
-      sqs = testSqsClient({ batchingFifo: true });
-      queues = await createQueuePair(sqs);
-      // redis.env names the Redis: REDIS_URL, or REDIS_CLUSTER_NODES.
-      serviceEnv = testEnv('', queues, { ...redis.env, DEFAULT_TTL_SECONDS: String(DEFAULT_TTL_SECONDS) });
-      service = await startTestApp(serviceEnv);
-    });
-
-    afterAll(async () => {
-      await service?.close();
-      sqs?.destroy();
-      await redis?.stop();
-    });
 
     it('stores one message under each of its webhook keys and serves the same document for each', async () => {
       const keys = [newKey(), newKey(), newKey()];
@@ -108,7 +95,7 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       });
       expect((await admin().put('/accounts/acme/flows/short', { ttlSeconds: 2 })).status).toBe(200);
       const effective = (accountId: string, flowId: string) =>
-        request(service.url)
+        request(service().url)
           .get('/admin/ttl-policies/effective')
           .query({ accountId, flowId })
           .set('x-api-key', ADMIN_KEY)
@@ -140,6 +127,7 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
     });
 
     it('keeps data written under a null TTL policy without expiry', async () => {
+      const { redis } = harness();
       expect((await admin().put('/accounts/acme/flows/archive', { ttlSeconds: null })).body.ttlSeconds).toBeNull();
       const key = newKey();
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'archive', webhookKeys: [key], data: { keep: true } });
@@ -175,12 +163,12 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       const expectedA = (await readWhen(a)).body;
       const expectedB = (await readWhen(b)).body;
 
-      const response = await request(service.url).post('/v1/data/batch-get').send({ webhookKeys: [a, missing, b] });
+      const response = await request(service().url).post('/v1/data/batch-get').send({ webhookKeys: [a, missing, b] });
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ items: { [a]: expectedA, [b]: expectedB }, missing: [missing] });
 
       const tooMany = Array.from({ length: 101 }, (_, index) => `key-${String(index).padStart(4, '0')}`);
-      const refused = await request(service.url).post('/v1/data/batch-get').send({ webhookKeys: tooMany });
+      const refused = await request(service().url).post('/v1/data/batch-get').send({ webhookKeys: tooMany });
       expect(refused.status).toBe(400);
       expect(refused.body.details[0].field).toBe('webhookKeys');
     });
@@ -192,7 +180,7 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'versions', webhookKeys: [key], data: 'v5 again', version: 5 });
       const final = await readWhen(key, (body) => body.data === 'v5 again');
       expect(final.body.version).toBe(5);
-      const metrics = (await request(service.url).get('/metrics')).text;
+      const metrics = (await request(service().url).get('/metrics')).text;
       expect(metrics).toMatch(/setgetapi_ingest_messages_total\{outcome="stale",reason=""\} [1-9]/);
     });
 
@@ -205,10 +193,11 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       // A later message of the group, applied after the three above: once it is readable, they have been applied.
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [other], data: 'v7', version: 7 });
       await readWhen(other, (body) => body.data === 'v7');
-      expect((await request(service.url).get('/v1/data').set('x-webhook-key', key)).status).toBe(404);
+      expect((await request(service().url).get('/v1/data').set('x-webhook-key', key)).status).toBe(404);
     });
 
     it('refuses writes and deletes from another account on a live key, dead-lettering messages that change nothing', async () => {
+      const { sqs, queues } = harness();
       const owned = newKey();
       const free = newKey();
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'owner', webhookKeys: [owned], data: 'acme data' });
@@ -235,10 +224,11 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
     });
 
     it('applies 40 messages of one group in queue order, ending with the last one, received ten at a time', async () => {
+      const { sqs } = harness();
       // A queue of its own, filled through a gateway before a worker starts: the worker meets a backlog of the
       // group and receives it in batches of ten, which it must apply one after another.
       const backlog = await createQueuePair(sqs);
-      const gateway = await startTestApp(testEnv('', backlog, { ...redis.env, APP_ROLES: 'gateway' }));
+      const gateway = await startTestApp(harness().env({ APP_ROLES: 'gateway' }, backlog));
       const key = newKey();
       try {
         for (let n = 1; n <= 40; n++) {
@@ -254,7 +244,7 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       } finally {
         await gateway.close();
       }
-      const worker = await startTestApp(testEnv('', backlog, { ...redis.env, APP_ROLES: 'worker' }));
+      const worker = await startTestApp(harness().env({ APP_ROLES: 'worker' }, backlog));
       try {
         await eventually(async () => ((await queueDepth(sqs, backlog.queueUrl)) === 0 ? true : undefined), 30_000, 'queue drained');
       } finally {
@@ -265,6 +255,7 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
     });
 
     it('moves a body that can never be applied to the dead-letter queue at once, unchanged and with its reason', async () => {
+      const { sqs, queues } = harness();
       const invalid = JSON.stringify({ accountId: 'acme', flowId: 'raw', webhookKeys: ['short'], data: 1, extra: true });
       const invalidId = await sendRaw(sqs, queues.queueUrl, invalid, 'acme:raw');
       const notJsonId = await sendRaw(sqs, queues.queueUrl, 'this is not JSON', 'acme:raw');
@@ -291,9 +282,9 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
           expect.objectContaining({ statusCode: status, error: expect.any(String), message: expect.any(String) }),
         );
       };
-      expectError(await request(service.url).post('/v1/records').send(valid), 401);
+      expectError(await request(service().url).post('/v1/records').send(valid), 401);
       expectError(await submit('not-a-known-key-000000', valid), 401);
-      expectError(await request(service.url).post('/v1/records').set('content-type', 'application/json').send('{not json'), 401);
+      expectError(await request(service().url).post('/v1/records').set('content-type', 'application/json').send('{not json'), 401);
       expectError(await submit(ADMIN_KEY, valid), 403);
       expectError(await submit(GLOBEX.apiKey, valid), 403);
       expectError(await submit(ACME.apiKey, '{not json', { 'content-type': 'application/json' }), 400);
@@ -314,15 +305,15 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       expectError(oversized, 413);
       expectError(await submit(ACME.apiKey, valid, { 'idempotency-key': 'has space' }), 400);
       expectError(await read('short'), 400);
-      expectError(await request(service.url).get('/v1/data'), 400);
+      expectError(await request(service().url).get('/v1/data'), 400);
       expectError(await read('wh-never-written-0001'), 404);
-      expectError(await request(service.url).get('/no/such/route'), 404);
+      expectError(await request(service().url).get('/no/such/route'), 404);
       expectError(await admin().put('/accounts/acme', { ttlSeconds: 0 }), 400);
-      expectError(await request(service.url).get('/admin/ttl-policies?accountId=acme'), 401);
+      expectError(await request(service().url).get('/admin/ttl-policies?accountId=acme'), 401);
 
-      const traced = await request(service.url).get('/v1/data').set('x-request-id', 'trace-0001');
+      const traced = await request(service().url).get('/v1/data').set('x-request-id', 'trace-0001');
       expect(traced.headers['x-request-id']).toBe('trace-0001');
-      const untraced = await request(service.url).get('/v1/data').set('x-request-id', 'not a sane id');
+      const untraced = await request(service().url).get('/v1/data').set('x-request-id', 'not a sane id');
       expect(untraced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     });
 
@@ -339,8 +330,8 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
     });
 
     it('documents every route in Swagger', async () => {
-      expect((await request(service.url).get('/docs')).status).toBe(200);
-      const document = (await request(service.url).get('/docs-json')).body;
+      expect((await request(service().url).get('/docs')).status).toBe(200);
+      const document = (await request(service().url).get('/docs-json')).body;
       expect(Object.keys(document.paths).sort()).toEqual([
         '/admin/archive/restore',
         '/admin/archive/runs',
@@ -363,13 +354,13 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
     // Before the last test, so that it checks the keys of the added tests too.
     moreTests?.({
       get redis() {
-        return redis;
+        return harness().redis;
       },
       get service() {
-        return service;
+        return service();
       },
       get serviceEnv() {
-        return serviceEnv;
+        return harness().env();
       },
       newKey,
       submit,
@@ -377,6 +368,7 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
     });
 
     it('never stores a webhook key in clear anywhere in Redis', async () => {
+      const { redis } = harness();
       const dump: string[] = [];
       for (const key of await redis.keys('*')) {
         dump.push(key);

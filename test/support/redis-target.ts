@@ -17,12 +17,21 @@ export interface RedisTarget {
 
 export type StartRedisTarget = () => Promise<RedisTarget>;
 
-export const standaloneRedis: StartRedisTarget = async () => {
-  const server = await RedisServer.start();
-  const inspect = new Redis(server.url);
+/** A private redis-server: the server itself is there for suites that stop, relaunch or replicate it. */
+export interface StandaloneRedis extends RedisTarget {
+  server: RedisServer;
+  inspect: Redis;
+}
+
+/** Starts a private redis-server with `extraArgs` (e.g. persistence for a kill -9 drill) and a client to inspect it. */
+export async function standaloneRedis(extraArgs: string[] = []): Promise<StandaloneRedis> {
+  const server = await RedisServer.start(extraArgs);
+  // Connected on its first command: a suite that stops the server and never inspects it gets no reconnect noise.
+  const inspect = new Redis(server.url, { lazyConnect: true });
   return {
     label: 'a standalone redis-server',
     env: { REDIS_URL: server.url },
+    server,
     inspect,
     keys: (pattern) => inspect.keys(pattern),
     async stop() {
@@ -30,7 +39,7 @@ export const standaloneRedis: StartRedisTarget = async () => {
       await server.destroy();
     },
   };
-};
+}
 
 export const redisCluster: StartRedisTarget = async () => {
   const cluster = await RedisCluster.start();

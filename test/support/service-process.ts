@@ -30,7 +30,11 @@ export async function spawnService(env: Record<string, string>, nodeArgs: string
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start within 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Nobody gets a handle on a process that failed to start: end it here, or it outlives the suite.
+      child.kill('SIGKILL');
+      reject(new Error(`service did not start within 20 s:\n${output}`));
+    }, 20_000);
     const check = () => {
       const match = /listening on port (\d+)/.exec(output);
       if (match) {

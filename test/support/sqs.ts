@@ -41,11 +41,15 @@ export interface QueuePair {
   dlqUrl: string;
 }
 
+export interface QueueOptions {
+  /** 2 s unless given. */
+  visibilityTimeoutSeconds?: number;
+  /** Receives before SQS moves a message to the dead-letter queue; 100 unless given. */
+  maxReceiveCount?: number;
+}
+
 /** A fresh FIFO ingest queue and its FIFO dead-letter queue with a redrive policy, private to one suite. */
-export async function createQueuePair(
-  sqs: SQSClient,
-  options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
-): Promise<QueuePair> {
+export async function createQueuePair(sqs: SQSClient, options: QueueOptions = {}): Promise<QueuePair> {
   const name = `t-${randomUUID().slice(0, 8)}`;
   const dlq = await sqs.send(
     new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true' } }),
