@@ -54,9 +54,19 @@ module.exports = {
     mayNotImport('query-not-to-ingest', 'query', ['ingest'], 'Reads do not depend on the write path.'),
     mayNotImport('message-not-to-store', 'message', ['store'], 'The message contract knows nothing of storage.'),
     mayNotImport('common-not-to-store', 'common', ['store'], 'Shared plumbing knows nothing of storage.'),
-    onlyIn('redis-only-in-store', 'store', ['ioredis', '@nestjs-modules/ioredis', 'cluster-key-slot'], 'Redis is the store\'s.'),
-    onlyIn('mongodb-only-in-archive', 'archive', ['mongoose', '@nestjs/mongoose', 'mongodb'], 'MongoDB is the archive\'s.'),
-    onlyIn('sqs-only-in-queue', 'queue', ['@aws-sdk/client-sqs', '@smithy/[^/]+'], 'SQS is the queue\'s.'),
+    onlyIn(
+      'redis-only-in-store',
+      'store',
+      ['ioredis', '@nestjs-modules/ioredis', 'cluster-key-slot'],
+      "Redis is the store's.",
+    ),
+    onlyIn(
+      'mongodb-only-in-archive',
+      'archive',
+      ['mongoose', '@nestjs/mongoose', 'mongodb'],
+      "MongoDB is the archive's.",
+    ),
+    onlyIn('sqs-only-in-queue', 'queue', ['@aws-sdk/client-sqs', '@smithy/[^/]+'], "SQS is the queue's."),
     onlyIn(
       'sqs-consumer-only-in-ingest',
       'ingest',

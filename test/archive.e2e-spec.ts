@@ -18,15 +18,20 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
   const plaintextKeys: string[] = [];
 
   const admin = (app: TestApp) => ({
-    post: (path: string, body: object = {}) => request(app.url).post(`/admin/archive${path}`).set('x-api-key', ADMIN_KEY).send(body),
+    post: (path: string, body: object = {}) =>
+      request(app.url).post(`/admin/archive${path}`).set('x-api-key', ADMIN_KEY).send(body),
     get: (path: string) => request(app.url).get(`/admin/archive${path}`).set('x-api-key', ADMIN_KEY),
   });
   const records = () => archive.collection<ArchivedRecord>('archived_records');
   const finished = (app: TestApp, runId: string) =>
-    eventually(async () => {
-      const run = (await admin(app).get(`/runs/${runId}`)).body;
-      return run.status === 'running' ? undefined : run;
-    }, 120_000, `archive run ${runId} to finish`);
+    eventually(
+      async () => {
+        const run = (await admin(app).get(`/runs/${runId}`)).body;
+        return run.status === 'running' ? undefined : run;
+      },
+      120_000,
+      `archive run ${runId} to finish`,
+    );
   const runToEnd = async (app: TestApp) => {
     const started = await admin(app).post('/runs');
     expect(started.status).toBe(202);
@@ -52,19 +57,37 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
           const keys = Array.from({ length: 1 + (n % 3) }, (_, index) => `archive-key-${n}-${index}`);
           plaintextKeys.push(...keys);
           return store.write(
-            { op: 'set', accountId: 'acme', flowId: `flow-${n % 7}`, webhookKeys: keys, dataJson: JSON.stringify({ n, text: 'x'.repeat(200) }), version: n },
+            {
+              op: 'set',
+              accountId: 'acme',
+              flowId: `flow-${n % 7}`,
+              webhookKeys: keys,
+              dataJson: JSON.stringify({ n, text: 'x'.repeat(200) }),
+              version: n,
+            },
             { datumId: `datum-${n}`, ttlSeconds: 3600, now },
           );
         }),
       );
     }
-    await request(first.url).put('/admin/ttl-policies/accounts/acme').set('x-api-key', ADMIN_KEY).send({ ttlSeconds: 7200 });
-    await request(first.url).put('/admin/ttl-policies/accounts/acme/flows/flow-1').set('x-api-key', ADMIN_KEY).send({ ttlSeconds: null });
+    await request(first.url)
+      .put('/admin/ttl-policies/accounts/acme')
+      .set('x-api-key', ADMIN_KEY)
+      .send({ ttlSeconds: 7200 });
+    await request(first.url)
+      .put('/admin/ttl-policies/accounts/acme/flows/flow-1')
+      .set('x-api-key', ADMIN_KEY)
+      .send({ ttlSeconds: null });
   });
 
   it(`archives ${RECORDS} records with their fields and key digests, and no webhook key in clear`, async () => {
     const run = await runToEnd(first);
-    expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', policiesArchived: 2, finishedAt: expect.any(String) });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      trigger: 'manual',
+      policiesArchived: 2,
+      finishedAt: expect.any(String),
+    });
     expect(run.recordsArchived).toBeGreaterThanOrEqual(RECORDS);
     expect(await records().countDocuments()).toBe(RECORDS);
 
@@ -83,7 +106,9 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     const served = await request(first.url).get('/v1/data').set('x-webhook-key', keys[0]);
     expect(sample?.body).toBe(served.text);
     const shared = await records().findOne({ _id: 'datum-4243' });
-    expect([...(shared?.keys ?? [])].sort()).toEqual(['archive-key-4243-0', 'archive-key-4243-1'].map((key) => digester.digest(key)).sort());
+    expect([...(shared?.keys ?? [])].sort()).toEqual(
+      ['archive-key-4243-0', 'archive-key-4243-1'].map((key) => digester.digest(key)).sort(),
+    );
 
     const policies = await archive.collection('archived_ttl_policies').find().toArray();
     expect(policies.map((policy) => [policy._id, policy.ttlSeconds]).sort()).toEqual([
@@ -105,12 +130,50 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
 
   it('archives data that expired, was overwritten or was deleted before the run, from the journal', async () => {
     const { inspect } = harness().redis;
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'brief', webhookKeys: ['brief-key-0001'], dataJson: '"gone soon"' }, 'datum-brief', 1);
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], dataJson: '"old"' }, 'datum-old');
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'over', webhookKeys: ['over-key-0001', 'over-key-0002'], dataJson: '"new"' }, 'datum-new');
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'], dataJson: '"doomed"' }, 'datum-doomed');
-    await write(first, { op: 'delete', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'] }, 'delete-doomed');
-    await eventually(async () => ((await inspect.exists(new KeyLayout('sg:').record(digester.digest('brief-key-0001')))) === 0 ? true : undefined), 5000, 'expiry');
+    await write(
+      first,
+      { op: 'set', accountId: 'acme', flowId: 'brief', webhookKeys: ['brief-key-0001'], dataJson: '"gone soon"' },
+      'datum-brief',
+      1,
+    );
+    await write(
+      first,
+      {
+        op: 'set',
+        accountId: 'acme',
+        flowId: 'over',
+        webhookKeys: ['over-key-0001', 'over-key-0002'],
+        dataJson: '"old"',
+      },
+      'datum-old',
+    );
+    await write(
+      first,
+      {
+        op: 'set',
+        accountId: 'acme',
+        flowId: 'over',
+        webhookKeys: ['over-key-0001', 'over-key-0002'],
+        dataJson: '"new"',
+      },
+      'datum-new',
+    );
+    await write(
+      first,
+      { op: 'set', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'], dataJson: '"doomed"' },
+      'datum-doomed',
+    );
+    await write(
+      first,
+      { op: 'delete', accountId: 'acme', flowId: 'del', webhookKeys: ['del-key-0001'] },
+      'delete-doomed',
+    );
+    await eventually(
+      async () =>
+        (await inspect.exists(new KeyLayout('sg:').record(digester.digest('brief-key-0001')))) === 0 ? true : undefined,
+      5000,
+      'expiry',
+    );
 
     const run = await runToEnd(first);
     expect(run.status).toBe('succeeded');
@@ -120,7 +183,10 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     const old = await records().findOne({ _id: 'datum-old' });
     expect(old?.replacedAt).toBeInstanceOf(Date);
     expect(Object.values(old?.endedKeys ?? {}).map((ending) => ending.reason)).toEqual(['replaced', 'replaced']);
-    expect(await records().findOne({ _id: 'datum-doomed' })).toMatchObject({ deleted: true, deletedAt: expect.any(Date) });
+    expect(await records().findOne({ _id: 'datum-doomed' })).toMatchObject({
+      deleted: true,
+      deletedAt: expect.any(Date),
+    });
     expect(await inspect.xlen('sg:journal')).toBe(0);
   });
 
@@ -164,7 +230,18 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     const expiry = await inspect.pexpiretime(layout.record(digester.digest('archive-key-10-0')));
     const servedBefore = (await request(first.url).get('/v1/data').set('x-webhook-key', 'archive-key-11-1')).text;
     await inspect.flushall();
-    await write(first, { op: 'set', accountId: 'acme', flowId: 'flow-5', webhookKeys: ['archive-key-12-0'], dataJson: '"newer"', version: 999_999 }, 'datum-newer');
+    await write(
+      first,
+      {
+        op: 'set',
+        accountId: 'acme',
+        flowId: 'flow-5',
+        webhookKeys: ['archive-key-12-0'],
+        dataJson: '"newer"',
+        version: 999_999,
+      },
+      'datum-newer',
+    );
 
     const answer = await admin(second).post('/restore', {});
     expect(answer.status).toBe(200);
@@ -182,7 +259,10 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     expect((await request(first.url).get('/v1/data').set('x-webhook-key', 'over-key-0002')).body.data).toBe('new');
     expect((await request(first.url).get('/v1/data').set('x-webhook-key', 'brief-key-0001')).status).toBe(404);
     expect((await request(first.url).get('/v1/data').set('x-webhook-key', 'del-key-0001')).status).toBe(404);
-    expect((await request(first.url).get('/admin/ttl-policies/accounts/acme/flows/flow-1').set('x-api-key', ADMIN_KEY)).body.ttlSeconds).toBeNull();
+    expect(
+      (await request(first.url).get('/admin/ttl-policies/accounts/acme/flows/flow-1').set('x-api-key', ADMIN_KEY)).body
+        .ttlSeconds,
+    ).toBeNull();
 
     const again = await admin(first).post('/restore', { accountId: 'acme', flowId: 'flow-3' });
     expect(again.body).toMatchObject({ restored: 0, policiesRestored: 0 });
@@ -192,7 +272,18 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
   it('restores over live multi-key data any number of times, even concurrently, and every key reads as before', async () => {
     const keysOf = (n: number) => [0, 1, 2].map((index) => `live-restore-${n}-${index}`);
     for (let n = 0; n < 40; n++) {
-      await write(first, { op: 'set', accountId: 'acme', flowId: 'live-restore', webhookKeys: keysOf(n), dataJson: JSON.stringify({ n }) }, `live-datum-${n}`, null);
+      await write(
+        first,
+        {
+          op: 'set',
+          accountId: 'acme',
+          flowId: 'live-restore',
+          webhookKeys: keysOf(n),
+          dataJson: JSON.stringify({ n }),
+        },
+        `live-datum-${n}`,
+        null,
+      );
     }
     expect((await runToEnd(first)).status).toBe('succeeded');
     const read = (key: string) => request(first.url).get('/v1/data').set('x-webhook-key', key);
@@ -200,7 +291,9 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     for (let n = 0; n < 40; n++) for (const key of keysOf(n)) before.set(key, (await read(key)).text);
 
     const filter = { accountId: 'acme', flowId: 'live-restore' };
-    const answers = [...(await Promise.all([admin(first).post('/restore', filter), admin(second).post('/restore', filter)]))];
+    const answers = [
+      ...(await Promise.all([admin(first).post('/restore', filter), admin(second).post('/restore', filter)])),
+    ];
     answers.push(await admin(first).post('/restore', filter));
     for (const answer of answers) expect(answer.body).toMatchObject({ restored: 0, skippedNewer: 120 });
 
@@ -215,7 +308,9 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     const env = harness().env({ APP_ROLES: 'scheduler', ARCHIVE_CRON: '* * * * * *' });
     const replicas = [await startTestApp(env), await startTestApp(env)];
     const scheduled = async () =>
-      ((await admin(first).get('/runs')).body as { trigger: string; startedAt: string }[]).filter((run) => run.trigger === 'schedule');
+      ((await admin(first).get('/runs')).body as { trigger: string; startedAt: string }[]).filter(
+        (run) => run.trigger === 'schedule',
+      );
     try {
       await eventually(async () => ((await scheduled()).length >= 2 ? true : undefined), 60_000, 'two scheduled runs');
     } finally {
@@ -251,10 +346,14 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
         expect(answer.body).toMatchObject({ statusCode: 503, message: 'The archive is off: MONGODB_URI is not set' });
       }
       // Ready once its Redis connection is up (moments after start on a loaded machine), with no MongoDB check.
-      const ready = await eventually(async () => {
-        const answer = await request(off.url).get('/health/ready');
-        return answer.status === 200 ? answer : undefined;
-      }, 10_000, 'readiness');
+      const ready = await eventually(
+        async () => {
+          const answer = await request(off.url).get('/health/ready');
+          return answer.status === 200 ? answer : undefined;
+        },
+        10_000,
+        'readiness',
+      );
       expect(Object.keys(ready.body.checks)).toEqual(['redis']);
     } finally {
       await off.close();

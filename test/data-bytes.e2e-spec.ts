@@ -12,37 +12,65 @@ import { drainMessages, sendRaw } from './support/sqs';
  */
 
 /** Number literals that JSON.parse followed by JSON.stringify would rewrite, or turn into null. */
-const NUMBER_LITERALS = ['123456789012345678901234567890', '1.50', '-0', '1e400', '-1e400', '1E-7', '0.1e+2', '5e-324', '9007199254740993'];
+const NUMBER_LITERALS = [
+  '123456789012345678901234567890',
+  '1.50',
+  '-0',
+  '1e400',
+  '-1e400',
+  '1E-7',
+  '0.1e+2',
+  '5e-324',
+  '9007199254740993',
+];
 
 /** String literals whose escapes a re-serialisation would rewrite. fauxqs, unlike SQS, refuses astral characters raw. */
-const STRING_LITERALS = ['"\\u00e9"', '"\\/"', '"\\ud83d\\ude00"', '"\\"}{]["', '"\\b\\f\\n\\r\\t\\\\"', '"é\\u00E9e\\u0301"', '"\\u0000"'];
+const STRING_LITERALS = [
+  '"\\u00e9"',
+  '"\\/"',
+  '"\\ud83d\\ude00"',
+  '"\\"}{]["',
+  '"\\b\\f\\n\\r\\t\\\\"',
+  '"é\\u00E9e\\u0301"',
+  '"\\u0000"',
+];
 
 const whitespace = fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\r'), maxLength: 3 });
 
 /** Characters a producer may write raw in a string: anything but astral characters (see STRING_LITERALS). */
-const bmpChar = fc.oneof(
-  { weight: 3, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
-  fc.integer({ min: 0, max: 0x1f }),
-  fc.integer({ min: 0xa0, max: 0xd7ff }),
-  fc.integer({ min: 0xe000, max: 0xfffd }),
-).map((code) => String.fromCharCode(code));
+const bmpChar = fc
+  .oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
+    fc.integer({ min: 0, max: 0x1f }),
+    fc.integer({ min: 0xa0, max: 0xd7ff }),
+    fc.integer({ min: 0xe000, max: 0xfffd }),
+  )
+  .map((code) => String.fromCharCode(code));
 
 /** JSON text as a producer might write it: any value, odd whitespace, escapes and number literals kept as written. */
-const dataText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.json({ maxDepth: 2, stringUnit: bmpChar }),
-    fc.tuple(fc.json({ maxDepth: 2, stringUnit: bmpChar }), whitespace).map(([json, indent]) => JSON.stringify(JSON.parse(json), null, indent)),
-    fc.constantFrom(...NUMBER_LITERALS, ...STRING_LITERALS),
-    fc
-      .array(fc.tuple(whitespace, tie('value'), whitespace), { maxLength: 3 })
-      .map((items) => `[${items.map(([before, item, after]) => before + item + after).join(',')}]`),
-    fc
-      .array(fc.tuple(whitespace, fc.constantFrom('"a"', '"data"', '"\\u0064"', '"é"'), whitespace, tie('value')), { maxLength: 3 })
-      .map((members) => `{${members.map(([before, name, after, value]) => `${before}${name}${after}:${value}`).join(',')}}`),
-  ),
-})).value
-  // data null is refused; __proto__ and constructor keys are refused as prototype poisoning.
+const dataText: fc.Arbitrary<string> = fc
+  .letrec<{ value: string }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.json({ maxDepth: 2, stringUnit: bmpChar }),
+      fc
+        .tuple(fc.json({ maxDepth: 2, stringUnit: bmpChar }), whitespace)
+        .map(([json, indent]) => JSON.stringify(JSON.parse(json), null, indent)),
+      fc.constantFrom(...NUMBER_LITERALS, ...STRING_LITERALS),
+      fc
+        .array(fc.tuple(whitespace, tie('value'), whitespace), { maxLength: 3 })
+        .map((items) => `[${items.map(([before, item, after]) => before + item + after).join(',')}]`),
+      fc
+        .array(fc.tuple(whitespace, fc.constantFrom('"a"', '"data"', '"\\u0064"', '"é"'), whitespace, tie('value')), {
+          maxLength: 3,
+        })
+        .map(
+          (members) =>
+            `{${members.map(([before, name, after, value]) => `${before}${name}${after}:${value}`).join(',')}}`,
+        ),
+    ),
+  }))
+  .value // data null is refused; __proto__ and constructor keys are refused as prototype poisoning.
   .filter((text) => text.trim() !== 'null' && !/__proto__|constructor/.test(text));
 
 interface DataCase {
@@ -68,7 +96,9 @@ describe('data is kept byte for byte (gateway and direct SQS → worker → Redi
   }
 
   function post(body: string | Uint8Array, apiKey: string | null = ACME.apiKey): Promise<Response> {
-    const { apps: [service] } = harness();
+    const {
+      apps: [service],
+    } = harness();
     return fetch(`${service.url}/v1/records`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(apiKey !== null && { 'x-api-key': apiKey }) },
@@ -78,7 +108,9 @@ describe('data is kept byte for byte (gateway and direct SQS → worker → Redi
 
   /** The exact text of `data` in the raw GET /v1/data answer, once the key has data. */
   async function storedDataText(webhookKey: string): Promise<string> {
-    const { apps: [service] } = harness();
+    const {
+      apps: [service],
+    } = harness();
     const body = await eventually(
       async () => {
         const response = await fetch(`${service.url}/v1/data`, { headers: { 'x-webhook-key': webhookKey } });
@@ -157,7 +189,11 @@ describe('data is kept byte for byte (gateway and direct SQS → worker → Redi
   });
 
   it('answers 400 naming a top-level field that appears twice, and dead-letters such a message sent to SQS', async () => {
-    const { sqs, queues, apps: [service] } = harness();
+    const {
+      sqs,
+      queues,
+      apps: [service],
+    } = harness();
     const webhookKey = `bytes-${randomUUID()}`;
     const text = messageText(webhookKey, 'bytes-twice', '{"checked":true}').replace(/}$/, ',"data":{"checked":false}}');
     const response = await post(text);

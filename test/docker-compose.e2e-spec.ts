@@ -147,7 +147,11 @@ describe('docker/compose.yaml', () => {
       } catch (error) {
         problems = error instanceof Error ? error.message : error;
       }
-      expect({ service, problems, roles: configured }).toEqual({ service, problems: null, roles: roles.split(',').sort() });
+      expect({ service, problems, roles: configured }).toEqual({
+        service,
+        problems: null,
+        roles: roles.split(',').sort(),
+      });
     }
   });
 
@@ -176,7 +180,13 @@ describe('docker/compose.yaml', () => {
     expect(volumeTargets(services.redis)).toEqual(['redis-data:/data']);
     expect(services.mongodb.image).toBe('mongo:7');
     expect(portBindings(services.mongodb)).toEqual(['127.0.0.1:27017:27017']);
-    expect(services.mongodb.healthcheck?.test).toEqual(['CMD', 'mongosh', '--quiet', '--eval', "db.adminCommand('ping')"]);
+    expect(services.mongodb.healthcheck?.test).toEqual([
+      'CMD',
+      'mongosh',
+      '--quiet',
+      '--eval',
+      "db.adminCommand('ping')",
+    ]);
     expect(volumeTargets(services.mongodb)).toEqual(['mongodb-data:/data/db']);
   });
 
@@ -190,7 +200,9 @@ describe('docker/compose.yaml', () => {
   it.each(Object.keys(SECRETS))('refuses to render without %s, naming it', (missing) => {
     const env = Object.fromEntries(Object.entries(SECRETS).filter(([name]) => name !== missing));
     expect(() => renderedConfig(env)).toThrow(ComposeError);
-    expect(() => renderedConfig(env)).toThrow(`required variable ${missing} is missing a value: ${missing} must be set`);
+    expect(() => renderedConfig(env)).toThrow(
+      `required variable ${missing} is missing a value: ${missing} must be set`,
+    );
     // Set but empty is refused too (`:?`).
     expect(() => renderedConfig({ ...env, [missing]: '' })).toThrow(`${missing} must be set`);
   });
@@ -199,11 +211,18 @@ describe('docker/compose.yaml', () => {
     const original = readFileSync(COMPOSE_FILE, 'utf8');
     const check = (from: string | RegExp, to: string, problem: RegExp) => {
       const file = path.join(scratch, 'compose.yaml');
-      writeFileSync(file, original.replace(from, to).replace(/\.\/fauxqs-init\.json/g, path.join(DOCKER_DIR, 'fauxqs-init.json')));
+      writeFileSync(
+        file,
+        original.replace(from, to).replace(/\.\/fauxqs-init\.json/g, path.join(DOCKER_DIR, 'fauxqs-init.json')),
+      );
       expect(original.replace(from, to)).not.toBe(original);
       expect(() => renderCompose(file, { env: SECRETS, envFile: emptyEnvFile })).toThrow(problem);
     };
-    check('    depends_on:\n      sqs:', '    depend_on:\n      sqs:', /must NOT have additional properties.*depend_on/);
+    check(
+      '    depends_on:\n      sqs:',
+      '    depend_on:\n      sqs:',
+      /must NOT have additional properties.*depend_on/,
+    );
     check('replicas: 2', 'replicas: two', /\/services\/worker\/deploy\/replicas must be integer/);
     check('condition: service_healthy', 'condition: service-healthy', /must be equal to one of the allowed values/);
     check('interval: 5s', 'interval: 5 seconds', /must match format "duration"/);

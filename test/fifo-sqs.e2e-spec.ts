@@ -19,7 +19,13 @@ const bodies = (messages: Message[] | undefined) => (messages ?? []).map((messag
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => `m${from + index}`);
 
 /** Sends `count` messages to one group, in order, ten per SendMessageBatch. */
-async function sendToGroup(sqs: SQSClient, queueUrl: string, groupId: string, count: number, prefix = 'm'): Promise<void> {
+async function sendToGroup(
+  sqs: SQSClient,
+  queueUrl: string,
+  groupId: string,
+  count: number,
+  prefix = 'm',
+): Promise<void> {
   for (let start = 0; start < count; start += 10) {
     const entries = Array.from({ length: Math.min(10, count - start) }, (_, index) => ({
       Id: String(index),
@@ -94,7 +100,13 @@ describe('the batching FIFO test SQS (test/support/fifo-sqs-server.ts)', () => {
     await sendToGroup(sqs, queueUrl, 'a', 5);
     const received = await receive(queueUrl);
     const [head, ...rest] = received;
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: head.ReceiptHandle, VisibilityTimeout: 0 }));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl,
+        ReceiptHandle: head.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
     expect(await receive(queueUrl)).toEqual([]);
 
     await sqs.send(
@@ -127,7 +139,12 @@ describe('the batching FIFO test SQS (test/support/fifo-sqs-server.ts)', () => {
     const { queueUrl } = await createQueuePair(sqs);
     const send = () =>
       sqs.send(
-        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'once', MessageGroupId: 'a', MessageDeduplicationId: 'same' }),
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: 'once',
+          MessageGroupId: 'a',
+          MessageDeduplicationId: 'same',
+        }),
       );
     const [first, repeat] = [await send(), await send()];
     expect(repeat.MessageId).toBe(first.MessageId);
@@ -141,7 +158,9 @@ describe('the batching FIFO test SQS (test/support/fifo-sqs-server.ts)', () => {
     const { queueUrl } = await createQueuePair(sqs);
     const unknownHandle = sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: 'never-issued' }));
     await expect(unknownHandle).rejects.toBeInstanceOf(ReceiptHandleIsInvalid);
-    const withoutGroup = sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x', MessageDeduplicationId: 'x' }));
+    const withoutGroup = sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x', MessageDeduplicationId: 'x' }),
+    );
     await expect(withoutGroup).rejects.toMatchObject({ name: 'MissingParameter' });
   });
 });

@@ -74,13 +74,25 @@ interface Answer {
 function send(baseUrl: URL, fuzzed: FuzzRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
-      { host: baseUrl.hostname, port: baseUrl.port, method: fuzzed.method, path: fuzzed.path, headers: fuzzed.headers, agent: false, timeout: 15_000 },
+      {
+        host: baseUrl.hostname,
+        port: baseUrl.port,
+        method: fuzzed.method,
+        path: fuzzed.path,
+        headers: fuzzed.headers,
+        agent: false,
+        timeout: 15_000,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);
         response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
       },
     );
@@ -113,7 +125,8 @@ function describeExchange(fuzzed: FuzzRequest, answer: Answer): string {
 
 /** The contract: every error is `{ statusCode, error, message, details? }` as JSON, with the request id. */
 function errorShapeProblem(answer: Answer): string | null {
-  if (!/^application\/json/.test(String(answer.headers['content-type']))) return `content-type ${answer.headers['content-type']}`;
+  if (!/^application\/json/.test(String(answer.headers['content-type'])))
+    return `content-type ${answer.headers['content-type']}`;
   if (typeof answer.headers['x-request-id'] !== 'string') return 'no x-request-id';
   let body: unknown;
   try {
@@ -155,19 +168,26 @@ function checkAnswer(fuzzed: FuzzRequest, answer: Answer, archiveRoute: boolean)
     if (fuzzed.method === 'HEAD') return;
     const problem = errorShapeProblem(answer);
     if (problem !== null) fail(`503 not a contract error (${problem})`);
-    if ((JSON.parse(answer.text) as { message: unknown }).message !== ARCHIVE_OFF_MESSAGE) fail('unexpected 503 message');
+    if ((JSON.parse(answer.text) as { message: unknown }).message !== ARCHIVE_OFF_MESSAGE)
+      fail('unexpected 503 message');
     return;
   }
   if (answer.status >= 400 && fuzzed.method !== 'HEAD') {
     const problem = errorShapeProblem(answer);
     if (problem !== null) fail(`4xx not a contract error (${problem})`);
   }
-  if (answer.status >= 400 && fuzzed.method === 'HEAD' && !/^application\/json/.test(String(answer.headers['content-type']))) {
+  if (
+    answer.status >= 400 &&
+    fuzzed.method === 'HEAD' &&
+    !/^application\/json/.test(String(answer.headers['content-type']))
+  ) {
     fail('4xx to HEAD not labelled JSON');
   }
 }
 
-function routesOf(document: { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> }): Route[] {
+function routesOf(document: {
+  paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+}): Route[] {
   return Object.entries(document.paths).flatMap(([template, operations]) =>
     Object.entries(operations)
       .filter(([method]) => METHODS.includes(method.toUpperCase()))
@@ -175,7 +195,9 @@ function routesOf(document: { paths: Record<string, Record<string, { parameters?
         method: method.toUpperCase(),
         template,
         pathParams: (operation.parameters ?? []).filter((parameter) => parameter.in === 'path').map(({ name }) => name),
-        queryParams: (operation.parameters ?? []).filter((parameter) => parameter.in === 'query').map(({ name }) => name),
+        queryParams: (operation.parameters ?? [])
+          .filter((parameter) => parameter.in === 'query')
+          .map(({ name }) => name),
       })),
   );
 }
@@ -189,7 +211,19 @@ const rawUrlText = fc.string({
   minLength: 1,
   maxLength: 30,
 });
-const brokenPercentEncoding = fc.constantFrom('%', '%zz', '%E0%A4%A', '%00', '%2F', '%C0%AF', '%FF', '%u0041', '%%', '%0A', '%20');
+const brokenPercentEncoding = fc.constantFrom(
+  '%',
+  '%zz',
+  '%E0%A4%A',
+  '%00',
+  '%2F',
+  '%C0%AF',
+  '%FF',
+  '%u0041',
+  '%%',
+  '%0A',
+  '%20',
+);
 const headerSafe = (text: string) => /^[\t\x20-\x7e\x80-\xff]*$/.test(text);
 
 const pathSegment = (name: string) =>
@@ -219,14 +253,20 @@ const queryString = (names: string[]) =>
           fc.oneof(
             fc.constant([]),
             queryValue.map((value) => [`${name}=${value}`]),
-            fc.array(queryValue.map((value) => `${name}=${value}`), { minLength: 2, maxLength: 3 }),
+            fc.array(
+              queryValue.map((value) => `${name}=${value}`),
+              { minLength: 2, maxLength: 3 },
+            ),
             fc.constantFrom([name], [`${name}[]=acme`], [`${name}[a]=acme`]),
           ),
         ),
       ),
       fc.array(
         fc
-          .tuple(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'x', 'accountId', 'flowId'), rawUrlText), queryValue)
+          .tuple(
+            fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'x', 'accountId', 'flowId'), rawUrlText),
+            queryValue,
+          )
           .map(([name, value]) => `${name}=${value}`),
         { maxLength: 2 },
       ),
@@ -265,7 +305,11 @@ const batchGetBody = fc.record(
 );
 
 const restoreBody = fc.record(
-  { accountId: fc.oneof(entityId, badEntityId, fc.jsonValue({ maxDepth: 1 })), flowId: fc.oneof(entityId, badEntityId), other: fc.jsonValue() },
+  {
+    accountId: fc.oneof(entityId, badEntityId, fc.jsonValue({ maxDepth: 1 })),
+    flowId: fc.oneof(entityId, badEntityId),
+    other: fc.jsonValue(),
+  },
   { requiredKeys: [] },
 );
 
@@ -318,8 +362,18 @@ const oddJsonText = fc.constantFrom(
 
 /** Over MAX_MESSAGE_BYTES as sent, or only once the gateway escapes U+FFFE for SQS (413 either way). */
 const oversizedBody = fc.constantFrom(
-  JSON.stringify({ accountId: 'acme', flowId: 'f', webhookKeys: ['key-00000001'], data: 'x'.repeat(MAX_MESSAGE_BYTES) }),
-  JSON.stringify({ accountId: 'acme', flowId: 'f', webhookKeys: ['key-00000001'], data: '\uFFFE'.repeat(Math.floor((MAX_MESSAGE_BYTES - 200) / 3)) }),
+  JSON.stringify({
+    accountId: 'acme',
+    flowId: 'f',
+    webhookKeys: ['key-00000001'],
+    data: 'x'.repeat(MAX_MESSAGE_BYTES),
+  }),
+  JSON.stringify({
+    accountId: 'acme',
+    flowId: 'f',
+    webhookKeys: ['key-00000001'],
+    data: '\uFFFE'.repeat(Math.floor((MAX_MESSAGE_BYTES - 200) / 3)),
+  }),
 );
 
 const bodyFor = (route: Route): fc.Arbitrary<string | Buffer | undefined> =>
@@ -377,7 +431,17 @@ const headersFor = (route: Route, seeded: Seeded) =>
     {
       'x-api-key': fc.oneof(
         { weight: 6, arbitrary: ownApiKey(route) },
-        { weight: 1, arbitrary: fc.constantFrom(ACME.apiKey, GLOBEX.apiKey, ADMIN_KEY, '', `${ACME.apiKey} `, ACME.apiKey.slice(0, -1)) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            ACME.apiKey,
+            GLOBEX.apiKey,
+            ADMIN_KEY,
+            '',
+            `${ACME.apiKey} `,
+            ACME.apiKey.slice(0, -1),
+          ),
+        },
         { weight: 1, arbitrary: headerValue(80) },
         { weight: 1, arbitrary: fc.constant<string[]>([ACME.apiKey, ADMIN_KEY]) },
       ),
@@ -396,7 +460,17 @@ const headersFor = (route: Route, seeded: Seeded) =>
       ),
       'if-none-match': fc.oneof(
         { weight: 3, arbitrary: fc.constant(seeded.etag) },
-        { weight: 2, arbitrary: fc.constantFrom(`W/${seeded.etag}`, '*', `"other", ${seeded.etag}`, '""', '', seeded.etag.slice(1)) },
+        {
+          weight: 2,
+          arbitrary: fc.constantFrom(
+            `W/${seeded.etag}`,
+            '*',
+            `"other", ${seeded.etag}`,
+            '""',
+            '',
+            seeded.etag.slice(1),
+          ),
+        },
         { weight: 1, arbitrary: headerValue(60) },
       ),
       'x-request-id': fc.oneof(fc.uuid(), headerValue(200)),
@@ -422,16 +496,28 @@ function assemble(route: Route, parts: RequestParts): FuzzRequest {
   const bytes = parts.body === undefined ? undefined : Buffer.from(parts.body);
   const headers: Record<string, string | string[]> = framingHeaders(bytes, parts.chunked);
   for (const [name, value] of Object.entries(parts.headers)) if (value !== undefined) headers[name] = value;
-  return { method: parts.method, path: `${path}${parts.suffix}${parts.query}`, headers, body: bytes, chunked: parts.chunked };
+  return {
+    method: parts.method,
+    path: `${path}${parts.suffix}${parts.query}`,
+    headers,
+    body: bytes,
+    chunked: parts.chunked,
+  };
 }
 
 /** Anything at all aimed at the route. */
 const fuzzedParts = (route: Route, seeded: Seeded): fc.Arbitrary<RequestParts> =>
   fc.record({
-    method: fc.oneof({ weight: 12, arbitrary: fc.constant(route.method) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
+    method: fc.oneof(
+      { weight: 12, arbitrary: fc.constant(route.method) },
+      { weight: 1, arbitrary: fc.constantFrom(...METHODS) },
+    ),
     pathValues: fc.tuple(...route.pathParams.map(pathSegment)),
     query: queryString(route.queryParams),
-    suffix: fc.oneof({ weight: 12, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom('/', '/x', '//', '?', '/..', '/%2e%2e') }),
+    suffix: fc.oneof(
+      { weight: 12, arbitrary: fc.constant('') },
+      { weight: 1, arbitrary: fc.constantFrom('/', '/x', '//', '?', '/..', '/%2e%2e') },
+    ),
     headers: headersFor(route, seeded),
     body: bodyFor(route),
     chunked: fc.boolean(),
@@ -440,8 +526,12 @@ const fuzzedParts = (route: Route, seeded: Seeded): fc.Arbitrary<RequestParts> =
 const politeBodies: Record<string, fc.Arbitrary<unknown>> = {
   '/v1/records': validMessage(ACME.accountId),
   '/v1/data/batch-get': fc.record({ webhookKeys: fc.uniqueArray(webhookKey, { minLength: 1, maxLength: 100 }) }),
-  '/admin/ttl-policies/accounts/{accountId}': fc.record({ ttlSeconds: fc.oneof(fc.integer({ min: 1, max: 315_360_000 }), fc.constant(null)) }),
-  '/admin/ttl-policies/accounts/{accountId}/flows/{flowId}': fc.record({ ttlSeconds: fc.integer({ min: 1, max: 315_360_000 }) }),
+  '/admin/ttl-policies/accounts/{accountId}': fc.record({
+    ttlSeconds: fc.oneof(fc.integer({ min: 1, max: 315_360_000 }), fc.constant(null)),
+  }),
+  '/admin/ttl-policies/accounts/{accountId}/flows/{flowId}': fc.record({
+    ttlSeconds: fc.integer({ min: 1, max: 315_360_000 }),
+  }),
   '/admin/archive/restore': fc.record({ accountId: entityId }, { requiredKeys: [] }),
 };
 
@@ -449,7 +539,9 @@ const politeBodies: Record<string, fc.Arbitrary<unknown>> = {
 const politeParts = (route: Route, seeded: Seeded): fc.Arbitrary<RequestParts> =>
   fc.record({
     method: fc.constant(route.method),
-    pathValues: fc.tuple(...route.pathParams.map((name) => (name === 'runId' ? fc.uuid() : fc.constantFrom('acme', 'globex', 'orders')))),
+    pathValues: fc.tuple(
+      ...route.pathParams.map((name) => (name === 'runId' ? fc.uuid() : fc.constantFrom('acme', 'globex', 'orders'))),
+    ),
     query: fc
       .tuple(...route.queryParams.map((name) => fc.constantFrom('acme', 'orders').map((value) => `${name}=${value}`)))
       .map((pairs) => (pairs.length > 0 ? `?${pairs.join('&')}` : '')),
@@ -463,7 +555,10 @@ const politeParts = (route: Route, seeded: Seeded): fc.Arbitrary<RequestParts> =
         ...(route.template === '/v1/data' && { 'x-webhook-key': seeded.webhookKey }),
       })),
     ),
-    body: route.method === 'GET' || route.method === 'DELETE' ? fc.constant(undefined) : (politeBodies[route.template] ?? fc.constant({})).map((body) => JSON.stringify(body)),
+    body:
+      route.method === 'GET' || route.method === 'DELETE'
+        ? fc.constant(undefined)
+        : (politeBodies[route.template] ?? fc.constant({})).map((body) => JSON.stringify(body)),
     chunked: fc.boolean(),
   });
 
@@ -475,9 +570,27 @@ const requestFor = (route: Route, seeded: Seeded): fc.Arbitrary<FuzzRequest> =>
 /** Paths no route serves, many beside real ones. */
 const unknownPath = fc
   .tuple(
-    fc.constantFrom('', '/v1', '/v1/data', '/v1/records', '/admin', '/admin/ttl-policies/accounts/acme', '/admin/archive/runs', '/health', '/metrics', '/docs', '/docs-json'),
-    fc.array(fc.oneof(entityId, rawUrlText, brokenPercentEncoding, fc.constantFrom('', '..', '.', '%2e%2e')), { minLength: 1, maxLength: 4 }),
-    fc.oneof(fc.constant(''), queryValue.map((value) => `?q=${value}`)),
+    fc.constantFrom(
+      '',
+      '/v1',
+      '/v1/data',
+      '/v1/records',
+      '/admin',
+      '/admin/ttl-policies/accounts/acme',
+      '/admin/archive/runs',
+      '/health',
+      '/metrics',
+      '/docs',
+      '/docs-json',
+    ),
+    fc.array(fc.oneof(entityId, rawUrlText, brokenPercentEncoding, fc.constantFrom('', '..', '.', '%2e%2e')), {
+      minLength: 1,
+      maxLength: 4,
+    }),
+    fc.oneof(
+      fc.constant(''),
+      queryValue.map((value) => `?q=${value}`),
+    ),
   )
   .map(([prefix, segments, query]) => `${prefix}/${segments.join('/')}${query}`);
 
@@ -497,7 +610,12 @@ const RAW_BASES: RawBase[] = [
     headers: [`x-api-key: ${ACME.apiKey}`, 'content-type: application/json'],
     body: '{"accountId":"acme","flowId":"raw","webhookKeys":["wh-raw-key-0001"],"data":{"raw":true}}',
   },
-  { method: 'POST', path: '/v1/data/batch-get', headers: ['content-type: application/json'], body: '{"webhookKeys":["wh-raw-key-0001"]}' },
+  {
+    method: 'POST',
+    path: '/v1/data/batch-get',
+    headers: ['content-type: application/json'],
+    body: '{"webhookKeys":["wh-raw-key-0001"]}',
+  },
   {
     method: 'PUT',
     path: '/admin/ttl-policies/accounts/acme/flows/raw',
@@ -511,15 +629,34 @@ const RAW_BASES: RawBase[] = [
 
 function rawText(base: RawBase): string {
   const framing = base.body === '' ? [] : [`content-length: ${base.body.length}`];
-  return [`${base.method} ${base.path} HTTP/1.1`, 'host: 127.0.0.1', ...base.headers, ...framing, 'connection: close', '', base.body].join('\r\n');
+  return [
+    `${base.method} ${base.path} HTTP/1.1`,
+    'host: 127.0.0.1',
+    ...base.headers,
+    ...framing,
+    'connection: close',
+    '',
+    base.body,
+  ].join('\r\n');
 }
 
 type Damage = (text: string) => string;
 const latin1 = fc.uint8Array({ minLength: 1, maxLength: 8 }).map((bytes) => Buffer.from(bytes).toString('latin1'));
-const afterRequestLine = (line: string): Damage => (text) => text.replace('\r\n', `\r\n${line}\r\n`);
+const afterRequestLine =
+  (line: string): Damage =>
+  (text) =>
+    text.replace('\r\n', `\r\n${line}\r\n`);
 const damage: fc.Arbitrary<Damage> = fc.oneof(
-  fc.tuple(fc.nat(), latin1).map(([at, bytes]): Damage => (text) => text.slice(0, at % (text.length + 1)) + bytes + text.slice(at % (text.length + 1))),
-  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 20 })).map(([at, length]): Damage => (text) => text.slice(0, at % (text.length + 1)) + text.slice((at % (text.length + 1)) + length)),
+  fc.tuple(fc.nat(), latin1).map(
+    ([at, bytes]): Damage =>
+      (text) =>
+        text.slice(0, at % (text.length + 1)) + bytes + text.slice(at % (text.length + 1)),
+  ),
+  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 20 })).map(
+    ([at, length]): Damage =>
+      (text) =>
+        text.slice(0, at % (text.length + 1)) + text.slice((at % (text.length + 1)) + length),
+  ),
   fc
     .constantFrom(
       'content-length: abc',
@@ -538,16 +675,26 @@ const damage: fc.Arbitrary<Damage> = fc.oneof(
       `x-huge: ${'a'.repeat(20_000)}`,
     )
     .map(afterRequestLine),
-  fc
-    .constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/9.9', 'http/1.1', 'HTTP/1.1 extra', '')
-    .map((version): Damage => (text) => text.replace('HTTP/1.1', version)),
-  fc
-    .constantFrom('G ET', 'get', 'BREW', '\u00ff\u00ff', '', 'CONNECT', 'TRACE')
-    .map((method): Damage => (text) => text.replace(/^[A-Z]+/, method)),
-  fc
-    .tuple(fc.constantFrom('\u00e9', '\u00ad', ' ', '\u0000', '\t', '%', '\u007f'), fc.nat(10))
-    .map(([intruder, at]): Damage => (text) => text.replace(/ \/(\S*)/, (_all, path: string) => ` /${path.slice(0, at)}${intruder}${path.slice(at)}`)),
-  fc.constantFrom('\n', '\r', '\r\r\n').map((ending): Damage => (text) => text.split('\r\n').join(ending)),
+  fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/9.9', 'http/1.1', 'HTTP/1.1 extra', '').map(
+    (version): Damage =>
+      (text) =>
+        text.replace('HTTP/1.1', version),
+  ),
+  fc.constantFrom('G ET', 'get', 'BREW', '\u00ff\u00ff', '', 'CONNECT', 'TRACE').map(
+    (method): Damage =>
+      (text) =>
+        text.replace(/^[A-Z]+/, method),
+  ),
+  fc.tuple(fc.constantFrom('\u00e9', '\u00ad', ' ', '\u0000', '\t', '%', '\u007f'), fc.nat(10)).map(
+    ([intruder, at]): Damage =>
+      (text) =>
+        text.replace(/ \/(\S*)/, (_all, path: string) => ` /${path.slice(0, at)}${intruder}${path.slice(at)}`),
+  ),
+  fc.constantFrom('\n', '\r', '\r\r\n').map(
+    (ending): Damage =>
+      (text) =>
+        text.split('\r\n').join(ending),
+  ),
 );
 
 /** Writes bytes on a connection of their own, half-closes it, and collects whatever comes back until it closes. */
@@ -603,7 +750,9 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
   const isAlive = async () => (await request(harness().apps[0].url).get('/health/live')).status === 200;
 
   beforeAll(async () => {
-    const { apps: [service] } = harness();
+    const {
+      apps: [service],
+    } = harness();
     baseUrl = new URL(service.url);
     routes = routesOf((await request(service.url).get('/docs-json').expect(200)).body);
 
@@ -614,10 +763,14 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
       .set('x-api-key', ACME.apiKey)
       .send({ accountId: ACME.accountId, flowId: 'seed', webhookKeys: [key], data: { seeded: true } })
       .expect(202);
-    const stored = await eventually(async () => {
-      const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
-      return response.status === 200 ? response : undefined;
-    }, 20_000, 'the seed record');
+    const stored = await eventually(
+      async () => {
+        const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
+        return response.status === 200 ? response : undefined;
+      },
+      20_000,
+      'the seed record',
+    );
     seeded = { webhookKey: key, etag: String(stored.headers.etag) };
   });
 
@@ -650,20 +803,24 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
 
   it('answers 400 damaged requests (not HTTP any more) with a contract 4xx or by closing, never a 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...RAW_BASES), fc.array(damage, { minLength: 1, maxLength: 3 }), async (base, damages) => {
-        const text = damages.reduce((damaged, apply) => apply(damaged), rawText(base));
-        const received = await sendBytes(baseUrl, Buffer.from(text, 'latin1'));
-        const exchange = `${JSON.stringify(text.slice(0, 400))} -> ${JSON.stringify(received.toString('latin1').slice(0, 400))}`;
-        const answer = firstAnswer(received);
-        if (typeof answer === 'string') throw new Error(`${answer}: ${exchange}`);
-        // Closing without a word is a fair answer to bytes that are not a request; so is Node dropping a request
-        // still in hand when the client half-closes.
-        if (answer === null) return;
-        const archiveOff = base.path.startsWith('/admin/archive') && answer.status === 503;
-        if (answer.status >= 500 && !archiveOff) throw new Error(`server error: ${exchange}`);
-        const problem = answer.status >= 400 ? errorShapeProblem(answer) : null;
-        if (problem !== null) throw new Error(`4xx not a contract error (${problem}): ${exchange}`);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...RAW_BASES),
+        fc.array(damage, { minLength: 1, maxLength: 3 }),
+        async (base, damages) => {
+          const text = damages.reduce((damaged, apply) => apply(damaged), rawText(base));
+          const received = await sendBytes(baseUrl, Buffer.from(text, 'latin1'));
+          const exchange = `${JSON.stringify(text.slice(0, 400))} -> ${JSON.stringify(received.toString('latin1').slice(0, 400))}`;
+          const answer = firstAnswer(received);
+          if (typeof answer === 'string') throw new Error(`${answer}: ${exchange}`);
+          // Closing without a word is a fair answer to bytes that are not a request; so is Node dropping a request
+          // still in hand when the client half-closes.
+          if (answer === null) return;
+          const archiveOff = base.path.startsWith('/admin/archive') && answer.status === 503;
+          if (answer.status >= 500 && !archiveOff) throw new Error(`server error: ${exchange}`);
+          const problem = answer.status >= 400 ? errorShapeProblem(answer) : null;
+          if (problem !== null) throw new Error(`4xx not a contract error (${problem}): ${exchange}`);
+        },
+      ),
       { numRuns: 400 },
     );
     expect(await isAlive()).toBe(true);
@@ -676,7 +833,12 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
         fc.constantFrom(...METHODS),
         fc.option(fc.constantFrom(ACME.apiKey, ADMIN_KEY)),
         async (path, method, apiKey) => {
-          const fuzzed: FuzzRequest = { method, path, headers: apiKey === null ? {} : { 'x-api-key': apiKey }, chunked: false };
+          const fuzzed: FuzzRequest = {
+            method,
+            path,
+            headers: apiKey === null ? {} : { 'x-api-key': apiKey },
+            chunked: false,
+          };
           const answer = await send(baseUrl, fuzzed);
           checkAnswer(fuzzed, answer, path.startsWith('/admin/archive'));
         },

@@ -28,7 +28,9 @@ interface PoisonMessage {
 
 /** JSON that may hold a `__proto__` or `constructor` key (fast-check likes those) is refused as poisoning. */
 const jsonCodes = (body: string) =>
-  body.includes('"__proto__"') || body.includes('"constructor"') ? ['INVALID_MESSAGE', 'INVALID_JSON'] : ['INVALID_MESSAGE'];
+  body.includes('"__proto__"') || body.includes('"constructor"')
+    ? ['INVALID_MESSAGE', 'INVALID_JSON']
+    : ['INVALID_MESSAGE'];
 
 const groupOf = (body: string) => {
   const { accountId, flowId } = JSON.parse(body) as { accountId: string; flowId: string };
@@ -38,29 +40,51 @@ const groupOf = (body: string) => {
 const poisonMessage: fc.Arbitrary<PoisonMessage> = fc.oneof(
   sqsText(200).map((body) => ({ body, codes: ['INVALID_JSON', 'INVALID_MESSAGE'] })),
   randomJsonNotAMessage.map((value) => toSqsJson(value)).map((body) => ({ body, codes: jsonCodes(body) })),
-  { weight: 3, arbitrary: brokenMessage(ACME.accountId).map((message) => toSqsJson(message)).map((body) => ({ body, codes: jsonCodes(body) })) },
+  {
+    weight: 3,
+    arbitrary: brokenMessage(ACME.accountId)
+      .map((message) => toSqsJson(message))
+      .map((body) => ({ body, codes: jsonCodes(body) })),
+  },
   // Under its own group, so that nothing but the depth stands between it and Redis.
   tooDeepMessage(ACME.accountId).map((body) => ({ body, groupId: groupOf(body), codes: ['INVALID_JSON'] })),
   oversizedMessage(ACME.accountId, MAX_MESSAGE_BYTES).map((body) => ({ body, codes: ['MESSAGE_TOO_LARGE'] })),
   poisonedJson(ACME.accountId).map((body) => ({ body, codes: ['INVALID_JSON'] })),
   validMessage(ACME.accountId)
     .filter((message) => !jsonCodes(toSqsJson(message)).includes('INVALID_JSON'))
-    .map((message) => ({ body: toSqsJson(message), groupId: `${ACME.accountId}:not-${String(message.flowId)}`, codes: ['MESSAGE_GROUP_MISMATCH'] })),
+    .map((message) => ({
+      body: toSqsJson(message),
+      groupId: `${ACME.accountId}:not-${String(message.flowId)}`,
+      codes: ['MESSAGE_GROUP_MISMATCH'],
+    })),
 );
 
 /**
  * Takes messages off the dead-letter queue until every id in `expected` (by originalMessageId) is there or the
  * time is up, and returns them by original id.
  */
-async function takeLetters(sqs: SQSClient, dlqUrl: string, expected: Set<string>, timeoutMs: number): Promise<Map<string, Message>> {
+async function takeLetters(
+  sqs: SQSClient,
+  dlqUrl: string,
+  expected: Set<string>,
+  timeoutMs: number,
+): Promise<Map<string, Message>> {
   const letters = new Map<string, Message>();
   const deadline = Date.now() + timeoutMs;
   while (letters.size < expected.size && Date.now() < deadline) {
     const received = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
     );
     for (const message of received.Messages ?? []) {
-      letters.set(message.MessageAttributes?.originalMessageId?.StringValue ?? `unexpected ${message.MessageId}`, message);
+      letters.set(
+        message.MessageAttributes?.originalMessageId?.StringValue ?? `unexpected ${message.MessageId}`,
+        message,
+      );
       await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }));
     }
   }
@@ -71,7 +95,12 @@ describe('SQS fuzz: a message that can never be applied goes to the dead-letter 
   const harness = useHarness({ env: { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) }, apps: 1 });
 
   it('moves every random, broken or oversized body to the DLQ unchanged, with errorCode and errorMessage, writing nothing', async () => {
-    const { redis: { inspect }, sqs, queues, apps: [service] } = harness();
+    const {
+      redis: { inspect },
+      sqs,
+      queues,
+      apps: [service],
+    } = harness();
     const keysBefore = (await inspect.keys('*')).sort();
     let moved = 0;
     await fc.assert(
@@ -81,7 +110,10 @@ describe('SQS fuzz: a message that can never be applied goes to the dead-letter 
         await Promise.all(
           poisons.map(async (poison, index) => {
             // A group of its own per message: fauxqs hands out one message per group per receive.
-            sent.set(await sendRaw(sqs, queues.queueUrl, poison.body, poison.groupId ?? `fuzz-${run}-${index}`), poison);
+            sent.set(
+              await sendRaw(sqs, queues.queueUrl, poison.body, poison.groupId ?? `fuzz-${run}-${index}`),
+              poison,
+            );
           }),
         );
         const letters = await takeLetters(sqs, queues.dlqUrl, new Set(sent.keys()), 20_000);
@@ -110,10 +142,14 @@ describe('SQS fuzz: a message that can never be applied goes to the dead-letter 
       .set('x-api-key', ACME.apiKey)
       .send({ accountId: ACME.accountId, flowId: 'after-fuzz', webhookKeys: [key], data: { alive: true } })
       .expect(202);
-    const stored = await eventually(async () => {
-      const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
-      return response.status === 200 ? response : undefined;
-    }, 20_000, 'a good message stored after the fuzz');
+    const stored = await eventually(
+      async () => {
+        const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
+        return response.status === 200 ? response : undefined;
+      },
+      20_000,
+      'a good message stored after the fuzz',
+    );
     expect(stored.body.data).toEqual({ alive: true });
   });
 });

@@ -51,10 +51,18 @@ describe('drill: a message that keeps failing for a reason other than Redis refu
   const drill = useDrill({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
 
   it('is moved to the DLQ by the worker at its last receive with RETRIES_EXHAUSTED and the error; the next one then applies', async () => {
-    const { redis, sqs, queues, apps: [service] } = drill();
+    const {
+      redis,
+      sqs,
+      queues,
+      apps: [service],
+    } = drill();
     const key = `wh-wrongtype-${randomUUID()}`;
     // A string where the record hash belongs: the write script fails with WRONGTYPE on every attempt.
-    await redis.inspect.set(new KeyLayout('sg:').record(new WebhookKeyDigester(WEBHOOK_KEY_SECRET).digest(key)), 'not a hash');
+    await redis.inspect.set(
+      new KeyLayout('sg:').record(new WebhookKeyDigester(WEBHOOK_KEY_SECRET).digest(key)),
+      'not a hash',
+    );
     expect(await submitRecord(service, 'wrongtype', key, { attempt: 1 })).toBe(202);
     expect(await submitRecord(service, 'wrongtype', `${key}-next`, { attempt: 2 })).toBe(202);
 
@@ -68,7 +76,9 @@ describe('drill: a message that keeps failing for a reason other than Redis refu
       return response.status === 200 ? response.body : undefined;
     });
     expect(next.data).toEqual({ attempt: 2 });
-    expect(await metricValue(service, 'setgetapi_ingest_messages_total{outcome="rejected",reason="RETRIES_EXHAUSTED"}')).toBe(1);
+    expect(
+      await metricValue(service, 'setgetapi_ingest_messages_total{outcome="rejected",reason="RETRIES_EXHAUSTED"}'),
+    ).toBe(1);
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
   });
 });

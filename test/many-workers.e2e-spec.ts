@@ -127,10 +127,7 @@ describe('two worker processes on one FIFO queue', () => {
         version,
       });
 
-    const keys = flows.flatMap((_, flow) => [
-      groupKey(flow),
-      ...OWN_KEY_SEQS.map((seq) => messageKey(flow, seq)),
-    ]);
+    const keys = flows.flatMap((_, flow) => [groupKey(flow), ...OWN_KEY_SEQS.map((seq) => messageKey(flow, seq))]);
     const documents = await readStoredDocuments(query().url, keys);
     expect(documents.size).toBe(keys.length);
     for (let flow = 0; flow < FLOWS; flow++) {

@@ -78,7 +78,11 @@ describe('MongoWireServer', () => {
     const indexNames = (await First.listIndexes()).map((index: { name: string }) => index.name);
     expect(indexNames).toEqual(['_id_', 'email_1', 'label_1']);
     expect(await nativeDb(db).listCollections().toArray()).toEqual([
-      expect.objectContaining({ name: 'accounts', type: 'collection', info: expect.objectContaining({ readOnly: false }) }),
+      expect.objectContaining({
+        name: 'accounts',
+        type: 'collection',
+        info: expect.objectContaining({ readOnly: false }),
+      }),
     ]);
     // Dropping a missing collection answers NamespaceNotFound (26), which the driver turns into `false`.
     await expect(nativeDb(db).collection('missing').drop()).resolves.toBe(false);
@@ -113,7 +117,10 @@ describe('MongoWireServer', () => {
       big: 2 ** 40,
       when,
       tags: ['a', 'b', 'c'],
-      matrix: [[1, 2], [3, { four: 4 }]],
+      matrix: [
+        [1, 2],
+        [3, { four: 4 }],
+      ],
       nested: { inner: { deep: 'down', count: 7 } },
       ended: {},
     });
@@ -131,7 +138,10 @@ describe('MongoWireServer', () => {
       when,
       nothing: null,
       tags: ['a', 'b', 'c'],
-      matrix: [[1, 2], [3, { four: 4 }]],
+      matrix: [
+        [1, 2],
+        [3, { four: 4 }],
+      ],
       nested: { inner: { deep: 'down', count: 7 } },
       ended: { 'AbC_-9': { at: endedAt } },
       __v: 0,
@@ -150,7 +160,10 @@ describe('MongoWireServer', () => {
     const db = freshDb();
     const Entry = db.model(
       'Entry',
-      new Schema({ _id: String, round: Number, firstRound: Number, endedKeys: Schema.Types.Mixed }, { versionKey: false }),
+      new Schema(
+        { _id: String, round: Number, firstRound: Number, endedKeys: Schema.Types.Mixed },
+        { versionKey: false },
+      ),
     );
     const upsertAll = (round: number) =>
       Entry.bulkWrite(
@@ -247,18 +260,39 @@ describe('MongoWireServer', () => {
     it('filters with $or, $lt on Dates, $ne and $in, and sorts and limits', async () => {
       const db = freshDb();
       const Row = db.model('Row', rowSchema);
-      await Row.insertMany(Array.from({ length: 30 }, (_, n) => ({ n, kind: 'abc'[n % 3], at: new Date(base + n * day) })));
+      await Row.insertMany(
+        Array.from({ length: 30 }, (_, n) => ({ n, kind: 'abc'[n % 3], at: new Date(base + n * day) })),
+      );
 
-      expect(ns(await Row.find({ at: { $lt: new Date(base + 5 * day) } }).sort({ n: 1 }).lean())).toEqual([0, 1, 2, 3, 4]);
-      const either = await Row.find({ $or: [{ n: { $lt: 2 } }, { kind: 'c', n: { $gt: 25 } }] }).sort({ n: 1 }).lean();
+      expect(
+        ns(
+          await Row.find({ at: { $lt: new Date(base + 5 * day) } })
+            .sort({ n: 1 })
+            .lean(),
+        ),
+      ).toEqual([0, 1, 2, 3, 4]);
+      const either = await Row.find({ $or: [{ n: { $lt: 2 } }, { kind: 'c', n: { $gt: 25 } }] })
+        .sort({ n: 1 })
+        .lean();
       expect(ns(either)).toEqual([0, 1, 26, 29]);
       expect(await Row.countDocuments({ kind: { $ne: 'a' } })).toBe(20);
-      expect(ns(await Row.find({ n: { $in: [3, 17, 99] } }).sort({ n: -1 }).lean())).toEqual([17, 3]);
+      expect(
+        ns(
+          await Row.find({ n: { $in: [3, 17, 99] } })
+            .sort({ n: -1 })
+            .lean(),
+        ),
+      ).toEqual([17, 3]);
       expect(ns(await Row.find({ kind: 'b' }).sort({ at: -1 }).limit(3).lean())).toEqual([28, 25, 22]);
       expect(ns(await Row.find().sort({ kind: 1, n: -1 }).skip(8).limit(4).lean())).toEqual([3, 0, 28, 25]);
       expect(await Row.find({ n: 4 }).select({ kind: 1, _id: 0 }).lean()).toEqual([{ kind: 'b' }]);
       expect((await Row.distinct('kind')).sort()).toEqual(['a', 'b', 'c']);
-      await expect(nativeDb(db).collection('rows').find({ n: { $frob: 1 } }).toArray()).rejects.toMatchObject({
+      await expect(
+        nativeDb(db)
+          .collection('rows')
+          .find({ n: { $frob: 1 } })
+          .toArray(),
+      ).rejects.toMatchObject({
         code: 2,
         codeName: 'BadValue',
       });
@@ -279,7 +313,11 @@ describe('MongoWireServer', () => {
     it('deletes with a Date filter and counts with and without a filter', async () => {
       const db = freshDb();
       const Row = db.model('Row', rowSchema);
-      const rows = Array.from({ length: 12 }, (_, n) => ({ n, kind: n % 2 ? 'odd' : 'even', at: new Date(base + n * day) }));
+      const rows = Array.from({ length: 12 }, (_, n) => ({
+        n,
+        kind: n % 2 ? 'odd' : 'even',
+        at: new Date(base + n * day),
+      }));
       await Row.insertMany(rows);
       const cutoff = new Date(base + 4 * day);
       expect((await Row.deleteMany({ at: { $lt: cutoff } })).deletedCount).toBe(4);
@@ -448,7 +486,10 @@ describe('MongoWireServer', () => {
           { _id: 2, v: 'two' },
         ],
       ]);
-      const silentInsert = opMsg(2 /* moreToCome */, { insert: 'raw', $db: db }, ['documents', [{ _id: 3, v: 'three' }]]);
+      const silentInsert = opMsg(2 /* moreToCome */, { insert: 'raw', $db: db }, [
+        'documents',
+        [{ _id: 3, v: 'three' }],
+      ]);
       const find = opMsg(0, { find: 'raw', filter: {}, sort: { _id: 1 }, batchSize: 2, $db: db });
 
       socket.write(handshake.subarray(0, 3)); // not even a whole length prefix
@@ -467,7 +508,13 @@ describe('MongoWireServer', () => {
       // The reply after the insert answers the find: nothing answered the moreToCome insert.
       expect(found).toMatchObject({ opCode: 2013, responseTo: find.readInt32LE(4) });
       const cursor = found.doc.cursor as { id: Long; ns: string; firstBatch: unknown[] };
-      expect(cursor).toMatchObject({ ns: `${db}.raw`, firstBatch: [{ _id: 1, v: 'one' }, { _id: 2, v: 'two' }] });
+      expect(cursor).toMatchObject({
+        ns: `${db}.raw`,
+        firstBatch: [
+          { _id: 1, v: 'one' },
+          { _id: 2, v: 'two' },
+        ],
+      });
       expect(cursor.id).toBeInstanceOf(Long);
       expect(cursor.id.isZero()).toBe(false);
       expect(server.collection(db, 'raw')).toEqual([

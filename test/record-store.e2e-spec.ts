@@ -46,7 +46,9 @@ describe('RecordStore layout and reference counting', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
     const config = loadConfig({ APP_ROLES: 'query', REDIS_URL: redis.url, WEBHOOK_KEY_SECRET, LOG_LEVEL: 'error' });
-    context = await (await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()).init();
+    context = await (
+      await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()
+    ).init();
     store = context.get(RecordStore);
     client = context.get(getRedisConnectionToken());
     inspect = new Redis(redis.url);
@@ -63,7 +65,12 @@ describe('RecordStore layout and reference counting', () => {
 
   it('stores a large body of a multi-key message once, with every key pointing at it, all expiring together', async () => {
     const webhookKeys = Array.from({ length: 10 }, (_, index) => `layout-key-${index}`);
-    expect(await write(message(webhookKeys, large), 3600, 'm-shared')).toEqual({ applied: 10, stale: 0, foreign: [], journalTrimmed: 0 });
+    expect(await write(message(webhookKeys, large), 3600, 'm-shared')).toEqual({
+      applied: 10,
+      stale: 0,
+      foreign: [],
+      journalTrimmed: 0,
+    });
 
     const datum = keys.datum('m-shared');
     const refs = keys.datumRefs('m-shared');
@@ -108,10 +115,17 @@ describe('RecordStore layout and reference counting', () => {
   it('deletes keys without a version outright, freeing their shared body', async () => {
     const webhookKeys = ['deleted-key-a', 'deleted-key-b'];
     await write(message(webhookKeys, large), null, 'm-deleted');
-    expect(await write(message(webhookKeys, undefined, { op: 'delete' }), null)).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
+    expect(await write(message(webhookKeys, undefined, { op: 'delete' }), null)).toEqual({
+      applied: 2,
+      stale: 0,
+      foreign: [],
+      journalTrimmed: 0,
+    });
     expect(await allKeys()).toEqual([]);
     // The key is free again: another account may take it.
-    expect(await write(message([webhookKeys[0]], 'new owner', { accountId: 'globex', version: 0 }), 60)).toMatchObject({ applied: 1 });
+    expect(await write(message([webhookKeys[0]], 'new owner', { accountId: 'globex', version: 0 }), 60)).toMatchObject({
+      applied: 1,
+    });
   });
 
   it('leaves a tombstone for a versioned delete: older or equal versions are stale, the owner keeps the key', async () => {
@@ -127,10 +141,24 @@ describe('RecordStore layout and reference counting', () => {
     expect(await store.read(key)).toEqual({ kind: 'missing' });
 
     // A late or redriven copy of an older message cannot bring the data back, nor can another account take the key.
-    expect(await write(message([key], 'v5 again', { version: 5 }), null, 'm-v5')).toMatchObject({ applied: 0, stale: 1 });
+    expect(await write(message([key], 'v5 again', { version: 5 }), null, 'm-v5')).toMatchObject({
+      applied: 0,
+      stale: 1,
+    });
     expect(await write(message([key], 'v6', { version: 6 }), null)).toMatchObject({ applied: 0, stale: 1 });
-    expect(await write(message([key], 'globex', { accountId: 'globex', version: 9 }), null)).toMatchObject({ foreign: [digester.digest(key)] });
-    expect(await store.restore({ datumId: 'm-v5', accountId: 'acme', version: 5, body: '{"data":1}', digests: [digester.digest(key)], expiresAt: null })).toEqual({ restored: 0, kept: 0, deleted: 1 });
+    expect(await write(message([key], 'globex', { accountId: 'globex', version: 9 }), null)).toMatchObject({
+      foreign: [digester.digest(key)],
+    });
+    expect(
+      await store.restore({
+        datumId: 'm-v5',
+        accountId: 'acme',
+        version: 5,
+        body: '{"data":1}',
+        digests: [digester.digest(key)],
+        expiresAt: null,
+      }),
+    ).toEqual({ restored: 0, kept: 0, deleted: 1 });
     expect(await store.read(key)).toEqual({ kind: 'missing' });
 
     // A delete without a version leaves the key deleted and the tombstone guarding it.
@@ -192,7 +220,11 @@ describe('RecordStore layout and reference counting', () => {
   it('drops stale and foreign keys from the references of the body they were not given', async () => {
     await write(message(['guarded-key-1'], 'v5', { version: 5 }), 3600);
     await write(message(['guarded-key-2'], 'globex', { accountId: 'globex' }), 3600);
-    const outcome = await write(message(['guarded-key-1', 'guarded-key-2', 'guarded-key-3'], large, { version: 3 }), 3600, 'm-guarded');
+    const outcome = await write(
+      message(['guarded-key-1', 'guarded-key-2', 'guarded-key-3'], large, { version: 3 }),
+      3600,
+      'm-guarded',
+    );
     expect(outcome).toEqual({ applied: 1, stale: 1, foreign: [digester.digest('guarded-key-2')], journalTrimmed: 0 });
     expect(await attached('m-guarded')).toEqual([digester.digest('guarded-key-3')]);
     const kept = await store.read('guarded-key-1');
@@ -202,7 +234,14 @@ describe('RecordStore layout and reference counting', () => {
   it('applies a message of more keys than one script call takes, each outcome counted for its own key', async () => {
     const webhookKeys = Array.from({ length: 250 }, (_, index) => `chunked-key-${index}`);
     const foreignPositions = [5, 150, 240];
-    await write(message(foreignPositions.map((position) => webhookKeys[position]), 'globex', { accountId: 'globex' }), 3600);
+    await write(
+      message(
+        foreignPositions.map((position) => webhookKeys[position]),
+        'globex',
+        { accountId: 'globex' },
+      ),
+      3600,
+    );
     await write(message([webhookKeys[120]], 'v9', { version: 9 }), 3600);
 
     const outcome = await write(message(webhookKeys, large, { version: 3 }), 3600, 'm-chunked');
@@ -244,7 +283,9 @@ describe('RecordStore layout and reference counting', () => {
     await inspect.config('SET', 'maxmemory', String(used + 64 * 1024));
     try {
       const big = { text: 'y'.repeat(512 * 1024) };
-      const refused = await write(message(['full-key-1', 'full-key-2'], big), 3600, 'm-full').catch((error: unknown) => error);
+      const refused = await write(message(['full-key-1', 'full-key-2'], big), 3600, 'm-full').catch(
+        (error: unknown) => error,
+      );
       expect(refused).toBeInstanceOf(DependencyUnavailableError);
       expect(String(refused)).toContain('OOM');
       // Two writes in a row with room for none: Redis stays within one write of its limit.
@@ -256,7 +297,9 @@ describe('RecordStore layout and reference counting', () => {
     } finally {
       await inspect.config('SET', 'maxmemory', '0');
     }
-    expect(await write(message(['full-key-1', 'full-key-2'], { text: 'fits' }), 3600, 'm-full')).toMatchObject({ applied: 2 });
+    expect(await write(message(['full-key-1', 'full-key-2'], { text: 'fits' }), 3600, 'm-full')).toMatchObject({
+      applied: 2,
+    });
   });
 
   it('acknowledges a write only once REDIS_WAIT_REPLICAS replicas have it', async () => {
@@ -268,7 +311,9 @@ describe('RecordStore layout and reference counting', () => {
       loadConfig({ APP_ROLES: 'query', REDIS_URL: redis.url, WEBHOOK_KEY_SECRET, REDIS_WAIT_REPLICAS: '1' }),
     );
     const record = message(['replicated-key'], 'replicated');
-    const refused = await waiting.write(record, { datumId: 'm-replicated', ttlSeconds: 60, now: Date.now() }).catch((error: unknown) => error);
+    const refused = await waiting
+      .write(record, { datumId: 'm-replicated', ttlSeconds: 60, now: Date.now() })
+      .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(DependencyUnavailableError);
     expect(String(refused)).toContain('NOREPLICAS');
 
@@ -276,7 +321,9 @@ describe('RecordStore layout and reference counting', () => {
     const replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(redis.port)]);
     try {
       await eventually(async () => ((await inspect.info('replication')).includes('state=online') ? true : undefined));
-      expect(await waiting.write(record, { datumId: 'm-replicated', ttlSeconds: 60, now: Date.now() })).toMatchObject({ applied: 1 });
+      expect(await waiting.write(record, { datumId: 'm-replicated', ttlSeconds: 60, now: Date.now() })).toMatchObject({
+        applied: 1,
+      });
       const onReplica = new Redis(replica.url);
       expect(await onReplica.hget(recordKey('replicated-key'), 'd')).toBe('m-replicated');
       onReplica.disconnect();

@@ -31,10 +31,14 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
     const datumId: string = accepted.body.messageId;
 
     const batch = () => request(suite.service.url).post('/v1/data/batch-get').send({ webhookKeys });
-    const stored = await eventually(async () => {
-      const response = await batch();
-      return response.body.missing?.length === 0 ? response : undefined;
-    }, 15_000, 'every key of the message');
+    const stored = await eventually(
+      async () => {
+        const response = await batch();
+        return response.body.missing?.length === 0 ? response : undefined;
+      },
+      15_000,
+      'every key of the message',
+    );
     const documents = webhookKeys.map((key) => stored.body.items[key]);
     expect(documents.every((document) => JSON.stringify(document) === JSON.stringify(documents[0]))).toBe(true);
     expect(documents[0]).toMatchObject({ accountId: 'acme', flowId: 'spread', data });
@@ -57,8 +61,14 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
 
     const deleted = await suite.submit(ACME.apiKey, { op: 'delete', accountId: 'acme', flowId: 'spread', webhookKeys });
     expect(deleted.status).toBe(202);
-    await eventually(async () => ((await batch()).body.missing?.length === webhookKeys.length ? true : undefined), 15_000, 'the delete');
-    const leftOver = await Promise.all([keys.datum(datumId), keys.datumRefs(datumId)].map((key) => suite.redis.inspect.exists(key)));
+    await eventually(
+      async () => ((await batch()).body.missing?.length === webhookKeys.length ? true : undefined),
+      15_000,
+      'the delete',
+    );
+    const leftOver = await Promise.all(
+      [keys.datum(datumId), keys.datumRefs(datumId)].map((key) => suite.redis.inspect.exists(key)),
+    );
     expect(leftOver).toEqual([0, 0]);
   });
 
@@ -114,7 +124,12 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
         { op: 'set', accountId: 'acme', flowId: 'slots', webhookKeys, dataJson: '"shared"' },
         { datumId: 'slots-shared', ttlSeconds: 600, now: Date.now() },
       );
-      expect(outcome).toEqual({ applied: webhookKeys.length - 1, stale: 0, foreign: [digester.digest(sameSlot[1])], journalTrimmed: 0 });
+      expect(outcome).toEqual({
+        applied: webhookKeys.length - 1,
+        stale: 0,
+        foreign: [digester.digest(sameSlot[1])],
+        journalTrimmed: 0,
+      });
       expect(calls).toHaveBeenCalledTimes(new Set(webhookKeys.map(slotOf)).size);
       expect(calls.mock.calls.filter((call) => call[1] === sameSlot.length)).toHaveLength(1);
     } finally {
@@ -163,10 +178,16 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
       expect(await archiver.app.get(RedisStatus).waitUntilReady(30_000)).toBe(true);
       const started = await request(archiver.url).post('/admin/archive/runs').set('x-api-key', ADMIN_KEY);
       expect(started.status).toBe(202);
-      const run = await eventually(async () => {
-        const current = (await request(archiver.url).get(`/admin/archive/runs/${started.body.runId}`).set('x-api-key', ADMIN_KEY)).body;
-        return current.status === 'running' ? undefined : current;
-      }, 60_000, 'the archive run');
+      const run = await eventually(
+        async () => {
+          const current = (
+            await request(archiver.url).get(`/admin/archive/runs/${started.body.runId}`).set('x-api-key', ADMIN_KEY)
+          ).body;
+          return current.status === 'running' ? undefined : current;
+        },
+        60_000,
+        'the archive run',
+      );
       expect(run.status).toBe('succeeded');
       expect(run.recordsArchived).toBeGreaterThanOrEqual(datumIds.length);
 
@@ -176,7 +197,10 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
         .toArray();
       expect(archived).toHaveLength(datumIds.length);
       expect(archived.map((record) => record.keys.length).reduce((sum, count) => sum + count, 0)).toBe(600);
-      const policies = await archive.collection<ArchivedPolicy>('archived_ttl_policies').find({ _id: 'globex/cluster-archive' }).toArray();
+      const policies = await archive
+        .collection<ArchivedPolicy>('archived_ttl_policies')
+        .find({ _id: 'globex/cluster-archive' })
+        .toArray();
       expect(policies.map((stored) => stored.ttlSeconds)).toEqual([900]);
     } finally {
       await archive.close();

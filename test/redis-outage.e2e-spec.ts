@@ -14,7 +14,12 @@ describe('Redis outage while messages arrive', () => {
   });
 
   it('keeps accepting, reports Redis down, answers reads 503, and stores every message once Redis is back', async () => {
-    const { redis: { server: redis }, sqs, queues, apps: [service] } = harness();
+    const {
+      redis: { server: redis },
+      sqs,
+      queues,
+      apps: [service],
+    } = harness();
     const keys = Array.from({ length: 30 }, () => `wh-${randomUUID()}`);
     const submit = (key: string, index: number) =>
       request(service.url)
@@ -27,12 +32,20 @@ describe('Redis outage while messages arrive', () => {
     const accepted = await Promise.all(keys.map((key, index) => submit(key, index)));
     expect(accepted.map((response) => response.status)).toEqual(keys.map(() => 202));
 
-    const notReady = await eventually(async () => {
-      const response = await request(service.url).get('/health/ready');
-      return response.status === 503 ? response : undefined;
-    }, 5_000, 'readiness to report Redis down');
+    const notReady = await eventually(
+      async () => {
+        const response = await request(service.url).get('/health/ready');
+        return response.status === 503 ? response : undefined;
+      },
+      5_000,
+      'readiness to report Redis down',
+    );
     expect(Date.now() - downAt).toBeLessThan(5_000);
-    expect(notReady.body).toMatchObject({ statusCode: 503, status: 'error', checks: { redis: { status: 'down' }, sqs: { status: 'up' } } });
+    expect(notReady.body).toMatchObject({
+      statusCode: 503,
+      status: 'error',
+      checks: { redis: { status: 'down' }, sqs: { status: 'up' } },
+    });
 
     const started = Date.now();
     const read = await request(service.url).get('/v1/data').set('x-webhook-key', keys[0]);
@@ -46,10 +59,14 @@ describe('Redis outage while messages arrive', () => {
     await redis.launch();
 
     for (const [index, key] of keys.entries()) {
-      const stored = await eventually(async () => {
-        const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
-        return response.status === 200 ? response : undefined;
-      }, 20_000, `message ${index} stored after Redis came back`);
+      const stored = await eventually(
+        async () => {
+          const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
+          return response.status === 200 ? response : undefined;
+        },
+        20_000,
+        `message ${index} stored after Redis came back`,
+      );
       expect(stored.body.data).toEqual({ index });
     }
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
@@ -68,7 +85,12 @@ describe('Redis killed (SIGKILL) and restarted while messages keep arriving', ()
   });
 
   it('goes unready during the outage, ready after it, and stores every message sent before, during and after', async () => {
-    const { redis: { server: redis }, sqs, queues, apps: [service] } = harness();
+    const {
+      redis: { server: redis },
+      sqs,
+      queues,
+      apps: [service],
+    } = harness();
     const run = randomUUID().slice(0, 8);
     const accepted: string[] = [];
     const refused: number[] = [];
@@ -92,18 +114,30 @@ describe('Redis killed (SIGKILL) and restarted while messages keep arriving', ()
 
     try {
       await acceptedAtLeast(20, '20 messages accepted before the kill');
-      await eventually(async () => {
-        const response = await request(service.url).get('/v1/data').set('x-webhook-key', accepted[10]);
-        return response.status === 200 ? true : undefined;
-      }, 20_000, 'the worker storing before the kill');
+      await eventually(
+        async () => {
+          const response = await request(service.url).get('/v1/data').set('x-webhook-key', accepted[10]);
+          return response.status === 200 ? true : undefined;
+        },
+        20_000,
+        'the worker storing before the kill',
+      );
 
       await redis.stop();
       const acceptedAtKill = accepted.length;
-      await eventually(async () => ((await readiness()) === 503 ? true : undefined), 10_000, 'readiness to report Redis down');
+      await eventually(
+        async () => ((await readiness()) === 503 ? true : undefined),
+        10_000,
+        'readiness to report Redis down',
+      );
       await acceptedAtLeast(acceptedAtKill + 150, '150 messages accepted during the outage');
 
       await redis.launch();
-      await eventually(async () => ((await readiness()) === 200 ? true : undefined), 20_000, 'readiness back after Redis restarted');
+      await eventually(
+        async () => ((await readiness()) === 200 ? true : undefined),
+        20_000,
+        'readiness back after Redis restarted',
+      );
       const acceptedAtRecovery = accepted.length;
       await acceptedAtLeast(acceptedAtRecovery + 60, '60 messages accepted after the recovery');
     } finally {
@@ -112,17 +146,21 @@ describe('Redis killed (SIGKILL) and restarted while messages keep arriving', ()
     }
 
     expect(refused).toEqual([]);
-    const stored = await eventually(async () => {
-      const found: Record<string, { data: { index: number } }> = {};
-      for (let start = 0; start < accepted.length; start += 100) {
-        const response = await request(service.url)
-          .post('/v1/data/batch-get')
-          .send({ webhookKeys: accepted.slice(start, start + 100) });
-        if (response.status !== 200 || response.body.missing.length > 0) return undefined;
-        Object.assign(found, response.body.items);
-      }
-      return found;
-    }, 60_000, `all ${accepted.length} accepted messages stored`);
+    const stored = await eventually(
+      async () => {
+        const found: Record<string, { data: { index: number } }> = {};
+        for (let start = 0; start < accepted.length; start += 100) {
+          const response = await request(service.url)
+            .post('/v1/data/batch-get')
+            .send({ webhookKeys: accepted.slice(start, start + 100) });
+          if (response.status !== 200 || response.body.missing.length > 0) return undefined;
+          Object.assign(found, response.body.items);
+        }
+        return found;
+      },
+      60_000,
+      `all ${accepted.length} accepted messages stored`,
+    );
     expect(accepted.map((key) => stored[key].data.index)).toEqual(accepted.map((_, index) => index));
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
   });

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { eventually } from './support/app';
-import { inParallel, metricValue, pausedFor, readAll, submitRecord, useDrill, watchPeakMemory } from './support/ingest-drill';
+import {
+  inParallel,
+  metricValue,
+  pausedFor,
+  readAll,
+  submitRecord,
+  useDrill,
+  watchPeakMemory,
+} from './support/ingest-drill';
 import { freePort } from './support/redis-server';
 import { queueDepth } from './support/sqs';
 
@@ -14,7 +22,12 @@ describe('drill: Redis at its memory limit (OOM) while ~8 KiB messages flood in'
   const drill = useDrill({ visibilityTimeoutSeconds: 2, maxReceiveCount: 2 });
 
   it('pauses showing OOM, dead-letters nothing, stays within the limit, and stores every message once room is made', async () => {
-    const { redis, sqs, queues, apps: [service] } = drill();
+    const {
+      redis,
+      sqs,
+      queues,
+      apps: [service],
+    } = drill();
     await redis.inspect.config('SET', 'maxmemory-policy', 'noeviction');
     await redis.inspect.config('SET', 'maxmemory', String(LIMIT));
     const run = randomUUID().slice(0, 8);
@@ -50,7 +63,12 @@ describe('drill: Redis turned into a read-only replica (READONLY) under load', (
   const drill = useDrill({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
 
   it('pauses showing READONLY, dead-letters nothing, and stores every message once it is a master again', async () => {
-    const { redis, sqs, queues, apps: [service] } = drill();
+    const {
+      redis,
+      sqs,
+      queues,
+      apps: [service],
+    } = drill();
     const run = randomUUID().slice(0, 8);
     const accepted: string[] = [];
     let producing = true;
@@ -62,7 +80,9 @@ describe('drill: Redis turned into a read-only replica (READONLY) under load', (
       }
     })();
     try {
-      await eventually(async () => (accepted.length >= 30 && (await readAll(service, accepted.slice(0, 10))) ? true : undefined));
+      await eventually(async () =>
+        accepted.length >= 30 && (await readAll(service, accepted.slice(0, 10))) ? true : undefined,
+      );
       // A replica of a master nobody runs: it keeps its data (no sync ever succeeds) and refuses every write.
       await redis.inspect.call('REPLICAOF', '127.0.0.1', String(await freePort()));
       await pausedFor(service, 'READONLY');
@@ -77,7 +97,9 @@ describe('drill: Redis turned into a read-only replica (READONLY) under load', (
       await producer;
     }
     const stored = await eventually(() => readAll(service, accepted), 30_000, `all ${accepted.length} messages stored`);
-    expect(accepted.map((key) => (stored[key] as { index: number }).index)).toEqual(accepted.map((key) => Number(key.split('-').pop())));
+    expect(accepted.map((key) => (stored[key] as { index: number }).index)).toEqual(
+      accepted.map((key) => Number(key.split('-').pop())),
+    );
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
   });
 });

@@ -23,10 +23,14 @@ describe('SQS unreachable: the gateway answers 503, readiness says so, the worke
       .set('x-api-key', ACME.apiKey)
       .send({ accountId: ACME.accountId, flowId: 'sqs-outage', webhookKeys: [key], data });
   const readWhenStored = (key: string, timeoutMs: number) =>
-    eventually(async () => {
-      const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
-      return response.status === 200 ? response : undefined;
-    }, timeoutMs, `data under ${key}`);
+    eventually(
+      async () => {
+        const response = await request(service.url).get('/v1/data').set('x-webhook-key', key);
+        return response.status === 200 ? response : undefined;
+      },
+      timeoutMs,
+      `data under ${key}`,
+    );
 
   beforeAll(async () => {
     const fauxqs = new URL(sqsEndpoint());
@@ -50,18 +54,39 @@ describe('SQS unreachable: the gateway answers 503, readiness says so, the worke
     expect(refused.status).toBe(503);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(refused.headers['content-type']).toMatch(/^application\/json/);
-    expect(refused.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(/\S/) });
+    expect(refused.body).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: expect.stringMatching(/\S/),
+    });
 
-    const notReady = await eventually(async () => {
-      const response = await request(service.url).get('/health/ready');
-      return response.status === 503 ? response : undefined;
-    }, 10_000, 'readiness to report SQS down');
-    expect(notReady.body).toMatchObject({ status: 'error', checks: { sqs: { status: 'down' }, redis: { status: 'up' } } });
+    const notReady = await eventually(
+      async () => {
+        const response = await request(service.url).get('/health/ready');
+        return response.status === 503 ? response : undefined;
+      },
+      10_000,
+      'readiness to report SQS down',
+    );
+    expect(notReady.body).toMatchObject({
+      status: 'error',
+      checks: { sqs: { status: 'down' }, redis: { status: 'up' } },
+    });
 
     // Another producer (another gateway instance, or AWS's API Gateway) still reaches the queue meanwhile.
-    const queuedMeanwhile = Array.from({ length: 12 }, (_, index) => ({ key: `wh-meanwhile-${randomUUID()}`, flowId: `meanwhile-${index % 3}`, index }));
+    const queuedMeanwhile = Array.from({ length: 12 }, (_, index) => ({
+      key: `wh-meanwhile-${randomUUID()}`,
+      flowId: `meanwhile-${index % 3}`,
+      index,
+    }));
     for (const { key, flowId, index } of queuedMeanwhile) {
-      const body = JSON.stringify({ op: 'set', accountId: ACME.accountId, flowId, webhookKeys: [key], data: { index } });
+      const body = JSON.stringify({
+        op: 'set',
+        accountId: ACME.accountId,
+        flowId,
+        webhookKeys: [key],
+        data: { index },
+      });
       await sendRaw(sqs, queues.queueUrl, body, `${ACME.accountId}:${flowId}`);
     }
 
@@ -79,7 +104,11 @@ describe('SQS unreachable: the gateway answers 503, readiness says so, the worke
       const stored = await readWhenStored(key, 40_000);
       expect(stored.body.data).toEqual({ index });
     }
-    await eventually(async () => ((await request(service.url).get('/health/ready')).status === 200 ? true : undefined), 10_000, 'readiness back');
+    await eventually(
+      async () => ((await request(service.url).get('/health/ready')).status === 200 ? true : undefined),
+      10_000,
+      'readiness back',
+    );
     const after = `wh-after-${randomUUID()}`;
     expect((await submit(after, { phase: 'after' })).status).toBe(202);
     expect((await readWhenStored(after, 20_000)).body.data).toEqual({ phase: 'after' });

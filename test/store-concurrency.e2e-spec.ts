@@ -62,7 +62,10 @@ const scenarioArbitrary: fc.Arbitrary<ModelMessage[]> = fc
   .chain((count) =>
     fc.tuple(
       fc.tuple(...Array.from({ length: count }, (_, index) => messageArbitrary(index))),
-      fc.shuffledSubarray(Array.from({ length: count }, (_, index) => index + 1), { minLength: count, maxLength: count }),
+      fc.shuffledSubarray(
+        Array.from({ length: count }, (_, index) => index + 1),
+        { minLength: count, maxLength: count },
+      ),
     ),
   )
   .map(([drafts, versions]) =>
@@ -104,7 +107,11 @@ describe('RecordStore under concurrent, crashing and replayed writes (model-base
    * A RecordStore whose every Redis call first waits for the scheduler's turn; after `diesAfter` calls the worker
    * dies (the call and every later one throw), as a process killed between two steps.
    */
-  function workerStore(scheduler: fc.Scheduler, diesAfter: number | null, inFlight: Set<Promise<unknown>>): RecordStore {
+  function workerStore(
+    scheduler: fc.Scheduler,
+    diesAfter: number | null,
+    inFlight: Set<Promise<unknown>>,
+  ): RecordStore {
     let steps = 0;
     const stepped = new Proxy(client, {
       get(target, property, receiver) {
@@ -159,8 +166,12 @@ describe('RecordStore under concurrent, crashing and replayed writes (model-base
           const delivered = deliver(fresh, workerStore(scheduler, model.diesAfter, inFlight), model);
           return [
             delivered,
-            ...(model.twice ? [fresh().write(model.message, { datumId: model.datumId, ttlSeconds: null, now: Date.now() })] : []),
-            ...(model.restored && model.message.op === 'set' ? [delivered.then(() => restoreLive(fresh(), model))] : []),
+            ...(model.twice
+              ? [fresh().write(model.message, { datumId: model.datumId, ttlSeconds: null, now: Date.now() })]
+              : []),
+            ...(model.restored && model.message.op === 'set'
+              ? [delivered.then(() => restoreLive(fresh(), model))]
+              : []),
           ];
         });
         // One step at a time: each released call runs to its reply before the scheduler picks the next.
@@ -191,7 +202,10 @@ describe('RecordStore under concurrent, crashing and replayed writes (model-base
       if (record.d === undefined || record.b !== undefined) continue;
       expect({ key, bodyExists: await client.exists(keys.datum(record.d)) }).toEqual({ key, bodyExists: 1 });
       const attachments = await client.hkeys(keys.datumRefs(record.d));
-      expect({ key, attached: attachments.includes(`${digester.digest(key)}|${record.t}`) }).toEqual({ key, attached: true });
+      expect({ key, attached: attachments.includes(`${digester.digest(key)}|${record.t}`) }).toEqual({
+        key,
+        attached: true,
+      });
     }
   }
 
@@ -235,7 +249,10 @@ describe('RecordStore under concurrent, crashing and replayed writes (model-base
       for (const field of fields) {
         const [digest, token] = field.split('|');
         const key = KEYS.find((candidate) => digester.digest(candidate) === digest) ?? digest;
-        expect({ field, held: held.get(key) }).toEqual({ field, held: expect.objectContaining({ d: datumId, t: token }) });
+        expect({ field, held: held.get(key) }).toEqual({
+          field,
+          held: expect.objectContaining({ d: datumId, t: token }),
+        });
       }
     }
   }

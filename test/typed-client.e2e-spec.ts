@@ -22,10 +22,14 @@ describe('the typed client (openapi-fetch on the generated API types)', () => {
   const newKey = () => `wh-typed-${randomUUID()}`;
   /** GET /v1/data as a consumer holding `webhookKey`, until it answers 200 with `accept`able data. */
   const readWhen = (webhookKey: string, accept: (data: Schemas['RecordDataDto']) => boolean = () => true) =>
-    eventually(async () => {
-      const answer = await apiClient(service.url, { 'x-webhook-key': webhookKey }).GET('/v1/data');
-      return answer.response.status === 200 && answer.data !== undefined && accept(answer.data) ? answer : undefined;
-    }, 15_000, `data under ${webhookKey}`);
+    eventually(
+      async () => {
+        const answer = await apiClient(service.url, { 'x-webhook-key': webhookKey }).GET('/v1/data');
+        return answer.response.status === 200 && answer.data !== undefined && accept(answer.data) ? answer : undefined;
+      },
+      15_000,
+      `data under ${webhookKey}`,
+    );
 
   beforeAll(async () => {
     redis = await RedisServer.start();
@@ -89,10 +93,21 @@ describe('the typed client (openapi-fetch on the generated API types)', () => {
 
   it('deduplicates on Idempotency-Key and deletes (op "delete")', async () => {
     const webhookKey = newKey();
-    const body: Schemas['RecordMessageDto'] = { accountId: ACME.accountId, flowId: 'typed-idem', webhookKeys: [webhookKey], data: 'once' };
+    const body: Schemas['RecordMessageDto'] = {
+      accountId: ACME.accountId,
+      flowId: 'typed-idem',
+      webhookKeys: [webhookKey],
+      data: 'once',
+    };
     const idempotencyKey = `idem-${randomUUID()}`;
-    const first = await producer.POST('/v1/records', { body, params: { header: { 'Idempotency-Key': idempotencyKey } } });
-    const repeat = await producer.POST('/v1/records', { body, params: { header: { 'Idempotency-Key': idempotencyKey } } });
+    const first = await producer.POST('/v1/records', {
+      body,
+      params: { header: { 'Idempotency-Key': idempotencyKey } },
+    });
+    const repeat = await producer.POST('/v1/records', {
+      body,
+      params: { header: { 'Idempotency-Key': idempotencyKey } },
+    });
     expect(repeat.response.status).toBe(202);
     expect(repeat.data?.messageId).toBe(first.data?.messageId);
     await readWhen(webhookKey, (record) => record.data === 'once');
@@ -116,7 +131,11 @@ describe('the typed client (openapi-fetch on the generated API types)', () => {
     const batch = await anonymous.POST('/v1/data/batch-get', { body: { webhookKeys: [first, second, missing] } });
     expect(batch.response.status).toBe(200);
     expect(Object.keys(batch.data?.items ?? {}).sort()).toEqual([first, second].sort());
-    expect(batch.data?.items[first]).toMatchObject({ accountId: ACME.accountId, flowId: 'typed-batch', data: { n: 1 } });
+    expect(batch.data?.items[first]).toMatchObject({
+      accountId: ACME.accountId,
+      flowId: 'typed-batch',
+      data: { n: 1 },
+    });
     expect(batch.data?.missing).toEqual([missing]);
   });
 

@@ -47,7 +47,8 @@ describe('a worker killed with SIGKILL while thousands of messages are in flight
     env: { LOG_LEVEL: 'info' },
     services: ['query'],
   });
-  const startWorker = () => harness().spawnService({ APP_ROLES: 'worker', SQS_VISIBILITY_TIMEOUT: VISIBILITY_TIMEOUT_SECONDS });
+  const startWorker = () =>
+    harness().spawnService({ APP_ROLES: 'worker', SQS_VISIBILITY_TIMEOUT: VISIBILITY_TIMEOUT_SECONDS });
 
   async function scanKeys(pattern: string): Promise<Set<string>> {
     const { inspect } = harness().redis;
@@ -99,8 +100,17 @@ describe('a worker killed with SIGKILL while thousands of messages are in flight
   }
 
   it('loses nothing and applies nothing twice in effect once a new worker takes over', async () => {
-    const { redis: { inspect }, sqs, queues, services: [query] } = harness();
-    await sendInGroupOrder(sqs, queues.queueUrl, Array.from({ length: FLOWS }, (_, flow) => flowMessages(flow)));
+    const {
+      redis: { inspect },
+      sqs,
+      queues,
+      services: [query],
+    } = harness();
+    await sendInGroupOrder(
+      sqs,
+      queues.queueUrl,
+      Array.from({ length: FLOWS }, (_, flow) => flowMessages(flow)),
+    );
     const first = await startWorker();
     const leftOnQueue = await freezeHoldingWrittenMessages(first);
     first.child.kill('SIGKILL');

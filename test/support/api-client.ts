@@ -10,6 +10,9 @@ export type ApiClient = Client<paths>;
 export type Schemas = components['schemas'];
 
 /** `credentials` (x-api-key or x-webhook-key) go with every call of this client. */
-export function apiClient(baseUrl: string, credentials: { 'x-api-key'?: string; 'x-webhook-key'?: string } = {}): ApiClient {
+export function apiClient(
+  baseUrl: string,
+  credentials: { 'x-api-key'?: string; 'x-webhook-key'?: string } = {},
+): ApiClient {
   return createClient<paths>({ baseUrl, headers: credentials });
 }

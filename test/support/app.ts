@@ -10,7 +10,11 @@ export const ADMIN_KEY = 'admin-key-000000000001';
 export const WEBHOOK_KEY_SECRET = 'test-webhook-secret-0123456789';
 
 /** The environment of a complete service for one suite's Redis and queues; `overrides` win. */
-export function testEnv(redisUrl: string, queues: QueuePair, overrides: Record<string, string> = {}): Record<string, string> {
+export function testEnv(
+  redisUrl: string,
+  queues: QueuePair,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   return {
     APP_ROLES: 'all',
     PORT: '0',
@@ -46,7 +50,11 @@ export async function startTestApp(env: Record<string, string>): Promise<TestApp
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -58,5 +66,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`}`,
+  );
 }

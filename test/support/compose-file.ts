@@ -61,7 +61,9 @@ export function interpolate(text: string, env: Env, at: string, problems: string
       case ':?':
       case '?':
         if (operator === ':?' ? empty : unset) {
-          problems.push(`${at}: required variable ${name} is missing a value: ${interpolate(argument, env, at, problems)}`);
+          problems.push(
+            `${at}: required variable ${name} is missing a value: ${interpolate(argument, env, at, problems)}`,
+          );
           return '';
         }
         return value;
@@ -80,7 +82,10 @@ function interpolateTree(value: unknown, env: Env, at: string, problems: string[
   if (Array.isArray(value)) return value.map((item, index) => interpolateTree(item, env, `${at}[${index}]`, problems));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, nested]) => [key, interpolateTree(nested, env, at === '' ? key : `${at}.${key}`, problems)]),
+      Object.entries(value).map(([key, nested]) => [
+        key,
+        interpolateTree(nested, env, at === '' ? key : `${at}.${key}`, problems),
+      ]),
     );
   }
   return value;
@@ -138,7 +143,9 @@ export function renderCompose(file: string, { env, envFile }: RenderOptions): { 
   const validate = composeSchemaValidator();
   if (!validate(document)) {
     throw new ComposeError(
-      (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? ''} ${JSON.stringify(error.params)}`),
+      (validate.errors ?? []).map(
+        (error) => `${error.instancePath || '/'} ${error.message ?? ''} ${JSON.stringify(error.params)}`,
+      ),
     );
   }
 

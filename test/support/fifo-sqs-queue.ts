@@ -125,10 +125,18 @@ export class TestQueue {
   static create(name: string, endpoint: string, requested: Record<string, string>): TestQueue {
     const fifo = requested.FifoQueue === 'true';
     if (fifo !== name.endsWith('.fifo')) {
-      throw new SqsError('InvalidParameterValue', 'The name of a FIFO queue must end with the .fifo suffix, and only its name.');
+      throw new SqsError(
+        'InvalidParameterValue',
+        'The name of a FIFO queue must end with the .fifo suffix, and only its name.',
+      );
     }
     const now = String(Math.floor(Date.now() / 1000));
-    return new TestQueue(name, endpoint, { ...DEFAULT_ATTRIBUTES, ...requested, CreatedTimestamp: now, LastModifiedTimestamp: now });
+    return new TestQueue(name, endpoint, {
+      ...DEFAULT_ATTRIBUTES,
+      ...requested,
+      CreatedTimestamp: now,
+      LastModifiedTimestamp: now,
+    });
   }
 
   get fifo(): boolean {
@@ -237,7 +245,8 @@ export class TestQueue {
   }
 
   private validate(input: SendInput): void {
-    if (input.body.length === 0) throw new SqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
+    if (input.body.length === 0)
+      throw new SqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
     if (INVALID_BODY_CHARACTER.test(input.body)) {
       throw new SqsError(
         'InvalidMessageContents',
@@ -252,12 +261,14 @@ export class TestQueue {
         `One or more parameters are invalid. Reason: Message must be shorter than ${limit} bytes.`,
       );
     }
-    if (this.fifo && !input.groupId) throw new SqsError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
+    if (this.fifo && !input.groupId)
+      throw new SqsError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
   }
 
   private deduplicationIdOf(input: SendInput): string {
     if (input.deduplicationId) return input.deduplicationId;
-    if (this.attributes.ContentBasedDeduplication === 'true') return createHash('sha256').update(input.body).digest('hex');
+    if (this.attributes.ContentBasedDeduplication === 'true')
+      return createHash('sha256').update(input.body).digest('hex');
     throw new SqsError(
       'InvalidParameterValue',
       'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
@@ -307,9 +318,14 @@ export class TestQueue {
     return groups;
   }
 
-  private redrivePolicy(findQueueByArn: FindQueueByArn): { deadLetterQueue: TestQueue; maxReceiveCount: number } | undefined {
+  private redrivePolicy(
+    findQueueByArn: FindQueueByArn,
+  ): { deadLetterQueue: TestQueue; maxReceiveCount: number } | undefined {
     if (!this.attributes.RedrivePolicy) return undefined;
-    const policy = JSON.parse(this.attributes.RedrivePolicy) as { deadLetterTargetArn?: string; maxReceiveCount?: unknown };
+    const policy = JSON.parse(this.attributes.RedrivePolicy) as {
+      deadLetterTargetArn?: string;
+      maxReceiveCount?: unknown;
+    };
     const deadLetterQueue = findQueueByArn(policy.deadLetterTargetArn ?? '');
     return deadLetterQueue && { deadLetterQueue, maxReceiveCount: Number(policy.maxReceiveCount) };
   }
@@ -329,7 +345,10 @@ export class TestQueue {
   private inFlightMessage(receiptHandle: string): StoredMessage | undefined {
     const message = this.issuedHandles.get(receiptHandle);
     if (!message) {
-      throw new SqsError('ReceiptHandleIsInvalid', `The input receipt handle "${receiptHandle}" is not a valid receipt handle.`);
+      throw new SqsError(
+        'ReceiptHandleIsInvalid',
+        `The input receipt handle "${receiptHandle}" is not a valid receipt handle.`,
+      );
     }
     if (message.deleted) return undefined;
     this.releaseExpired(Date.now());
@@ -364,12 +383,15 @@ function md5(bytes: Buffer): string {
 }
 
 function attributeValueBytes(value: MessageAttributeValue): Buffer {
-  return value.BinaryValue !== undefined ? Buffer.from(value.BinaryValue, 'base64') : Buffer.from(value.StringValue ?? '');
+  return value.BinaryValue !== undefined
+    ? Buffer.from(value.BinaryValue, 'base64')
+    : Buffer.from(value.StringValue ?? '');
 }
 
 function attributesSize(attributes: MessageAttributes): number {
   return Object.entries(attributes).reduce(
-    (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + attributeValueBytes(value).length,
+    (sum, [name, value]) =>
+      sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + attributeValueBytes(value).length,
     0,
   );
 }

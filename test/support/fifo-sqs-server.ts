@@ -125,7 +125,10 @@ export class FifoSqsServer {
         'x-amzn-requestid': requestId,
         'x-amzn-query-error': `${failure.queryCode};${failure.status < 500 ? 'Sender' : 'Receiver'}`,
       };
-      reply(response, failure.status, headers, { __type: `com.amazonaws.sqs#${failure.code}`, message: failure.message });
+      reply(response, failure.status, headers, {
+        __type: `com.amazonaws.sqs#${failure.code}`,
+        message: failure.message,
+      });
     }
   }
 
@@ -153,7 +156,10 @@ export class FifoSqsServer {
     const attributes = stringMap(input, 'Attributes');
     const existing = this.queues.get(name);
     if (existing && !existing.hasAttributes(attributes)) {
-      throw new SqsError('QueueNameExists', 'A queue already exists with the same name and a different value for attribute(s)');
+      throw new SqsError(
+        'QueueNameExists',
+        'A queue already exists with the same name and a different value for attribute(s)',
+      );
     }
     const queue = existing ?? TestQueue.create(name, this.endpoint, attributes);
     this.queues.set(name, queue);
@@ -278,7 +284,10 @@ function runBatch(input: Input, handle: (entry: Input & { Id: string }) => Outpu
     throw new SqsError('EmptyBatchRequest', 'There should be at least one entry in the request.');
   }
   if (entries.length > MAX_BATCH_ENTRIES) {
-    throw new SqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}.`);
+    throw new SqsError(
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}.`,
+    );
   }
   const checked = entries.map((entry: unknown) => {
     const id = isRecord(entry) ? entry.Id : undefined;
@@ -345,7 +354,8 @@ function optionalInteger(input: Input, name: string, min: number, max: number): 
 
 function visibilityTimeout(input: Input): number {
   const value = optionalInteger(input, 'VisibilityTimeout', 0, MAX_VISIBILITY_TIMEOUT_SECONDS);
-  if (value === undefined) throw new SqsError('MissingParameter', 'The request must contain the parameter VisibilityTimeout.');
+  if (value === undefined)
+    throw new SqsError('MissingParameter', 'The request must contain the parameter VisibilityTimeout.');
   return value;
 }
 
@@ -374,7 +384,10 @@ function messageAttributes(input: Input): MessageAttributes {
       typeof attribute.DataType === 'string' &&
       (typeof attribute.StringValue === 'string' || typeof attribute.BinaryValue === 'string');
     if (!valid) {
-      throw new SqsError('InvalidParameterValue', `The message attribute '${name}' must contain a DataType and a value.`);
+      throw new SqsError(
+        'InvalidParameterValue',
+        `The message attribute '${name}' must contain a DataType and a value.`,
+      );
     }
   }
   return value as Record<string, MessageAttributeValue>;

@@ -35,7 +35,11 @@ export const sqsText = (maxLength = 200) => fc.string({ unit: sqsChar, minLength
 /** Any value an HTTP client may put in a header (Node refuses control characters other than tab). */
 export const headerValue = (maxLength = 80) =>
   fc.string({
-    unit: fc.oneof({ weight: 6, arbitrary: fromCodes(0x20, 0x7e) }, { weight: 1, arbitrary: fromCodes(0x80, 0xff) }, fc.constant('\t')),
+    unit: fc.oneof(
+      { weight: 6, arbitrary: fromCodes(0x20, 0x7e) },
+      { weight: 1, arbitrary: fromCodes(0x80, 0xff) },
+      fc.constant('\t'),
+    ),
     maxLength,
   });
 
@@ -105,7 +109,10 @@ export const validMessage = (accountId: string): fc.Arbitrary<MessageObject> =>
     ),
   );
 
-const withField = (message: MessageObject, field: string, value: unknown): MessageObject => ({ ...message, [field]: value });
+const withField = (message: MessageObject, field: string, value: unknown): MessageObject => ({
+  ...message,
+  [field]: value,
+});
 const withoutField = (message: MessageObject, field: string): MessageObject =>
   Object.fromEntries(Object.entries(message).filter(([name]) => name !== field));
 
@@ -158,17 +165,27 @@ export const brokenMessage = (accountId: string): fc.Arbitrary<MessageObject> =>
         .chain((field) => fc.jsonValue({ maxDepth: 1 }).map((value) => withField(message, field, value))),
     ];
     if (message.op === 'delete') breakages.push(dataValue.map((data) => withField(message, 'data', data)));
-    else breakages.push(fc.constantFrom('missing', 'null').map((how) => (how === 'null' ? withField(message, 'data', null) : withoutField(message, 'data'))));
+    else
+      breakages.push(
+        fc
+          .constantFrom('missing', 'null')
+          .map((how) => (how === 'null' ? withField(message, 'data', null) : withoutField(message, 'data'))),
+      );
     return fc.oneof(...breakages);
   });
 
 /** JSON text nested 200 to 12000 levels deep (as deep as fits in `maxBytes`): around any sane limit and far over. */
 export const deepJson = (maxBytes: number) =>
   fc
-    .tuple(fc.oneof(fc.integer({ min: 200, max: 300 }), fc.integer({ min: 1000, max: 12_000 })), fc.constantFrom('array', 'object'))
+    .tuple(
+      fc.oneof(fc.integer({ min: 200, max: 300 }), fc.integer({ min: 1000, max: 12_000 })),
+      fc.constantFrom('array', 'object'),
+    )
     .map(([depth, shape]) => {
       const levels = Math.min(depth, Math.floor(maxBytes / (shape === 'array' ? 2 : 6)));
-      return shape === 'array' ? `${'['.repeat(levels)}${']'.repeat(levels)}` : `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+      return shape === 'array'
+        ? `${'['.repeat(levels)}${']'.repeat(levels)}`
+        : `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
     });
 
 /** A deeply nested `data` in a message the contract refuses for its keys. */
@@ -199,8 +216,12 @@ export const tooDeepMessage = (accountId: string) =>
 
 /** A message with arrays so long (data or webhook keys) that it exceeds `maxBytes`. */
 export const oversizedMessage = (accountId: string, maxBytes: number) =>
-  fc.tuple(validMessage(accountId), fc.constantFrom('data', 'webhookKeys'), fc.integer({ min: 1, max: 3 })).map(([message, field, factor]) => {
-    const count = Math.ceil((maxBytes * factor) / (field === 'data' ? 2 : 16));
-    const huge = Array.from({ length: count }, (_, index) => (field === 'data' ? index % 10 : `key-${String(index).padStart(9, '0')}`));
-    return toSqsJson({ ...message, op: 'set', [field]: huge });
-  });
+  fc
+    .tuple(validMessage(accountId), fc.constantFrom('data', 'webhookKeys'), fc.integer({ min: 1, max: 3 }))
+    .map(([message, field, factor]) => {
+      const count = Math.ceil((maxBytes * factor) / (field === 'data' ? 2 : 16));
+      const huge = Array.from({ length: count }, (_, index) =>
+        field === 'data' ? index % 10 : `key-${String(index).padStart(9, '0')}`,
+      );
+      return toSqsJson({ ...message, op: 'set', [field]: huge });
+    });

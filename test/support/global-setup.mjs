@@ -22,11 +22,15 @@ export default async function globalSetup() {
 
 /** Spawns the batching FIFO test SQS and resolves with its endpoint once it listens. */
 function startFifoSqs() {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(here, 'fifo-sqs-server-cli.ts')], {
-    cwd: join(here, '..', '..'),
-    // Its standard input stays open while this process lives: the server ends when it closes.
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', join(here, 'fifo-sqs-server-cli.ts')],
+    {
+      cwd: join(here, '..', '..'),
+      // Its standard input stays open while this process lives: the server ends when it closes.
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let output = '';
     child.stdout.on('data', (chunk) => {
@@ -34,6 +38,8 @@ function startFifoSqs() {
       const listening = /listening on (\S+)/.exec(output);
       if (listening) resolve({ child, endpoint: listening[1] });
     });
-    child.once('exit', (code) => reject(new Error(`the FIFO test SQS exited with ${code} before listening: ${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the FIFO test SQS exited with ${code} before listening: ${output}`)),
+    );
   });
 }

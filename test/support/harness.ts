@@ -36,13 +36,13 @@ export interface Harness<Target extends RedisTarget> {
   /** The processes of `services`, in their order. */
   services: ServiceProcess[];
   /** The environment of a service of this suite; `queues` defaults to the suite's pair. */
-  env(overrides?: Record<string, string>, queues?: QueuePair): Record<string, string>;
+  env: (overrides?: Record<string, string>, queues?: QueuePair) => Record<string, string>;
   /** Starts another in-process app, closed in afterAll. */
-  startApp(overrides?: Record<string, string>, queues?: QueuePair): Promise<TestApp>;
+  startApp: (overrides?: Record<string, string>, queues?: QueuePair) => Promise<TestApp>;
   /** Spawns another dist/main.js process (not waiting for readiness), killed in afterAll if still running. */
-  spawnService(overrides?: Record<string, string>, queues?: QueuePair): Promise<ServiceProcess>;
+  spawnService: (overrides?: Record<string, string>, queues?: QueuePair) => Promise<ServiceProcess>;
   /** Runs `cleanup` in afterAll, before what was started until now is stopped (apps and services: see useHarness). */
-  defer(cleanup: () => unknown): void;
+  defer: (cleanup: () => unknown) => void;
 }
 
 /**
@@ -53,7 +53,9 @@ export interface Harness<Target extends RedisTarget> {
  * closed before a scheduler app started ahead of it makes the latter's MongoDB client throw.
  */
 export function useHarness(options?: HarnessOptions<StandaloneRedis>): () => Harness<StandaloneRedis>;
-export function useHarness<Target extends RedisTarget>(options: HarnessOptions<Target> & { redis: () => Promise<Target> }): () => Harness<Target>;
+export function useHarness<Target extends RedisTarget>(
+  options: HarnessOptions<Target> & { redis: () => Promise<Target> },
+): () => Harness<Target>;
 export function useHarness(options: HarnessOptions<RedisTarget> = {}): () => Harness<RedisTarget> {
   const cleanups: Array<() => unknown> = [];
   const closeServices: Array<() => Promise<void>> = [];
@@ -118,7 +120,8 @@ export function useHarness(options: HarnessOptions<RedisTarget> = {}): () => Har
   });
 
   return () => {
-    if (harness === undefined) throw new Error('the harness is not set up yet (use it inside a test or a later beforeAll)');
+    if (harness === undefined)
+      throw new Error('the harness is not set up yet (use it inside a test or a later beforeAll)');
     return harness;
   };
 }
@@ -140,7 +143,10 @@ async function closeInOrder(cleanups: Array<() => unknown>): Promise<void> {
  * Starts every service at once, each stopped in afterAll even if another failed to start, and waits until each
  * reports ready.
  */
-async function startReadyServices(roles: string[], start: (roles: string) => Promise<ServiceProcess>): Promise<ServiceProcess[]> {
+async function startReadyServices(
+  roles: string[],
+  start: (roles: string) => Promise<ServiceProcess>,
+): Promise<ServiceProcess[]> {
   const started = await Promise.allSettled(roles.map(start));
   const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) throw failed.reason;

@@ -9,7 +9,11 @@ import { StandaloneRedis } from './redis-target';
  * receives with `visibilityTimeoutSeconds`, which the services also receive with, and `workers` apps: the first
  * runs every role, any further ones only the worker role, on the same queue.
  */
-export function useDrill(options: { visibilityTimeoutSeconds: number; maxReceiveCount: number; workers?: number }): () => Harness<StandaloneRedis> {
+export function useDrill(options: {
+  visibilityTimeoutSeconds: number;
+  maxReceiveCount: number;
+  workers?: number;
+}): () => Harness<StandaloneRedis> {
   const { workers = 1, ...queues } = options;
   return useHarness({
     queues,
@@ -20,7 +24,12 @@ export function useDrill(options: { visibilityTimeoutSeconds: number; maxReceive
 }
 
 /** Sends one record through the gateway; resolves with the HTTP status. */
-export async function submitRecord(service: TestApp, flowId: string, webhookKey: string, data: unknown): Promise<number> {
+export async function submitRecord(
+  service: TestApp,
+  flowId: string,
+  webhookKey: string,
+  data: unknown,
+): Promise<number> {
   const response = await request(service.url)
     .post('/v1/records')
     .set('x-api-key', ACME.apiKey)
@@ -32,9 +41,12 @@ export async function submitRecord(service: TestApp, flowId: string, webhookKey:
 export async function readAll(service: TestApp, keys: string[]): Promise<Record<string, unknown> | undefined> {
   const found: Record<string, unknown> = {};
   for (let start = 0; start < keys.length; start += 100) {
-    const response = await request(service.url).post('/v1/data/batch-get').send({ webhookKeys: keys.slice(start, start + 100) });
+    const response = await request(service.url)
+      .post('/v1/data/batch-get')
+      .send({ webhookKeys: keys.slice(start, start + 100) });
     if (response.status !== 200 || response.body.missing.length > 0) return undefined;
-    for (const [key, item] of Object.entries(response.body.items as Record<string, { data: unknown }>)) found[key] = item.data;
+    for (const [key, item] of Object.entries(response.body.items as Record<string, { data: unknown }>))
+      found[key] = item.data;
   }
   return found;
 }
@@ -48,10 +60,14 @@ export async function metricValue(service: TestApp, series: string): Promise<num
 
 /** Waits until /health/ready shows the worker paused for `reason`; returns that check. */
 export function pausedFor(service: TestApp, reason: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
-  return eventually(async () => {
-    const check = (await request(service.url).get('/health/ready')).body?.checks?.ingest;
-    return check?.reason === reason ? (check as Record<string, unknown>) : undefined;
-  }, timeoutMs, `the worker to show it is paused for ${reason}`);
+  return eventually(
+    async () => {
+      const check = (await request(service.url).get('/health/ready')).body?.checks?.ingest;
+      return check?.reason === reason ? (check as Record<string, unknown>) : undefined;
+    },
+    timeoutMs,
+    `the worker to show it is paused for ${reason}`,
+  );
 }
 
 /** Samples Redis's used_memory every few milliseconds until stopped; returns the highest seen. */
@@ -75,7 +91,11 @@ export function watchPeakMemory(redis: Redis): { stop(): Promise<number> } {
 }
 
 /** Runs `work` over `items` with at most `concurrency` at a time. */
-export async function inParallel<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: concurrency }, async () => {
     while (next < items.length) {

@@ -7,7 +7,8 @@ import { MongoWireServer } from './mongo-wire-server';
 
 function requestedPort(argv: string[]): number {
   const index = argv.indexOf('--port');
-  const raw = index >= 0 ? argv[index + 1] : (argv.find((arg) => arg.startsWith('--port='))?.slice('--port='.length) ?? '0');
+  const raw =
+    index >= 0 ? argv[index + 1] : (argv.find((arg) => arg.startsWith('--port='))?.slice('--port='.length) ?? '0');
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${String(raw)}`);
   return port;

@@ -220,7 +220,9 @@ function optionalDoc(cmd: Doc, field: string): Doc | undefined {
 function requiredDocs(cmd: Doc, field: string): Doc[] {
   const value = cmd[field];
   if (!Array.isArray(value)) {
-    throw typeMismatch(`BSON field '${field}' is missing or the wrong type '${typeName(value)}', expected type 'array'`);
+    throw typeMismatch(
+      `BSON field '${field}' is missing or the wrong type '${typeName(value)}', expected type 'array'`,
+    );
   }
   for (const item of value) {
     if (!isPlainObject(item)) {
@@ -340,7 +342,8 @@ class UniqueIndex {
       pathValues(doc, segments, 0, values);
       return values;
     });
-    if (this.spec.sparse === true && perField.every((values) => values.every((value) => value === undefined))) return result;
+    if (this.spec.sparse === true && perField.every((values) => values.every((value) => value === undefined)))
+      return result;
     let combos: unknown[][] = [[]];
     for (const values of perField) combos = combos.flatMap((combo) => values.map((value) => [...combo, value]));
     for (const combo of combos) {
@@ -510,7 +513,17 @@ function conflict(path: string, at: string): CommandError {
   return new CommandError(40, 'ConflictingUpdateOperators', message);
 }
 
-const CREATING_OPERATORS = new Set(['$set', '$inc', '$mul', '$min', '$max', '$push', '$addToSet', '$currentDate', '$bit']);
+const CREATING_OPERATORS = new Set([
+  '$set',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$push',
+  '$addToSet',
+  '$currentDate',
+  '$bit',
+]);
 const NUMERIC_BSON_TYPES = new Set(['Long', 'Int32', 'Double', 'Decimal128']);
 const isNumeric = (value: unknown) =>
   typeof value === 'number' ||
@@ -571,7 +584,9 @@ function validateTargets(doc: Doc, modifier: Doc): void {
           );
         }
       } else if ((operator === '$push' || operator === '$addToSet') && target !== undefined && !Array.isArray(target)) {
-        throw badValue(`The field '${path}' must be an array but is of type ${typeName(target)} in document ${idText()}`);
+        throw badValue(
+          `The field '${path}' must be an array but is of type ${typeName(target)} in document ${idText()}`,
+        );
       } else if ((operator === '$pull' || operator === '$pullAll') && target !== undefined && !Array.isArray(target)) {
         throw badValue(`Cannot apply ${operator} to a non-array value`);
       } else if (operator === '$pop' && target !== undefined && !Array.isArray(target)) {
@@ -664,9 +679,9 @@ function applyOperators(doc: Doc, update: Doc, context: UpdateContext): boolean 
   const modifier: Doc = {};
   for (const [operator, fields] of Object.entries(update)) {
     if (operator === '$setOnInsert') {
-      if (context.inserting) modifier.$set = { ...((modifier.$set) ?? {}), ...(fields as Doc) };
+      if (context.inserting) modifier.$set = { ...(modifier.$set ?? {}), ...(fields as Doc) };
     } else if (operator === '$set') {
-      modifier.$set = { ...((modifier.$set) ?? {}), ...(fields as Doc) };
+      modifier.$set = { ...(modifier.$set ?? {}), ...(fields as Doc) };
     } else {
       modifier[operator] = fields;
     }
@@ -989,7 +1004,7 @@ export class MongoWireServer {
     this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
     try {
       if (db === '' && !['hello', 'isMaster', 'ismaster'].includes(name)) {
-        throw badValue("OP_MSG requests require a $db argument");
+        throw badValue('OP_MSG requests require a $db argument');
       }
       return this.execute(name, db, command, connectionId);
     } catch (error) {
@@ -1114,7 +1129,8 @@ export class MongoWireServer {
   private create(db: string, cmd: Doc): Doc {
     const name = collectionName(cmd, 'create');
     if ('viewOn' in cmd) throw badValue('views are not supported by the test server');
-    if (this.existing(db, name)) throw new CommandError(48, 'NamespaceExists', `Collection ${db}.${name} already exists.`);
+    if (this.existing(db, name))
+      throw new CommandError(48, 'NamespaceExists', `Collection ${db}.${name} already exists.`);
     const options: Doc = {};
     for (const [key, value] of Object.entries(cmd)) {
       if (key !== 'create' && !IGNORED_COMMAND_FIELDS.has(key)) options[key] = cloneValue(value);
@@ -1185,13 +1201,22 @@ export class MongoWireServer {
       }
       const sameKey = [...collection.indexes.values()].find((index) => bsonEqual(index.key, spec.key));
       if (sameKey) {
-        throw new CommandError(85, 'IndexOptionsConflict', `Index already exists with a different name: ${sameKey.name}`);
+        throw new CommandError(
+          85,
+          'IndexOptionsConflict',
+          `Index already exists with a different name: ${sameKey.name}`,
+        );
       }
       if (spec.unique === true && !(spec.name === '_id_')) collection.addUniqueIndex(spec);
       collection.indexes.set(spec.name, spec);
     }
     const after = collection.indexes.size;
-    const reply: Doc = { numIndexesBefore: before, numIndexesAfter: after, createdCollectionAutomatically: created, ok: 1 };
+    const reply: Doc = {
+      numIndexesBefore: before,
+      numIndexesAfter: after,
+      createdCollectionAutomatically: created,
+      ok: 1,
+    };
     if (after === before) reply.note = 'all indexes already exist';
     return reply;
   }
@@ -1294,7 +1319,8 @@ export class MongoWireServer {
           'A pipeline stage specification object must contain exactly one field.',
         );
       }
-      if (stageName === '$out' || stageName === '$merge') throw badValue(`${stageName} is not supported by the test server`);
+      if (stageName === '$out' || stageName === '$merge')
+        throw badValue(`${stageName} is not supported by the test server`);
     }
     const collection = this.existing(db, name);
     let stages = pipeline;
@@ -1334,7 +1360,8 @@ export class MongoWireServer {
     for (const doc of this.select(this.existing(db, name), optionalDoc(cmd, 'query') ?? {})) {
       const values: unknown[] = [];
       pathValues(doc, segments, 0, values);
-      for (const value of values) if (value !== undefined && !seen.has(canonical(value))) seen.set(canonical(value), value);
+      for (const value of values)
+        if (value !== undefined && !seen.has(canonical(value))) seen.set(canonical(value), value);
     }
     return { values: [...seen.values()], ok: 1 };
   }
@@ -1463,7 +1490,9 @@ export class MongoWireServer {
       if (multi && isReplacement) {
         throw new CommandError(9, 'FailedToParse', 'multi update is not supported for replacement-style update');
       }
-      const arrayFilters = Array.isArray(statement.arrayFilters) ? statement.arrayFilters.filter(isPlainObject) : undefined;
+      const arrayFilters = Array.isArray(statement.arrayFilters)
+        ? statement.arrayFilters.filter(isPlainObject)
+        : undefined;
       const context: UpdateContext = { inserting: false, arrayFilters, query };
       const spec = pipeline ?? (update as Doc);
       const matches = this.select(collection, query, multi ? Infinity : 1);
@@ -1505,7 +1534,11 @@ export class MongoWireServer {
       if (!isPlainObject(statement.q)) throw typeMismatch("BSON field 'delete.deletes.q' is missing or not an object");
       const limit = optionalNumber(statement, 'limit');
       if (limit !== 0 && limit !== 1) {
-        throw new CommandError(9, 'FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${String(limit)}`);
+        throw new CommandError(
+          9,
+          'FailedToParse',
+          `The limit field in delete objects must be 0 or 1. Got ${String(limit)}`,
+        );
       }
       for (const doc of this.select(collection, statement.q, limit === 1 ? 1 : Infinity)) {
         collection?.remove(keyOf(doc._id), doc);

@@ -26,7 +26,11 @@ export interface RecordsSuite {
  * `startRedis` gives: test/records.e2e-spec.ts runs it on a standalone redis-server, test/redis-cluster.e2e-spec.ts
  * on a Redis Cluster. `moreTests` adds tests that only make sense for one of them.
  */
-export function describeRecordsSuite(name: string, startRedis: StartRedisTarget, moreTests?: (suite: RecordsSuite) => void): void {
+export function describeRecordsSuite(
+  name: string,
+  startRedis: StartRedisTarget,
+  moreTests?: (suite: RecordsSuite) => void,
+): void {
   describe(name, () => {
     const harness = useHarness({
       redis: startRedis,
@@ -44,26 +48,43 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       return key;
     };
     const submit = (apiKey: string, body: unknown, headers: Record<string, string> = {}) =>
-      request(service().url).post('/v1/records').set('x-api-key', apiKey).set(headers).send(body as object);
+      request(service().url)
+        .post('/v1/records')
+        .set('x-api-key', apiKey)
+        .set(headers)
+        .send(body as object);
     const read = (webhookKey: string, headers: Record<string, string> = {}) =>
       request(service().url).get('/v1/data').set('x-webhook-key', webhookKey).set(headers);
     const admin = () => ({
       put: (path: string, body: unknown) =>
-        request(service().url).put(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY).send(body as object),
+        request(service().url)
+          .put(`/admin/ttl-policies${path}`)
+          .set('x-api-key', ADMIN_KEY)
+          .send(body as object),
       get: (path: string) => request(service().url).get(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY),
       delete: (path: string) => request(service().url).delete(`/admin/ttl-policies${path}`).set('x-api-key', ADMIN_KEY),
     });
     /** Waits until the key answers 200 and `accept` likes the body. */
     const readWhen = (webhookKey: string, accept: (body: Record<string, unknown>) => boolean = () => true) =>
-      eventually(async () => {
-        const response = await read(webhookKey);
-        return response.status === 200 && accept(response.body) ? response : undefined;
-      }, 15_000, `data under ${webhookKey}`);
+      eventually(
+        async () => {
+          const response = await read(webhookKey);
+          return response.status === 200 && accept(response.body) ? response : undefined;
+        },
+        15_000,
+        `data under ${webhookKey}`,
+      );
 
     it('stores one message under each of its webhook keys and serves the same document for each', async () => {
       const keys = [newKey(), newKey(), newKey()];
       const data = { orderId: 'A-1001', lines: [1, 2, 3], note: 'ünïcödé ✓' };
-      const accepted = await submit(ACME.apiKey, { accountId: 'acme', flowId: 'orders', webhookKeys: keys, data, version: 7 });
+      const accepted = await submit(ACME.apiKey, {
+        accountId: 'acme',
+        flowId: 'orders',
+        webhookKeys: keys,
+        data,
+        version: 7,
+      });
       expect(accepted.status).toBe(202);
       expect(accepted.body.messageId).toEqual(expect.any(String));
       expect(accepted.body.sequenceNumber).toEqual(expect.any(String));
@@ -104,19 +125,26 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       expect(await effective('acme', 'long')).toEqual({ ttlSeconds: 3000, source: 'account' });
       expect(await effective('globex', 'any')).toEqual({ ttlSeconds: DEFAULT_TTL_SECONDS, source: 'default' });
       const listed = await admin().get('?accountId=acme');
-      expect(listed.body).toMatchObject({ accountId: 'acme', account: { ttlSeconds: 3000 }, flows: [{ flowId: 'short', ttlSeconds: 2 }] });
+      expect(listed.body).toMatchObject({
+        accountId: 'acme',
+        account: { ttlSeconds: 3000 },
+        flows: [{ flowId: 'short', ttlSeconds: 2 }],
+      });
 
       const [short, long, byDefault] = [newKey(), newKey(), newKey()];
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'short', webhookKeys: [short], data: 'short-lived' });
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'long', webhookKeys: [long], data: 'long-lived' });
       await submit(GLOBEX.apiKey, { accountId: 'globex', flowId: 'any', webhookKeys: [byDefault], data: 'default' });
-      const lifetime = (body: Record<string, unknown>) => Date.parse(String(body.expiresAt)) - Date.parse(String(body.storedAt));
+      const lifetime = (body: Record<string, unknown>) =>
+        Date.parse(String(body.expiresAt)) - Date.parse(String(body.storedAt));
       const shortBody = (await readWhen(short)).body;
       expect(lifetime(shortBody)).toBe(2000);
       expect(lifetime((await readWhen(long)).body)).toBe(3000 * 1000);
       expect(lifetime((await readWhen(byDefault)).body)).toBe(DEFAULT_TTL_SECONDS * 1000);
 
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(shortBody.expiresAt) - Date.now() + 100)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, Date.parse(shortBody.expiresAt) - Date.now() + 100)),
+      );
       expect((await read(short)).status).toBe(404);
       expect((await read(long)).status).toBe(200);
 
@@ -163,7 +191,9 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       const expectedA = (await readWhen(a)).body;
       const expectedB = (await readWhen(b)).body;
 
-      const response = await request(service().url).post('/v1/data/batch-get').send({ webhookKeys: [a, missing, b] });
+      const response = await request(service().url)
+        .post('/v1/data/batch-get')
+        .send({ webhookKeys: [a, missing, b] });
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ items: { [a]: expectedA, [b]: expectedB }, missing: [missing] });
 
@@ -177,7 +207,13 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       const key = newKey();
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'versions', webhookKeys: [key], data: 'v5', version: 5 });
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'versions', webhookKeys: [key], data: 'v3', version: 3 });
-      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'versions', webhookKeys: [key], data: 'v5 again', version: 5 });
+      await submit(ACME.apiKey, {
+        accountId: 'acme',
+        flowId: 'versions',
+        webhookKeys: [key],
+        data: 'v5 again',
+        version: 5,
+      });
       const final = await readWhen(key, (body) => body.data === 'v5 again');
       expect(final.body.version).toBe(5);
       const metrics = (await request(service().url).get('/metrics')).text;
@@ -186,12 +222,42 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
 
     it('keeps a versioned delete: a late or redriven older set does not bring the data back', async () => {
       const [key, other] = [newKey(), newKey()];
-      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [key, other], data: 'v5', version: 5 });
-      await submit(ACME.apiKey, { op: 'delete', accountId: 'acme', flowId: 'tombstone', webhookKeys: [key, other], version: 6 });
-      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [key], data: 'v5 late', version: 5 });
-      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [key], data: 'v6 late', version: 6 });
+      await submit(ACME.apiKey, {
+        accountId: 'acme',
+        flowId: 'tombstone',
+        webhookKeys: [key, other],
+        data: 'v5',
+        version: 5,
+      });
+      await submit(ACME.apiKey, {
+        op: 'delete',
+        accountId: 'acme',
+        flowId: 'tombstone',
+        webhookKeys: [key, other],
+        version: 6,
+      });
+      await submit(ACME.apiKey, {
+        accountId: 'acme',
+        flowId: 'tombstone',
+        webhookKeys: [key],
+        data: 'v5 late',
+        version: 5,
+      });
+      await submit(ACME.apiKey, {
+        accountId: 'acme',
+        flowId: 'tombstone',
+        webhookKeys: [key],
+        data: 'v6 late',
+        version: 6,
+      });
       // A later message of the group, applied after the three above: once it is readable, they have been applied.
-      await submit(ACME.apiKey, { accountId: 'acme', flowId: 'tombstone', webhookKeys: [other], data: 'v7', version: 7 });
+      await submit(ACME.apiKey, {
+        accountId: 'acme',
+        flowId: 'tombstone',
+        webhookKeys: [other],
+        data: 'v7',
+        version: 7,
+      });
       await readWhen(other, (body) => body.data === 'v7');
       expect((await request(service().url).get('/v1/data').set('x-webhook-key', key)).status).toBe(404);
     });
@@ -203,9 +269,24 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'owner', webhookKeys: [owned], data: 'acme data' });
       await readWhen(owned);
 
-      const overwrite = await submit(GLOBEX.apiKey, { accountId: 'globex', flowId: 'intruder', webhookKeys: [owned], data: 'globex data' });
-      const remove = await submit(GLOBEX.apiKey, { op: 'delete', accountId: 'globex', flowId: 'intruder', webhookKeys: [owned] });
-      await submit(GLOBEX.apiKey, { accountId: 'globex', flowId: 'intruder', webhookKeys: [owned, free], data: 'partly mine' });
+      const overwrite = await submit(GLOBEX.apiKey, {
+        accountId: 'globex',
+        flowId: 'intruder',
+        webhookKeys: [owned],
+        data: 'globex data',
+      });
+      const remove = await submit(GLOBEX.apiKey, {
+        op: 'delete',
+        accountId: 'globex',
+        flowId: 'intruder',
+        webhookKeys: [owned],
+      });
+      await submit(GLOBEX.apiKey, {
+        accountId: 'globex',
+        flowId: 'intruder',
+        webhookKeys: [owned, free],
+        data: 'partly mine',
+      });
 
       expect((await readWhen(free)).body).toMatchObject({ accountId: 'globex', data: 'partly mine' });
       expect((await read(owned)).body).toMatchObject({ accountId: 'acme', data: 'acme data' });
@@ -246,7 +327,11 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       }
       const worker = await startTestApp(harness().env({ APP_ROLES: 'worker' }, backlog));
       try {
-        await eventually(async () => ((await queueDepth(sqs, backlog.queueUrl)) === 0 ? true : undefined), 30_000, 'queue drained');
+        await eventually(
+          async () => ((await queueDepth(sqs, backlog.queueUrl)) === 0 ? true : undefined),
+          30_000,
+          'queue drained',
+        );
       } finally {
         await worker.close();
       }
@@ -256,7 +341,13 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
 
     it('moves a body that can never be applied to the dead-letter queue at once, unchanged and with its reason', async () => {
       const { sqs, queues } = harness();
-      const invalid = JSON.stringify({ accountId: 'acme', flowId: 'raw', webhookKeys: ['short'], data: 1, extra: true });
+      const invalid = JSON.stringify({
+        accountId: 'acme',
+        flowId: 'raw',
+        webhookKeys: ['short'],
+        data: 1,
+        extra: true,
+      });
       const invalidId = await sendRaw(sqs, queues.queueUrl, invalid, 'acme:raw');
       const notJsonId = await sendRaw(sqs, queues.queueUrl, 'this is not JSON', 'acme:raw');
 
@@ -270,7 +361,11 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       expect(invalidCopy?.MessageAttributes?.errorMessage?.StringValue).toContain('extra: property extra is not part');
       expect(byId.get(notJsonId)?.Body).toBe('this is not JSON');
       expect(byId.get(notJsonId)?.MessageAttributes?.errorCode?.StringValue).toBe('INVALID_JSON');
-      await eventually(async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined), 10_000, 'ingest queue empty');
+      await eventually(
+        async () => ((await queueDepth(sqs, queues.queueUrl)) === 0 ? true : undefined),
+        10_000,
+        'ingest queue empty',
+      );
     });
 
     it('answers authentication, validation, ownership and size errors as JSON, checking the key before the body', async () => {
@@ -284,13 +379,22 @@ export function describeRecordsSuite(name: string, startRedis: StartRedisTarget,
       };
       expectError(await request(service().url).post('/v1/records').send(valid), 401);
       expectError(await submit('not-a-known-key-000000', valid), 401);
-      expectError(await request(service().url).post('/v1/records').set('content-type', 'application/json').send('{not json'), 401);
+      expectError(
+        await request(service().url).post('/v1/records').set('content-type', 'application/json').send('{not json'),
+        401,
+      );
       expectError(await submit(ADMIN_KEY, valid), 403);
       expectError(await submit(GLOBEX.apiKey, valid), 403);
       expectError(await submit(ACME.apiKey, '{not json', { 'content-type': 'application/json' }), 400);
       expectError(await submit(ACME.apiKey, 'plain text', { 'content-type': 'text/plain' }), 415);
 
-      const invalid = await submit(ACME.apiKey, { accountId: 'acme', flowId: 'bad flow', webhookKeys: [], data: null, x: 1 });
+      const invalid = await submit(ACME.apiKey, {
+        accountId: 'acme',
+        flowId: 'bad flow',
+        webhookKeys: [],
+        data: null,
+        x: 1,
+      });
       expectError(invalid, 400);
       expect(invalid.body.details.map((detail: { field: string }) => detail.field).sort()).toEqual([
         'data',

@@ -21,7 +21,14 @@ export class RedisCluster {
       for (let index = 0; index < size; index++) {
         const busPort = await freePort();
         servers.push(
-          await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort)]),
+          await RedisServer.start([
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-port',
+            String(busPort),
+          ]),
         );
       }
       await run('redis-cli', ['--cluster', 'create', ...cluster.nodes, '--cluster-replicas', '0', '--cluster-yes'], {

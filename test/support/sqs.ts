@@ -22,7 +22,8 @@ export interface SqsChoice {
 export function sqsEndpoint({ batchingFifo = false }: SqsChoice = {}): string {
   const variable = batchingFifo ? 'TEST_FIFO_SQS_ENDPOINT' : 'TEST_SQS_ENDPOINT';
   const endpoint = process.env[variable];
-  if (!endpoint) throw new Error(`${variable} is not set: run e2e suites through jest (globalSetup starts the SQS servers)`);
+  if (!endpoint)
+    throw new Error(`${variable} is not set: run e2e suites through jest (globalSetup starts the SQS servers)`);
   return endpoint;
 }
 
@@ -90,7 +91,12 @@ export async function receiveStats(queueUrl: string): Promise<ReceiveStats> {
 /** Sends a raw body straight to the queue, bypassing the gateway (as a misbehaving producer could). */
 export async function sendRaw(sqs: SQSClient, queueUrl: string, body: string, groupId: string): Promise<string> {
   const sent = await sqs.send(
-    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageGroupId: groupId, MessageDeduplicationId: randomUUID() }),
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      MessageGroupId: groupId,
+      MessageDeduplicationId: randomUUID(),
+    }),
   );
   return sent.MessageId ?? '';
 }
@@ -99,7 +105,12 @@ export async function sendRaw(sqs: SQSClient, queueUrl: string, body: string, gr
  * Takes `count` messages off a queue, or fails after `timeoutMs`. Each is deleted once received: a FIFO queue
  * hands out nothing more of a group while a message of it is in flight.
  */
-export async function drainMessages(sqs: SQSClient, queueUrl: string, count: number, timeoutMs = 15_000): Promise<Message[]> {
+export async function drainMessages(
+  sqs: SQSClient,
+  queueUrl: string,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<Message[]> {
   const found: Message[] = [];
   const deadline = Date.now() + timeoutMs;
   while (found.length < count && Date.now() < deadline) {
@@ -129,5 +140,8 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
     }),
   );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
