@@ -145,6 +145,9 @@ interface KeysApplied {
 @Injectable()
 export class RecordStore {
   private readonly tombstoneTtlMs: string;
+  /** Attachment tokens: random per process, then a counter, so that every attempt anywhere has its own. */
+  private readonly tokenPrefix = randomBytes(6).toString('base64url');
+  private tokenCounter = 0;
   private readonly waitReplicas: number;
 
   constructor(
@@ -276,9 +279,14 @@ export class RecordStore {
     return outcome;
   }
 
+  private nextToken(): string {
+    this.tokenCounter++;
+    return `${this.tokenPrefix}${this.tokenCounter.toString(36)}`;
+  }
+
   /** Stores the shared body (or finds it stored) and attaches every key of the write to it under a fresh token. */
   private async attach(write: KeyWrite, body: RecordBody): Promise<Attachment> {
-    const token = randomBytes(6).toString('base64url');
+    const token = this.nextToken();
     const [etag, expireAt, attachedAt] = await this.redis.attachDatum(
       this.keys.datum(write.datumId),
       this.keys.datumRefs(write.datumId),

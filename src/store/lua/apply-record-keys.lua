@@ -32,9 +32,12 @@
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local token, tombstoneTtl = ARGV[8], ARGV[11]
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if ARGV[9] ~= '' and now - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
+-- Redis time, asked only by the writes that need it (an attachment's age, a tombstone's time).
+local function now()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+if ARGV[9] ~= '' and now() - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
   return redis.error_reply('ATTACHMENT_EXPIRED the shared body was attached too long ago; apply the message again')
 end
 
@@ -64,7 +67,7 @@ end
 local function write(key)
   if op == 'delete' then
     if version ~= '' and tombstoneTtl ~= '0' then
-      redis.call('HSET', key, 'a', account, 'v', version, 'z', now)
+      redis.call('HSET', key, 'a', account, 'v', version, 'z', now())
       redis.call('PEXPIRE', key, tombstoneTtl)
     end
     return
