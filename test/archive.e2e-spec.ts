@@ -332,6 +332,25 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     expect((await request(first.url).get('/health/ready')).body.checks.journal).toEqual({ status: 'up' });
   });
 
+  it('marks a policy deleted from Redis as removed at the next run, and only that one', async () => {
+    const policyPath = '/admin/ttl-policies/accounts/policy-churn/flows/short';
+    const put = await request(first.url).put(policyPath).set('x-api-key', ADMIN_KEY).send({ ttlSeconds: 60 });
+    expect(put.status).toBe(200);
+    await runToEnd(first);
+    const archived = () => archive.collection('archived_ttl_policies').findOne({ _id: 'policy-churn/short' as never });
+    expect(await archived()).toMatchObject({ removedAt: null, ttlSeconds: 60 });
+
+    expect((await request(first.url).delete(policyPath).set('x-api-key', ADMIN_KEY)).status).toBe(204);
+    await runToEnd(first);
+    expect((await archived())?.removedAt).toBeInstanceOf(Date);
+    // Policies the run did see stay as they were.
+    expect(
+      await archive.collection('archived_ttl_policies').countDocuments({ _id: 'acme' as never, removedAt: null }),
+    ).toBe(1);
+    const restored = await admin(first).post('/restore', { accountId: 'policy-churn' });
+    expect(restored.body).toMatchObject({ policiesRestored: 0 });
+  });
+
   it('answers 503 on every archive route when MONGODB_URI is not set', async () => {
     // An empty MONGODB_URI is an unset one.
     const off = await startTestApp(harness().env({ APP_ROLES: 'admin,scheduler', MONGODB_URI: '' }));

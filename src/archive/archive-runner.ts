@@ -130,10 +130,10 @@ export class ArchiveRunner implements BeforeApplicationShutdown {
   }
 
   private async copyPolicies(run: ArchiveRun, checkpoint: () => void): Promise<void> {
-    const present: string[] = [];
+    const present = new Set<string>();
     for await (const policies of this.policies.scanAll()) {
       checkpoint();
-      present.push(...policies.map((policy) => policyId(policy.accountId, policy.flowId)));
+      for (const policy of policies) present.add(policyId(policy.accountId, policy.flowId));
       run.policiesArchived += await this.archive.writePolicies(policies.map(policyWrite));
     }
     await this.archive.markPoliciesRemoved(present, new Date());

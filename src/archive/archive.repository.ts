@@ -11,6 +11,8 @@ type MongoCollection<T extends mongo.Document> = mongo.Collection<T>;
 
 /** Documents a cursor fetches per round trip when walking the archive. */
 const CURSOR_BATCH = 500;
+/** Policy ids per removal update. */
+const REMOVAL_BATCH = 500;
 
 /** Everything the service does with MongoDB, and nothing else does. */
 @Injectable()
@@ -64,9 +66,28 @@ export class ArchiveRepository {
     return result.upsertedCount + result.modifiedCount;
   }
 
-  /** Marks archived policies that are no longer in Redis as removed, so a restore does not bring them back. */
-  async markPoliciesRemoved(present: string[], at: Date): Promise<void> {
-    await this.policies.updateMany({ _id: { $nin: present }, removedAt: null }, { $set: { removedAt: at } });
+  /**
+   * Marks archived policies that are no longer in Redis as removed, so a restore does not bring them back. Walks the
+   * archived ones with a cursor and marks the missing ones REMOVAL_BATCH ids at a time: one command naming every
+   * policy id could outgrow MongoDB's 16 MiB command limit.
+   */
+  async markPoliciesRemoved(present: ReadonlySet<string>, at: Date): Promise<void> {
+    let missing: string[] = [];
+    const mark = async () => {
+      if (missing.length === 0) return;
+      await this.policies.updateMany({ _id: { $in: missing }, removedAt: null }, { $set: { removedAt: at } });
+      missing = [];
+    };
+    const archived = this.policies
+      .find({ removedAt: null }, { _id: 1 })
+      .batchSize(CURSOR_BATCH)
+      .lean<{ _id: string }>();
+    for await (const { _id } of archived.cursor()) {
+      if (present.has(_id)) continue;
+      missing.push(_id);
+      if (missing.length >= REMOVAL_BATCH) await mark();
+    }
+    await mark();
   }
 
   /** Drops records deleted, replaced or expired before `cutoff`; returns how many. */
