@@ -16,6 +16,15 @@ export const RECORD_OPS = ['set', 'delete'] as const;
 export type RecordOp = (typeof RECORD_OPS)[number];
 export const MAX_WEBHOOK_KEYS_PER_MESSAGE = 1000;
 
+/** What `data` may be in the OpenAPI document: any JSON value except null. Shared by the message and the reads. */
+export const DATA_VALUE_SCHEMAS = [
+  { type: 'object', additionalProperties: true },
+  { type: 'array', items: {} },
+  { type: 'string' },
+  { type: 'number' },
+  { type: 'boolean' },
+];
+
 /**
  * The message contract (docs/contract.md), version 1: the one definition of what a producer may send. The gateway
  * validates HTTP bodies with it, the worker validates SQS bodies with it, and the API Gateway's JSON schema is
@@ -50,13 +59,7 @@ export class RecordMessageDto {
   webhookKeys!: string[];
 
   @ApiPropertyOptional({
-    oneOf: [
-      { type: 'object', additionalProperties: true },
-      { type: 'array', items: {} },
-      { type: 'string' },
-      { type: 'number' },
-      { type: 'boolean' },
-    ],
+    oneOf: DATA_VALUE_SCHEMAS,
     example: { orderId: 'A-1001', status: 'shipped', lines: 3 },
     description: 'Any JSON value except null. Required for "set", absent for "delete".',
   })

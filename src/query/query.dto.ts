@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { WEBHOOK_KEY_RULE } from '../contract/contract-rules';
-import { IsWebhookKeyList } from '../message/record-message.dto';
+import { DATA_VALUE_SCHEMAS, IsWebhookKeyList } from '../message/record-message.dto';
 
 export const MAX_BATCH_GET_KEYS = 100;
 
@@ -25,13 +25,7 @@ export class RecordDataDto {
   flowId!: string;
 
   @ApiProperty({
-    oneOf: [
-      { type: 'object', additionalProperties: true },
-      { type: 'array', items: {} },
-      { type: 'string' },
-      { type: 'number' },
-      { type: 'boolean' },
-    ],
+    oneOf: DATA_VALUE_SCHEMAS,
     example: { orderId: 'A-1001', status: 'shipped' },
     description: 'The JSON value the producer sent',
   })
