@@ -9,6 +9,9 @@ import { RejectUnparsableBodyPipe } from './common/json-body';
 import { LoggingModule } from './common/logging.module';
 import { AppConfig, AppRole } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DeadLetterModule } from './dead-letter/dead-letter.module';
+import { JobsModule } from './jobs/jobs.module';
+import { MessageStatusModule } from './message-status/message-status.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
@@ -21,7 +24,7 @@ import { TtlPolicyModule } from './ttl-policy/ttl-policy.module';
 
 /**
  * The whole service as one Nest module, composed from APP_ROLES: a process loads (and documents in Swagger)
- * only the parts its roles need. A gateway-only process never connects to Redis.
+ * only the parts its roles need. A gateway-only process uses Redis only for message statuses.
  */
 @Module({})
 export class AppModule {
@@ -31,7 +34,12 @@ export class AppModule {
     const archive = has('admin', 'scheduler')
       ? ArchiveModule.forRoot(config, { adminRoutes: has('admin'), scheduler: has('scheduler') })
       : null;
-    const queue = QueueModule.forRoot({ sending: has('gateway'), receiving: has('worker') });
+    const queue = QueueModule.forRoot({
+      sending: has('gateway'),
+      receiving: has('worker'),
+      deadLetters: has('admin', 'scheduler'),
+    });
+    const jobs = has('admin', 'scheduler') ? JobsModule.forRoot({ adminRoutes: has('admin') }) : null;
     return {
       module: AppModule,
       imports: [
@@ -42,11 +50,14 @@ export class AppModule {
           redis: has('worker', 'query', 'admin', 'scheduler'),
           journal: archive !== null && config.mongodbUri !== null,
         }),
-        ...(has('gateway') ? [GatewayModule.forRoot(queue)] : []),
+        ...(has('gateway') ? [GatewayModule.forRoot(queue), MessageStatusModule] : []),
         ...(has('worker') ? [IngestModule.forRoot(ttlPolicies, queue)] : []),
         ...(has('query') ? [QueryModule] : []),
         ...(has('admin') ? [ttlPolicies] : []),
         ...(archive ? [archive] : []),
+        ...(jobs
+          ? [jobs, DeadLetterModule.forRoot(queue, jobs, { adminRoutes: has('admin'), sweeper: has('scheduler') })]
+          : []),
         // One ScheduleModule (one SchedulerRegistry) for every job: the archive's and the reconciler's.
         ...(has('scheduler') ? [ScheduleModule.forRoot(), ReconcileModule] : []),
       ],

@@ -30,7 +30,9 @@ describe('operating the service: roles, Swagger per role, metrics and logs', () 
   it('serves and documents only the routes of its roles', async () => {
     const common = ['GET /health/live', 'GET /health/ready', 'GET /metrics'];
     const gateway = await start({ APP_ROLES: 'gateway' });
-    expect(await documentedRoutes(gateway.url)).toEqual([...common, 'POST /v1/records'].sort());
+    expect(await documentedRoutes(gateway.url)).toEqual(
+      [...common, 'POST /v1/records', 'GET /v1/records/{messageId}'].sort(),
+    );
     await request(gateway.url).get('/v1/data').set('x-webhook-key', 'wh-some-key-01').expect(404);
 
     const query = await start({ APP_ROLES: 'query' });

@@ -157,6 +157,7 @@ describe('RecordStore layout and reference counting', () => {
         body: '{"data":1}',
         digests: [digester.digest(key)],
         expiresAt: null,
+        storedAt: Date.now(),
       }),
     ).toEqual({ restored: 0, kept: 0, deleted: 1 });
     expect(await store.read(key)).toEqual({ kind: 'missing' });

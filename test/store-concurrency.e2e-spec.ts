@@ -153,6 +153,7 @@ describe('RecordStore under concurrent, crashing and replayed writes (model-base
       body: body ?? inline ?? `{"data":${model.message.dataJson}}`,
       digests: model.message.webhookKeys.map((key) => digester.digest(key)),
       expiresAt: null,
+      storedAt: Date.now(),
     });
   }
 

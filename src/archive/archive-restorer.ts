@@ -65,6 +65,7 @@ export class ArchiveRestorer {
         body: record.body,
         digests: restorable,
         expiresAt: record.expiresAt === null ? null : record.expiresAt.getTime(),
+        storedAt: record.storedAt.getTime(),
       });
       counts.restored += outcome.restored;
       counts.skippedNewer += outcome.kept;

@@ -131,8 +131,11 @@ describe('loadConfig', () => {
   });
 
   describe('role-dependent requirements', () => {
-    it('needs nothing for the scheduler role alone', () => {
-      expect(loadConfig({ APP_ROLES: 'scheduler' }).roles).toEqual(new Set(['scheduler']));
+    it('needs the queue and dead-letter queue URLs for the scheduler role alone (it sweeps the DLQ)', () => {
+      expect(problemVariables({ APP_ROLES: 'scheduler' }).sort()).toEqual(['SQS_DLQ_URL', 'SQS_QUEUE_URL']);
+      expect(loadConfig({ APP_ROLES: 'scheduler', SQS_QUEUE_URL: QUEUE_URL, SQS_DLQ_URL: DLQ_URL }).roles).toEqual(
+        new Set(['scheduler']),
+      );
     });
 
     it('needs the queue URL and producer keys for the gateway, but no DLQ and no webhook key secret', () => {
@@ -151,12 +154,19 @@ describe('loadConfig', () => {
       expect(problemVariables({ APP_ROLES: 'query' })).toEqual(['WEBHOOK_KEY_SECRET']);
     });
 
-    it('needs the admin keys and the webhook key secret for the admin role', () => {
-      expect(problemVariables({ APP_ROLES: 'admin' }).sort()).toEqual(['ADMIN_API_KEYS', 'WEBHOOK_KEY_SECRET']);
+    it('needs the admin keys, the webhook key secret and both queues (redrive) for the admin role', () => {
+      expect(problemVariables({ APP_ROLES: 'admin' }).sort()).toEqual([
+        'ADMIN_API_KEYS',
+        'SQS_DLQ_URL',
+        'SQS_QUEUE_URL',
+        'WEBHOOK_KEY_SECRET',
+      ]);
     });
 
     it('says which roles require a missing variable', () => {
-      expect(problemsOf({ APP_ROLES: 'worker' })).toContain('SQS_DLQ_URL: is required when APP_ROLES includes worker');
+      expect(problemsOf({ APP_ROLES: 'worker' })).toContain(
+        'SQS_DLQ_URL: is required when APP_ROLES includes worker, admin or scheduler',
+      );
     });
 
     it('starts a worker that has everything it needs', () => {
@@ -381,7 +391,12 @@ describe('loadConfig', () => {
 
   describe('APP_ROLES', () => {
     it('reads a comma list of roles', () => {
-      const config = loadConfig({ APP_ROLES: 'query, scheduler', WEBHOOK_KEY_SECRET: WEBHOOK_SECRET });
+      const config = loadConfig({
+        APP_ROLES: 'query, scheduler',
+        WEBHOOK_KEY_SECRET: WEBHOOK_SECRET,
+        SQS_QUEUE_URL: QUEUE_URL,
+        SQS_DLQ_URL: DLQ_URL,
+      });
       expect(config.roles).toEqual(new Set(['query', 'scheduler']));
       expect(config.roles.has('query')).toBe(true);
       expect(config.roles.has('gateway')).toBe(false);
@@ -443,7 +458,7 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig: findings of the first review', () => {
-  const base = { APP_ROLES: 'scheduler' };
+  const base = { APP_ROLES: 'scheduler', SQS_QUEUE_URL: QUEUE_URL, SQS_DLQ_URL: DLQ_URL };
 
   it('accepts a replica-set MongoDB connection string with several hosts', () => {
     const uri = 'mongodb://archiver:pw@mongo1:27017,mongo2:27017,mongo3:27017/archive?replicaSet=rs0';

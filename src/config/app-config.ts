@@ -50,6 +50,10 @@ export interface AppConfig {
   };
   /** How long a versioned delete's tombstone lives; null: no tombstones. */
   tombstoneTtlSeconds: number | null;
+  /** How long a message's status (GET /v1/records/:messageId) stays readable. */
+  statusTtlSeconds: number;
+  /** How often the scheduler walks the dead-letter queue to index what SQS moved there by itself. */
+  deadLetterSweepSeconds: number;
   /** When the scheduler repairs what a crash between two steps of a write can leave (cron). */
   reconcileCron: string;
   /** null means data stored under the default policy never expires. */
@@ -79,7 +83,9 @@ export function loadConfig(env: Env): AppConfig {
 
   const roles = read.roles('APP_ROLES', 'all');
   const has = (...wanted: AppRole[]) => wanted.some((role) => roles.has(role));
-  const needsSqs = has('gateway', 'worker');
+  // The admin role redrives dead letters to the ingest queue; the scheduler indexes the dead-letter queue.
+  const needsSqs = has('gateway', 'worker', 'admin', 'scheduler');
+  const needsDlq = has('worker', 'admin', 'scheduler');
 
   const clusterNodes = read.redisNodes('REDIS_CLUSTER_NODES');
   const config: AppConfig = {
@@ -96,8 +102,8 @@ export function loadConfig(env: Env): AppConfig {
     sqs: {
       endpoint: read.optionalUrl('SQS_ENDPOINT', ['http:', 'https:']),
       localCredentials: read.isSet('SQS_ENDPOINT') && !read.isSet('AWS_ACCESS_KEY_ID'),
-      queueUrl: needsSqs ? read.requiredFifoQueueUrl('SQS_QUEUE_URL', 'gateway or worker') : '',
-      dlqUrl: has('worker') ? read.requiredFifoQueueUrl('SQS_DLQ_URL', 'worker') : '',
+      queueUrl: needsSqs ? read.requiredFifoQueueUrl('SQS_QUEUE_URL', 'gateway, worker, admin or scheduler') : '',
+      dlqUrl: needsDlq ? read.requiredFifoQueueUrl('SQS_DLQ_URL', 'worker, admin or scheduler') : '',
       batchSize: read.int('SQS_BATCH_SIZE', 10, 1, 10),
       visibilityTimeoutSeconds: read.int('SQS_VISIBILITY_TIMEOUT', 30, 1, 43200),
       waitTimeSeconds: read.int('SQS_WAIT_TIME_SECONDS', 20, 0, 20),
@@ -110,6 +116,8 @@ export function loadConfig(env: Env): AppConfig {
       journalMaxBytes: read.int('ARCHIVE_JOURNAL_MAX_BYTES', 268_435_456, 1_048_576, 1_099_511_627_776),
     },
     tombstoneTtlSeconds: nullWhenZero(read.int('TOMBSTONE_TTL_SECONDS', 604800, 0, MAX_TTL_SECONDS)),
+    statusTtlSeconds: read.int('STATUS_TTL_SECONDS', 604800, 1, MAX_TTL_SECONDS),
+    deadLetterSweepSeconds: read.int('DEAD_LETTER_SWEEP_SECONDS', 30, 1, 86400),
     reconcileCron: read.cron('RECONCILE_CRON', '30 * * * *'),
     defaultTtlSeconds: nullWhenZero(read.int('DEFAULT_TTL_SECONDS', 604800, 0, MAX_TTL_SECONDS)),
     maxMessageBytes: read.int('MAX_MESSAGE_BYTES', 262144, 1024, 1048576),

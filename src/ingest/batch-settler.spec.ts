@@ -3,10 +3,13 @@ import { MetricsService } from '../metrics/metrics.service';
 import { IngestQueue } from '../queue/ingest-queue';
 import { QueueMessage } from '../queue/sqs-types';
 import { RedisStatus } from '../store/redis-status';
+import { DecisionRecorder } from './decision-recorder';
 import { BatchSettler } from './batch-settler';
 import { DeadLetter, Settled, Verdict } from './ingest-batch';
 import { IngestService } from './ingest.service';
 import { WritePause } from './write-pause';
+
+const DONE: Verdict = { kind: 'done', keys: { applied: 1, stale: 0, foreign: 0 } };
 
 const OOM: Verdict = { kind: 'retry', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
 
@@ -57,6 +60,7 @@ function settlerUnderTest(
     pause as unknown as WritePause,
     new MetricsService(),
     { isReady: () => true } as unknown as RedisStatus,
+    { record: async () => undefined } as unknown as DecisionRecorder,
     { sqs: { visibilityTimeoutSeconds: 30 } } as AppConfig,
   );
   return { settler, processed, deleted, deadLettered, visibility, pause };
@@ -66,8 +70,8 @@ describe('BatchSettler', () => {
   it('retries a passing failure and the messages held back behind it in process, in group order, once Redis takes writes', async () => {
     const held: Verdict = { kind: 'held-back', blockedBy: 'A1', error: OOM.error, passingReason: 'OOM' };
     const { settler, processed, deleted, deadLettered, pause } = settlerUnderTest([
-      { A1: OOM, A2: held, B1: { kind: 'done' } },
-      { A1: { kind: 'done' }, A2: { kind: 'done' } },
+      { A1: OOM, A2: held, B1: DONE },
+      { A1: DONE, A2: DONE },
     ]);
     await settler.settle([received('A1'), received('B1'), received('A2')]);
     expect(pause.untilWritable).toHaveBeenCalledWith(OOM);
@@ -81,10 +85,9 @@ describe('BatchSettler', () => {
 
   it('after a hold, applies no message whose visibility SQS refused, nor the later ones of its group', async () => {
     const held: Verdict = { kind: 'held-back', blockedBy: 'A1', error: OOM.error, passingReason: 'OOM' };
-    const { settler, processed, deleted } = settlerUnderTest(
-      [{ A1: OOM, A2: held, B1: OOM }, { B1: { kind: 'done' } }],
-      { refuseExtension: ['A1'] },
-    );
+    const { settler, processed, deleted } = settlerUnderTest([{ A1: OOM, A2: held, B1: OOM }, { B1: DONE }], {
+      refuseExtension: ['A1'],
+    });
     await settler.settle([received('A1'), received('A2'), received('B1')]);
     // A1 may be in another worker's hands now: A1 and A2 are left to SQS, which hands them out again in order.
     expect(processed).toEqual([['A1', 'A2', 'B1'], ['B1']]);
@@ -92,7 +95,7 @@ describe('BatchSettler', () => {
   });
 
   it('holds a passing failure even at its last receive: holding costs no receive', async () => {
-    const { settler, deleted, deadLettered } = settlerUnderTest([{ A1: OOM }, { A1: { kind: 'done' } }], {
+    const { settler, deleted, deadLettered } = settlerUnderTest([{ A1: OOM }, { A1: DONE }], {
       maxReceiveCount: 2,
     });
     await settler.settle([received('A1', 2)]);

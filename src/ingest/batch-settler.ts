@@ -5,6 +5,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { IngestQueue } from '../queue/ingest-queue';
 import { QueueMessage } from '../queue/sqs-types';
 import { RedisStatus } from '../store/redis-status';
+import { DecisionRecorder } from './decision-recorder';
 import { DeadLetter } from './ingest-batch';
 import { IngestService } from './ingest.service';
 import { isUnsettled, planLeaving, planRetries, Unsettled } from './retry-plan';
@@ -40,6 +41,7 @@ export class BatchSettler {
     private readonly pause: WritePause,
     private readonly metrics: MetricsService,
     private readonly redis: RedisStatus,
+    private readonly decisions: DecisionRecorder,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -79,13 +81,21 @@ export class BatchSettler {
   /** Applies the messages in hand and settles what it can; returns the rest. */
   private async applyOnce(messages: QueueMessage[], heartbeat: VisibilityHeartbeat): Promise<Unsettled[]> {
     const settled = await this.ingest.process(messages);
-    const deadLetters = settled.flatMap(({ message, verdict }) =>
-      verdict.kind === 'dead-letter' ? [{ message, code: verdict.code, reason: verdict.reason }] : [],
+    const deadLetters: DeadLetter[] = settled.flatMap(({ message, verdict }) =>
+      verdict.kind === 'dead-letter'
+        ? [{ message, code: verdict.code, reason: verdict.reason, ...(verdict.keys && { keys: verdict.keys }) }]
+        : [],
     );
-    const handled = settled.flatMap(({ message, verdict }) => (verdict.kind === 'done' ? [message] : []));
-    heartbeat.letGo([...handled, ...deadLetters.map(({ message }) => message)]);
+    const handled = settled.filter(({ verdict }) => verdict.kind === 'done');
+    const handledMessages = handled.map(({ message }) => message);
+    heartbeat.letGo([...handledMessages, ...deadLetters.map(({ message }) => message)]);
     const moved = await this.queue.deadLetter(deadLetters);
-    await this.queue.acknowledge([...handled, ...moved]);
+    // Recorded before the messages leave SQS: a crash in between redelivers them, and they are recorded then.
+    await this.decisions.record(
+      handled,
+      deadLetters.filter(({ message }) => moved.includes(message)),
+    );
+    await this.queue.acknowledge([...handledMessages, ...moved]);
     return settled.filter(isUnsettled);
   }
 
@@ -103,6 +113,10 @@ export class BatchSettler {
     if (exhausted.length === 0) return;
     const moved = await this.queue.deadLetter(exhausted);
     for (const _ of moved) this.metrics.countMessage('rejected', 'RETRIES_EXHAUSTED');
+    await this.decisions.record(
+      [],
+      exhausted.filter(({ message }) => moved.includes(message)),
+    );
     await this.queue.acknowledge(moved);
   }
 

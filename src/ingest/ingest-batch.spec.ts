@@ -2,6 +2,8 @@ import { QueueMessage } from '../queue/sqs-types';
 import { groupInReceiveOrder, settleInOrder, Verdict } from './ingest-batch';
 import { Deferred, deferred, flush } from '../../test/support/deferred';
 
+const DONE: Verdict = { kind: 'done', keys: { applied: 1, stale: 0, foreign: 0 } };
+
 function sqsMessage(id: string, groupId?: string): QueueMessage {
   return {
     MessageId: id,
@@ -17,7 +19,6 @@ function grouped(id: string): QueueMessage {
 
 const ids = (groups: QueueMessage[][]) => groups.map((group) => group.map((message) => message.MessageId));
 
-const DONE: Verdict = { kind: 'done' };
 const RETRY: Verdict = { kind: 'retry', error: 'Redis is unavailable: OOM', passingReason: 'OOM' };
 const HELD_BEHIND_A2: Verdict = {
   kind: 'held-back',

@@ -19,10 +19,17 @@ export interface Failure {
   passingReason: string | null;
 }
 
+/** What a message did to its keys, key by key (a replay of a key counts as applied). */
+export interface KeyCounts {
+  applied: number;
+  stale: number;
+  foreign: number;
+}
+
 /** What became of one message. */
 export type Verdict =
-  | { kind: 'done' }
-  | { kind: 'dead-letter'; code: DeadLetterCode; reason: string }
+  | { kind: 'done'; keys: KeyCounts }
+  | { kind: 'dead-letter'; code: DeadLetterCode; reason: string; keys?: KeyCounts }
   | ({ kind: 'retry' } & Failure)
   /** Not attempted: `blockedBy`, an earlier message of its group, failed with this failure and comes first. */
   | ({ kind: 'held-back'; blockedBy: string } & Failure);
@@ -36,6 +43,7 @@ export interface DeadLetter {
   message: QueueMessage;
   code: DeadLetterCode;
   reason: string;
+  keys?: KeyCounts;
 }
 
 /**

@@ -10,6 +10,7 @@ import { IngestService } from './ingest.service';
 import { BatchSettler } from './batch-settler';
 import { WritePause } from './write-pause';
 import { IngestPauseProbe } from './ingest-pause.probe';
+import { DecisionRecorder } from './decision-recorder';
 
 /** The worker: consumes the FIFO ingest queue and applies messages to Redis. */
 @Module({})
@@ -37,7 +38,14 @@ export class IngestModule {
                 batchSize: config.sqs.batchSize,
                 visibilityTimeout: config.sqs.visibilityTimeoutSeconds,
                 waitTimeSeconds: config.sqs.waitTimeSeconds,
-                messageSystemAttributeNames: ['MessageGroupId', 'SentTimestamp', 'ApproximateReceiveCount'],
+                messageSystemAttributeNames: [
+                  'MessageGroupId',
+                  'SentTimestamp',
+                  'SequenceNumber',
+                  'ApproximateReceiveCount',
+                ],
+                // A redriven message carries its origin (first id and send time) as message attributes.
+                messageAttributeNames: ['All'],
                 // Ordering is this service's job (IngestService); the library's FIFO warning does not apply.
                 suppressFifoWarning: true,
               },
@@ -47,7 +55,7 @@ export class IngestModule {
           }),
         }),
       ],
-      providers: [IngestService, IngestConsumer, BatchSettler, WritePause, IngestPauseProbe],
+      providers: [IngestService, IngestConsumer, BatchSettler, WritePause, IngestPauseProbe, DecisionRecorder],
     };
   }
 }

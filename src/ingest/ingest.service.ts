@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RecordMessage } from '../message/record-message.validation';
 import { MetricsService } from '../metrics/metrics.service';
+import { originOf } from '../queue/message-origin';
 import { QueueMessage } from '../queue/sqs-types';
 import { RecordStore } from '../store/record-store';
 import { TtlPolicyService } from '../ttl-policy/ttl-policy.service';
@@ -41,11 +42,19 @@ export class IngestService {
       return { kind: 'dead-letter', code: decoded.code, reason: decoded.reason };
     }
     const message = decoded.message;
+    const origin = originOf(sqsMessage);
     const stopTimer = this.metrics.ingestDuration.startTimer();
     try {
       const { ttlSeconds } = await this.ttlPolicies.effective(message.accountId, message.flowId);
       const now = Date.now();
-      const outcome = await this.records.write(message, { datumId: sqsMessage.MessageId ?? '', ttlSeconds, now });
+      // A redriven message writes under its first id: keys it reached before it was dead-lettered are replays.
+      const outcome = await this.records.write(message, {
+        datumId: origin.messageId,
+        ttlSeconds,
+        now,
+        ...(origin.sentAt !== null && { sentAt: origin.sentAt }),
+        redriven: origin.redriven,
+      });
       stopTimer();
       this.observeLag(sqsMessage, now);
       this.metrics.countKeys('applied', outcome.applied);
@@ -59,19 +68,21 @@ export class IngestService {
         );
       }
       if (outcome.foreign.length > 0) this.logForeignKeys(message, outcome.foreign, sqsMessage.MessageId);
+      const keys = { applied: outcome.applied, stale: outcome.stale, foreign: outcome.foreign.length };
       if (outcome.applied > 0) {
         this.metrics.countMessage(message.op === 'set' ? 'stored' : 'deleted');
-        return { kind: 'done' };
+        return { kind: 'done', keys };
       }
       if (outcome.stale > 0) {
         this.metrics.countMessage('stale');
-        return { kind: 'done' };
+        return { kind: 'done', keys };
       }
       this.metrics.countMessage('rejected', 'KEY_OWNED_BY_OTHER_ACCOUNT');
       return {
         kind: 'dead-letter',
         code: 'KEY_OWNED_BY_OTHER_ACCOUNT',
         reason: `every webhook key of this message is owned by another account than ${message.accountId}`,
+        keys,
       };
     } catch (error) {
       // Redis refusing writes for now (passing: the worker holds the message and retries it), or anything else

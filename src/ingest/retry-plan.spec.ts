@@ -1,7 +1,7 @@
 import { ReplyError } from 'ioredis';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { QueueMessage } from '../queue/sqs-types';
-import { Settled } from './ingest-batch';
+import { Settled, Verdict } from './ingest-batch';
 import {
   atLastReceive,
   failureOf,
@@ -12,6 +12,8 @@ import {
   receiveCountOf,
   Unsettled,
 } from './retry-plan';
+
+const DONE: Verdict = { kind: 'done', keys: { applied: 1, stale: 0, foreign: 0 } };
 
 function received(id: string, receiveCount?: number): QueueMessage {
   return {
@@ -117,7 +119,7 @@ describe('planLeaving (shutdown while messages are held)', () => {
 describe('isUnsettled', () => {
   it('picks failed and held-back messages', () => {
     const settled: Settled[] = [
-      { message: received('A1'), verdict: { kind: 'done' } },
+      { message: received('A1'), verdict: DONE },
       { message: received('B1'), verdict: { kind: 'dead-letter', code: 'INVALID_JSON', reason: 'x' } },
       failed('C1', 1, null),
       heldBack('C2', 1, 'C1', null),

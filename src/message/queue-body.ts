@@ -35,6 +35,12 @@ export function messageGroupId(message: Pick<RecordMessage, 'accountId' | 'flowI
   return `${message.accountId}:${message.flowId}`;
 }
 
+/** The account and flow a MessageGroupId names, or null when it is not `accountId:flowId` (ids hold no colon). */
+export function subjectOfGroup(groupId: string | null): { accountId: string; flowId: string } | null {
+  const parts = groupId?.split(':') ?? [];
+  return parts.length === 2 && parts[0] !== '' && parts[1] !== '' ? { accountId: parts[0], flowId: parts[1] } : null;
+}
+
 /**
  * The FIFO MessageDeduplicationId for a producer's Idempotency-Key, scoped to the message group: SQS deduplicates
  * across the whole queue unless the queue says `DeduplicationScope: messageGroup` (fauxqs ignores that attribute),

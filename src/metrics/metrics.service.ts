@@ -103,6 +103,31 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly decisionsUnrecorded = new Counter({
+    name: 'setgetapi_ingest_statuses_unrecorded_total',
+    help: 'Message statuses the worker could not write (Redis refused); the data itself was stored or dead-lettered',
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Gauge({
+    name: 'setgetapi_dead_letters',
+    help: 'Messages in the dead-letter queue (SQS approximate count, read at every dead-letter sweep)',
+    registers: [this.registry],
+  });
+
+  readonly deadLetterOldestAge = new Gauge({
+    name: 'setgetapi_dead_letter_oldest_age_seconds',
+    help: 'Age of the oldest dead letter in the index, 0 when there is none (read at every dead-letter sweep)',
+    registers: [this.registry],
+  });
+
+  readonly jobs = new Counter({
+    name: 'setgetapi_jobs_total',
+    help: 'Admin jobs finished, by kind and status (succeeded, failed)',
+    labelNames: ['kind', 'status'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

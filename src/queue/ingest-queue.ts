@@ -3,13 +3,13 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   Message,
-  MessageAttributeValue,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ATTRIBUTE, originAttributes, originOf, textAttribute } from './message-origin';
 
 export const INGEST_SQS_CLIENT = Symbol('INGEST_SQS_CLIENT');
 
@@ -27,8 +27,8 @@ const MAX_REASON_CHARS = 1024;
  * is shortened to fit (a body at the limit leaves no room: the reason then goes in the worker's log only).
  */
 const MAX_SQS_MESSAGE_BYTES = 262_144;
-/** Room for the attribute names, types and the other two attributes' values. */
-const ATTRIBUTE_OVERHEAD_BYTES = 256;
+/** Room for the attribute names, types and the other attributes' values (ids, times, counts). */
+const ATTRIBUTE_OVERHEAD_BYTES = 1024;
 /** Deletes that SQS refuses for a passing reason are tried this many times before the message is left to SQS. */
 const DELETE_ATTEMPTS = 3;
 /** How long the redrive policy's maxReceiveCount is trusted before it is read again (an operator may change it). */
@@ -80,24 +80,28 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Copies each message to the dead-letter queue with its reason and returns those that arrived there; only they
-   * may be deleted from the ingest queue. Sent one by one: a batch of large bodies would exceed SQS's batch limit.
-   * The DLQ is FIFO: the copy keeps its group and is deduplicated on the original message id.
+   * Copies each message to the dead-letter queue with its reason and origin, and returns those that arrived there;
+   * only they may be deleted from the ingest queue. Sent one by one: a batch of large bodies would exceed SQS's
+   * batch limit. The DLQ is FIFO; each copy is alone in a group named after its message id, so that no dead letter
+   * ever hides another from a receive (docs/design.md, "Dead letters"), and is deduplicated on its SQS id.
    */
   async deadLetter(letters: DeadLetterMove[]): Promise<Message[]> {
     const moved = await Promise.all(
       letters.map(async ({ message, code, reason }) => {
+        const origin = originOf(message);
         try {
           await this.sqs.send(
             new SendMessageCommand({
               QueueUrl: this.config.sqs.dlqUrl,
               MessageBody: message.Body ?? '',
-              MessageGroupId: message.Attributes?.MessageGroupId ?? 'ungrouped',
+              MessageGroupId: origin.messageId,
               MessageDeduplicationId: message.MessageId,
               MessageAttributes: {
-                errorCode: text(code),
-                errorMessage: text(reasonThatFits(reason, message.Body ?? '')),
-                originalMessageId: text(message.MessageId ?? ''),
+                ...originAttributes(origin),
+                [ATTRIBUTE.errorCode]: textAttribute(code),
+                [ATTRIBUTE.errorMessage]: textAttribute(reasonThatFits(reason, message.Body ?? '')),
+                [ATTRIBUTE.deadLetteredAt]: textAttribute(String(Date.now())),
+                [ATTRIBUTE.receiveCount]: textAttribute(message.Attributes?.ApproximateReceiveCount ?? '0'),
               },
             }),
           );
@@ -202,8 +206,4 @@ export function reasonThatFits(reason: string, body: string): string {
   let fitted = reason.slice(0, Math.max(0, Math.min(MAX_REASON_CHARS, room)));
   while (Buffer.byteLength(fitted) > room && fitted.length > 0) fitted = fitted.slice(0, -1);
   return fitted;
-}
-
-function text(value: string): MessageAttributeValue {
-  return { DataType: 'String', StringValue: value === '' ? '-' : value };
 }

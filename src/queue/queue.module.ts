@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { DeadLetterQueue, DEAD_LETTER_SQS_CLIENT } from './dead-letter-queue';
 import { IngestQueue, INGEST_SQS_CLIENT } from './ingest-queue';
 import { RecordQueue, SENDING_SQS_CLIENT } from './record-queue';
 import { createSqsClient } from './sqs-client';
@@ -11,6 +12,8 @@ export interface QueueUses {
   sending: boolean;
   /** The worker receives (through @ssut/nestjs-sqs, with INGEST_SQS_CLIENT) and settles messages: IngestQueue. */
   receiving: boolean;
+  /** Admin routes and the scheduler read, delete and redrive dead letters: DeadLetterQueue. */
+  deadLetters: boolean;
 }
 
 const sendingProviders: Provider[] = [
@@ -35,6 +38,16 @@ const receivingProviders: Provider[] = [
   IngestQueue,
 ];
 
+const deadLetterProviders: Provider[] = [
+  {
+    provide: DEAD_LETTER_SQS_CLIENT,
+    // A walk's receives are short polls or one-second long polls; an admin is waiting on some of them.
+    useFactory: (config: AppConfig) => createSqsClient(config, { requestTimeoutMs: 5000, maxAttempts: 3 }),
+    inject: [APP_CONFIG],
+  },
+  DeadLetterQueue,
+];
+
 /**
  * Everything this service does with SQS: the only folder that talks to it. Built once per process by AppModule
  * for the roles that use SQS and handed to the modules that need it, so each SQS client exists once; its
@@ -45,8 +58,17 @@ export class QueueModule {
   static forRoot(uses: QueueUses): DynamicModule {
     return {
       module: QueueModule,
-      providers: [...(uses.sending ? sendingProviders : []), ...(uses.receiving ? receivingProviders : []), SqsProbe],
-      exports: [...(uses.sending ? [RecordQueue] : []), ...(uses.receiving ? [IngestQueue, INGEST_SQS_CLIENT] : [])],
+      providers: [
+        ...(uses.sending ? sendingProviders : []),
+        ...(uses.receiving ? receivingProviders : []),
+        ...(uses.deadLetters ? deadLetterProviders : []),
+        SqsProbe,
+      ],
+      exports: [
+        ...(uses.sending ? [RecordQueue] : []),
+        ...(uses.receiving ? [IngestQueue, INGEST_SQS_CLIENT] : []),
+        ...(uses.deadLetters ? [DeadLetterQueue] : []),
+      ],
     };
   }
 }

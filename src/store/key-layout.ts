@@ -16,6 +16,12 @@ import { createHmac } from 'node:crypto';
  * - `<p>reconcile:lock`   held by the one scheduler that runs the reference reconciler
  * - `<p>archive:lock`     the archive run lock; `<p>archive:run:<id>` one run's record; `<p>archive:runs` their index
  * - `<p>probe:write`      written (and expired a second later) to learn whether Redis accepts writes
+ * - `<p>status:<messageId>` a message's status once the worker decided (string: JSON; expires STATUS_TTL_SECONDS)
+ * - `<p>{dead-letters}:index` the dead-letter index (sorted set: original message id by time dead-lettered, ms);
+ *                         `<p>{dead-letters}:e:<messageId>` one entry (string: JSON, body included); one hash tag so
+ *                         an entry and its place in the index change together (MULTI), also on a cluster
+ * - `<p>{jobs}:index`     admin jobs by start time (sorted set); `<p>{jobs}:job:<jobId>` one job (string: JSON)
+ * - `<p>lease:<name>`     a lease held by one process at a time (dead-letter walks, one running job each)
  */
 export class KeyLayout {
   constructor(readonly prefix: string) {}
@@ -98,6 +104,30 @@ export class KeyLayout {
 
   writeProbe(): string {
     return `${this.prefix}probe:write`;
+  }
+
+  messageStatus(messageId: string): string {
+    return `${this.prefix}status:${messageId}`;
+  }
+
+  deadLetterIndex(): string {
+    return `${this.prefix}{dead-letters}:index`;
+  }
+
+  deadLetter(messageId: string): string {
+    return `${this.prefix}{dead-letters}:e:${messageId}`;
+  }
+
+  jobIndex(): string {
+    return `${this.prefix}{jobs}:index`;
+  }
+
+  job(jobId: string): string {
+    return `${this.prefix}{jobs}:job:${jobId}`;
+  }
+
+  lease(name: string): string {
+    return `${this.prefix}lease:${name}`;
   }
 }
 

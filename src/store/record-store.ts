@@ -41,6 +41,13 @@ export interface WriteContext {
   datumId: string;
   ttlSeconds: number | null;
   now: number;
+  /** When the message was first sent to the ingest queue (Unix ms); absent when SQS did not say. */
+  sentAt?: number;
+  /**
+   * A message redriven from the dead-letter queue: it never overwrites data stored by a message sent after it
+   * (versioned or not), judged by `sentAt` against the time stored with each key's data.
+   */
+  redriven?: boolean;
 }
 
 export type ReadResult =
@@ -64,6 +71,11 @@ export interface DatumToRestore {
   body: string;
   digests: string[];
   expiresAt: number | null;
+  /**
+   * When the archived data was stored: it stands for the send time of the message that stored it (which is no
+   * later), so a redriven message sent before that never overwrites the restored data.
+   */
+  storedAt: number;
 }
 
 /**
@@ -101,6 +113,9 @@ interface KeyWrite {
   digests: string[];
   /** Unix ms, 0 for none. */
   expireAt: number;
+  /** Unix ms the data was sent (see apply-record-keys.lua's `s`), null when unknown. */
+  sentAt: number | null;
+  redriven: boolean;
 }
 
 /** A shared body as attach-datum.lua left it for this attempt. */
@@ -189,6 +204,8 @@ export class RecordStore {
       body,
       digests: message.webhookKeys.map((key) => this.digester.digest(key)),
       expireAt,
+      sentAt: context.sentAt ?? null,
+      redriven: context.redriven ?? false,
     }).catch(redisUnavailable);
     const journalBody =
       body === null || outcome.applied.length === 0
@@ -235,6 +252,8 @@ export class RecordStore {
       body: { json: datum.body, etag: etagOf(datum.body) },
       digests: datum.digests,
       expireAt: datum.expiresAt ?? 0,
+      sentAt: datum.storedAt,
+      redriven: false,
     }).catch(redisUnavailable);
     const restored = outcome.applied.length - outcome.kept;
     return { restored, kept: datum.digests.length - restored - outcome.tombstoned, deleted: outcome.tombstoned };
@@ -255,6 +274,8 @@ export class RecordStore {
       attachment?.attachedAt ?? '',
       String(MAX_ATTACHMENT_AGE_MS),
       this.tombstoneTtlMs,
+      write.sentAt === null ? '' : String(write.sentAt),
+      write.redriven ? '1' : '',
     ];
     const records = write.digests.map((digest) => this.keys.record(digest));
     const groups = this.scriptCalls(records);

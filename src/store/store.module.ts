@@ -3,6 +3,10 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ArchiveStateStore } from './archive-state-store';
+import { DeadLetterIndex } from './dead-letter-index';
+import { JobStore } from './job-store';
+import { LeaseStore } from './lease-store';
+import { MessageStatusStore } from './message-status-store';
 import { JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { RecordStore } from './record-store';
@@ -36,7 +40,22 @@ import { TtlPolicyStore } from './ttl-policy-store';
     ArchiveStateStore,
     RedisStatus,
     ReferenceReconciler,
+    MessageStatusStore,
+    DeadLetterIndex,
+    JobStore,
+    LeaseStore,
   ],
-  exports: [RecordStore, TtlPolicyStore, JournalStore, ArchiveStateStore, RedisStatus, ReferenceReconciler],
+  exports: [
+    RecordStore,
+    TtlPolicyStore,
+    JournalStore,
+    ArchiveStateStore,
+    RedisStatus,
+    ReferenceReconciler,
+    MessageStatusStore,
+    DeadLetterIndex,
+    JobStore,
+    LeaseStore,
+  ],
 })
 export class StoreModule {}

@@ -5,8 +5,9 @@
 --
 -- KEYS     the records of the webhook keys, each a hash:
 --            a = owning account, v = version (optional),
---            d = datum id, e = etag, b = body when stored inline, t = attachment token when the body is shared
---            z = time of a versioned delete: the record is then a tombstone holding only a, v and z
+--            d = datum id, e = etag, b = body when stored inline, t = attachment token when the body is shared,
+--            s = when the message that stored this data was sent to the ingest queue (Unix ms; absent on older data)
+--            z = time of a versioned delete: the record is then a tombstone holding only a, v, z and s
 -- ARGV (the same for every key)
 -- ARGV[1]  'set', 'delete', or 'restore' (a set that only fills an absent key or one holding an older version)
 -- ARGV[2]  account id of the message
@@ -20,17 +21,21 @@
 -- ARGV[10] the oldest attachment this script still honours (ms of age): the reconciler removes unmatched
 --          attachments only when much older, so a key is never pointed at an attachment that may be gone
 -- ARGV[11] how long a versioned delete's tombstone lives in ms, '0' for no tombstone
+-- ARGV[12] when the message was first sent to the ingest queue (Unix ms), '' when unknown (a restore without it)
+-- ARGV[13] '1' for a message redriven from the dead-letter queue: it never overwrites data that a message sent
+--          after it stored, versioned or not ('stale'); '' for every other message
 -- Returns, for each key in the order of KEYS, four entries {outcome, previous, previousToken, previousInline}:
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
 --                  or a delete without a version found a tombstone, which stays); 'held' (the key holds this datum
 --                  under this attempt's own attachment: the same call ran before and its reply was lost);
---                  'stale' (older version, a tombstone's version or newer, or for restore: not older); 'foreign';
+--                  'stale' (older version, a tombstone's version or newer, for restore: not older, for a redrive:
+--                  data sent after it); 'foreign';
 --                  'tombstoned' (restore only: the key was deleted with a version, and stays so)
 --   previous       the datum this key held before this write, '' when none or when not applied
 --   previousToken  the attachment under which the key held `previous` when that body is shared, else ''
 --   previousInline '1' when `previous` lived in this record (so this write ended it), else '0'
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local token, tombstoneTtl = ARGV[8], ARGV[11]
+local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[12], ARGV[13] == '1'
 
 -- Redis time, asked only by the writes that need it (an attachment's age, a tombstone's time).
 local function now()
@@ -41,11 +46,13 @@ if ARGV[9] ~= '' and now() - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
   return redis.error_reply('ATTACHMENT_EXPIRED the shared body was attached too long ago; apply the message again')
 end
 
-local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt)
+local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, storedSentAt)
   if not owner then return nil end
   if owner ~= account then return 'foreign' end
+  local sentLater = redriven and storedSentAt and sentAt ~= '' and tonumber(storedSentAt) > tonumber(sentAt)
   if deletedAt then
     if op == 'restore' then return 'tombstoned' end
+    if sentLater then return 'stale' end
     if version ~= '' and tonumber(version) <= tonumber(storedVersion) then return 'stale' end
     -- A delete without a version over a tombstone leaves it: the key stays deleted, and the tombstone still guards it.
     if op == 'delete' and version == '' then return 'kept' end
@@ -56,6 +63,7 @@ local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt)
     if token ~= '' and storedToken == token then return 'held' end
     return 'kept'
   end
+  if sentLater then return 'stale' end
   if op == 'restore' then
     if version == '' or not storedVersion or tonumber(storedVersion) >= tonumber(version) then return 'stale' end
   elseif version ~= '' and storedVersion and tonumber(storedVersion) > tonumber(version) then
@@ -68,6 +76,7 @@ local function write(key)
   if op == 'delete' then
     if version ~= '' and tombstoneTtl ~= '0' then
       redis.call('HSET', key, 'a', account, 'v', version, 'z', now())
+      if sentAt ~= '' then redis.call('HSET', key, 's', sentAt) end
       redis.call('PEXPIRE', key, tombstoneTtl)
     end
     return
@@ -84,13 +93,17 @@ local function write(key)
     fields[#fields + 1] = 't'
     fields[#fields + 1] = token
   end
+  if sentAt ~= '' then
+    fields[#fields + 1] = 's'
+    fields[#fields + 1] = sentAt
+  end
   redis.call('HSET', key, unpack(fields))
   if ARGV[7] ~= '0' then redis.call('PEXPIREAT', key, ARGV[7]) end
 end
 
 local function apply(key)
-  local current = redis.call('HMGET', key, 'a', 'v', 'd', 't', 'z', 'b')
-  local refused = guard(current[1], current[2], current[3], current[4], current[5])
+  local current = redis.call('HMGET', key, 'a', 'v', 'd', 't', 'z', 'b', 's')
+  local refused = guard(current[1], current[2], current[3], current[4], current[5], current[7])
   if refused then return refused, '', '', '0' end
   local previous, previousToken, previousInline = current[3] or '', current[4] or '', '0'
   if current[6] then previousInline = '1' end

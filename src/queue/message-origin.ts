@@ -1,0 +1,59 @@
+import { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
+
+/**
+ * Message attributes that carry a message's origin through a move to the dead-letter queue and a redrive back to
+ * the ingest queue, where SQS gives the copy a new id, send time and place. Also the reason a dead letter carries.
+ */
+export const ATTRIBUTE = {
+  messageId: 'originalMessageId',
+  sentAt: 'originalSentAt',
+  groupId: 'originalGroupId',
+  sequenceNumber: 'originalSequenceNumber',
+  errorCode: 'errorCode',
+  errorMessage: 'errorMessage',
+  deadLetteredAt: 'deadLetteredAt',
+  receiveCount: 'receiveCount',
+  redriveJobId: 'redriveJobId',
+} as const;
+
+/** Where a received message started: the id POST /v1/records answered, its first send time and place. */
+export interface MessageOrigin {
+  messageId: string;
+  /** Unix ms; null when SQS did not say. */
+  sentAt: number | null;
+  groupId: string | null;
+  sequenceNumber: string | null;
+  /** Sent again from the dead-letter queue by a redrive job. */
+  redriven: boolean;
+}
+
+export function originOf(message: Message): MessageOrigin {
+  const sentAt = Number(attribute(message, ATTRIBUTE.sentAt) ?? message.Attributes?.SentTimestamp);
+  return {
+    messageId: attribute(message, ATTRIBUTE.messageId) ?? message.MessageId ?? '',
+    sentAt: Number.isFinite(sentAt) && sentAt > 0 ? sentAt : null,
+    groupId: attribute(message, ATTRIBUTE.groupId) ?? message.Attributes?.MessageGroupId ?? null,
+    sequenceNumber: attribute(message, ATTRIBUTE.sequenceNumber) ?? message.Attributes?.SequenceNumber ?? null,
+    redriven: attribute(message, ATTRIBUTE.redriveJobId) !== undefined,
+  };
+}
+
+/** The string value of a message attribute, undefined when absent. */
+export function attribute(message: Message, name: string): string | undefined {
+  return message.MessageAttributes?.[name]?.StringValue;
+}
+
+export function textAttribute(value: string): MessageAttributeValue {
+  // SQS refuses an empty attribute value.
+  return { DataType: 'String', StringValue: value === '' ? '-' : value };
+}
+
+/** The attributes that keep a message's origin on a copy of it. */
+export function originAttributes(origin: MessageOrigin): Record<string, MessageAttributeValue> {
+  return {
+    [ATTRIBUTE.messageId]: textAttribute(origin.messageId),
+    ...(origin.sentAt !== null && { [ATTRIBUTE.sentAt]: textAttribute(String(origin.sentAt)) }),
+    ...(origin.groupId !== null && { [ATTRIBUTE.groupId]: textAttribute(origin.groupId) }),
+    ...(origin.sequenceNumber !== null && { [ATTRIBUTE.sequenceNumber]: textAttribute(origin.sequenceNumber) }),
+  };
+}

@@ -1,0 +1,80 @@
+import { InjectRedis } from '@nestjs-modules/ioredis';
+import { Injectable } from '@nestjs/common';
+import { KeyLayout } from './key-layout';
+import { RedisClient } from './redis-client';
+import { redisUnavailable } from './redis-errors';
+
+export type JobStatus = 'running' | 'succeeded' | 'failed';
+
+/** One admin job. `params` is what its handler needs to start again from nothing after a crash. */
+export interface JobRecord {
+  jobId: string;
+  kind: string;
+  status: JobStatus;
+  progress: Record<string, number>;
+  /** ISO 8601. */
+  startedAt: string;
+  finishedAt: string | null;
+  error?: string;
+  params: Record<string, unknown>;
+}
+
+/** Finished jobs kept for GET /admin/jobs; older ones are dropped as new jobs start. Running jobs are never dropped. */
+const FINISHED_JOBS_KEPT = 200;
+
+/** Admin jobs in Redis, shared by every instance (one hash tag: a job and its place in the index stay together). */
+@Injectable()
+export class JobStore {
+  constructor(
+    @InjectRedis() private readonly redis: RedisClient,
+    private readonly keys: KeyLayout,
+  ) {}
+
+  async create(job: JobRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.job(job.jobId), JSON.stringify(job))
+      .zadd(this.keys.jobIndex(), Date.parse(job.startedAt), job.jobId)
+      .exec()
+      .catch(redisUnavailable);
+    await this.prune();
+  }
+
+  async save(job: JobRecord): Promise<void> {
+    await this.redis.set(this.keys.job(job.jobId), JSON.stringify(job), 'XX').catch(redisUnavailable);
+  }
+
+  async get(jobId: string): Promise<JobRecord | null> {
+    const raw = await this.redis.get(this.keys.job(jobId)).catch(redisUnavailable);
+    return raw === null ? null : (JSON.parse(raw) as JobRecord);
+  }
+
+  /** Newest first. */
+  async list(limit: number): Promise<JobRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.jobIndex(), 0, limit - 1).catch(redisUnavailable);
+    return this.load(ids);
+  }
+
+  /** Every job still running, oldest first: the ones an instance may have to take over. */
+  async running(): Promise<JobRecord[]> {
+    const ids = await this.redis.zrange(this.keys.jobIndex(), 0, -1).catch(redisUnavailable);
+    return (await this.load(ids)).filter((job) => job.status === 'running');
+  }
+
+  private async load(ids: string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const raw = await this.redis.mget(...ids.map((id) => this.keys.job(id))).catch(redisUnavailable);
+    return raw.flatMap((text) => (text === null ? [] : [JSON.parse(text) as JobRecord]));
+  }
+
+  private async prune(): Promise<void> {
+    const ids = await this.redis.zrevrange(this.keys.jobIndex(), FINISHED_JOBS_KEPT, -1);
+    const finished = (await this.load(ids)).filter((job) => job.status !== 'running').map((job) => job.jobId);
+    if (finished.length === 0) return;
+    await this.redis
+      .multi()
+      .zrem(this.keys.jobIndex(), ...finished)
+      .del(...finished.map((id) => this.keys.job(id)))
+      .exec();
+  }
+}
