@@ -111,6 +111,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly deadLetters = new Gauge({
+    name: 'setgetapi_dead_letters',
+    help: 'Messages in the dead-letter queue',
+    registers: [this.registry],
+  });
+
+  readonly deadLetterOldestAge = new Gauge({
+    name: 'setgetapi_dead_letter_oldest_age_seconds',
+    help: 'Age of the oldest dead letter, 0 when none',
+    registers: [this.registry],
+  });
+
   private archiveLastSuccessSeconds = 0;
 
   constructor() {
