@@ -77,8 +77,9 @@ export class MetricsService {
   readonly archiveLastSuccess = new Gauge({
     name: 'setgetapi_archive_last_success_timestamp_seconds',
     help:
-      'Unix time at which the last archive run that succeeded finished, as far as this instance knows: read from the ' +
-      'run records at start-up on instances that run the archive, then set by each run that succeeds here; 0 when unknown',
+      'Unix time at which the last archive run that succeeded finished, as far as this instance knows: read from ' +
+      'the run records at start-up on instances that run the archive, then set by each run that succeeds here; ' +
+      '0 when unknown',
     registers: [this.registry],
   });
 
