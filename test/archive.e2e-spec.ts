@@ -128,6 +128,39 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     expect(await records().find().sort({ _id: 1 }).toArray()).toEqual(before);
   });
 
+  it('shows when the archive last succeeded: set by the run, read from the run records at start-up', async () => {
+    const lastSuccess = async (app: TestApp) => {
+      const metrics = (await request(app.url).get('/metrics').expect(200)).text;
+      const line = metrics
+        .split('\n')
+        .find((candidate) => candidate.startsWith('setgetapi_archive_last_success_timestamp_seconds '));
+      return Number(line?.split(' ')[1]);
+    };
+    const runs = (await admin(first).get('/runs')).body as { status: string; finishedAt: string }[];
+    const newest = runs.find((run) => run.status === 'succeeded');
+    // The previous test's run, which `second` ran: `first` knows only its own, older one.
+    expect(await lastSuccess(second)).toBe(Date.parse(newest?.finishedAt ?? '') / 1000);
+    expect(await lastSuccess(first)).toBeLessThan(await lastSuccess(second));
+
+    const restarted = await startTestApp(harness().env({ APP_ROLES: 'admin' }));
+    const off = await startTestApp(harness().env({ APP_ROLES: 'admin', MONGODB_URI: '' }));
+    try {
+      const read = await eventually(
+        async () => {
+          const value = await lastSuccess(restarted);
+          return value > 0 ? value : undefined;
+        },
+        10_000,
+        'the last success read at start-up',
+      );
+      expect(read).toBe(await lastSuccess(second));
+      expect(await lastSuccess(off)).toBe(0);
+    } finally {
+      await restarted.close();
+      await off.close();
+    }
+  });
+
   it('archives data that expired, was overwritten or was deleted before the run, from the journal', async () => {
     const { inspect } = harness().redis;
     await write(

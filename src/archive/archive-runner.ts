@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -6,6 +6,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ArchiveRun, ArchiveStateStore } from '../store/archive-state-store';
 import { JournalStore } from '../store/journal-store';
 import { RecordStore } from '../store/record-store';
+import { RedisStatus } from '../store/redis-status';
 import { TtlPolicyStore } from '../store/ttl-policy-store';
 import { journalWrites, policyId, policyWrite, snapshotWrites } from './archive-documents';
 import { ArchiveRepository } from './archive.repository';
@@ -15,6 +16,8 @@ const LOCK_TTL_MS = 30_000;
 const LOCK_RENEWAL_MS = 10_000;
 /** Journal entries and scanned keys handled per MongoDB bulk write. */
 const BATCH = 500;
+/** How long start-up waits in the background for Redis before giving up on reading when the archive last succeeded. */
+const START_UP_REDIS_WAIT_MS = 10_000;
 
 export class ArchiveBusyError extends Error {
   constructor() {
@@ -33,7 +36,7 @@ class RunAborted extends Error {}
  * once MongoDB has them, so a run that dies half way is simply completed by the next one.
  */
 @Injectable()
-export class ArchiveRunner implements BeforeApplicationShutdown {
+export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ArchiveRunner.name);
   private current: { runId: string; done: Promise<void>; abort: (reason: string) => void } | null = null;
 
@@ -44,8 +47,27 @@ export class ArchiveRunner implements BeforeApplicationShutdown {
     private readonly records: RecordStore,
     private readonly policies: TtlPolicyStore,
     private readonly metrics: MetricsService,
+    private readonly redis: RedisStatus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * Shows when the archive last succeeded from the newest succeeded run record, so that an instance that restarted
+   * since, or whose replicas ran the last runs (they hold the lock), still reports it to the "archive late" alert.
+   * In the background: start-up does not wait for Redis. When Redis is not ready within START_UP_REDIS_WAIT_MS or the
+   * read fails, the gauge stays 0 until a run succeeds on this instance.
+   */
+  onApplicationBootstrap(): void {
+    void this.showLastSuccessFromRecords().catch((error: unknown) =>
+      this.logger.warn(`could not read when the archive last succeeded: ${String(error)}`),
+    );
+  }
+
+  private async showLastSuccessFromRecords(): Promise<void> {
+    if (!(await this.redis.waitUntilReady(START_UP_REDIS_WAIT_MS))) return;
+    const newestSuccess = (await this.state.listRuns()).find((run) => run.status === 'succeeded');
+    if (newestSuccess?.finishedAt) this.metrics.showArchiveSucceeded(new Date(newestSuccess.finishedAt));
+  }
 
   /** Takes the lock and starts a run in the background; throws ArchiveBusyError when one is running anywhere. */
   async start(trigger: ArchiveRun['trigger']): Promise<ArchiveRun> {
@@ -145,11 +167,13 @@ export class ArchiveRunner implements BeforeApplicationShutdown {
   }
 
   private async finish(run: ArchiveRun, status: 'succeeded' | 'failed', error?: string): Promise<void> {
+    const finishedAt = new Date();
     run.status = status;
-    run.finishedAt = new Date().toISOString();
+    run.finishedAt = finishedAt.toISOString();
     if (error !== undefined) run.error = error;
     this.metrics.archiveRuns.inc({ status });
     this.metrics.archiveRecords.inc(run.recordsArchived);
+    if (status === 'succeeded') this.metrics.showArchiveSucceeded(finishedAt);
     if (status === 'failed') this.logger.error(`archive run ${run.runId} failed: ${error}`);
     else
       this.logger.log(

@@ -74,6 +74,15 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly archiveLastSuccess = new Gauge({
+    name: 'setgetapi_archive_last_success_timestamp_seconds',
+    help:
+      'Unix time at which the last archive run that succeeded finished, as far as this instance knows: read from ' +
+      'the run records at start-up on instances that run the archive, then set by each run that succeeds here; ' +
+      '0 when unknown',
+    registers: [this.registry],
+  });
+
   readonly archiveDuration = new Histogram({
     name: 'setgetapi_archive_run_duration_seconds',
     help: 'Duration of archive runs, by outcome',
@@ -128,8 +137,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private archiveLastSuccessSeconds = 0;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // A labelled counter has no series until its first increment, and Prometheus' increase() cannot see the step
+    // from nothing to 1: the first failed run would never fire an alert. Both outcomes start at 0 instead.
+    for (const status of ['succeeded', 'failed'] as const) this.archiveRuns.inc({ status }, 0);
   }
 
   countMessage(outcome: IngestOutcome, reason = ''): void {
@@ -140,6 +154,14 @@ export class MetricsService {
   showIngestPaused(reason: string | null, previous: string | null): void {
     if (previous !== null) this.ingestPaused.set({ reason: previous }, 0);
     if (reason !== null) this.ingestPaused.set({ reason }, 1);
+  }
+
+  /** Shows an archive success at `finishedAt`; an older one (the start-up read, racing a run) never moves it back. */
+  showArchiveSucceeded(finishedAt: Date): void {
+    const seconds = finishedAt.getTime() / 1000;
+    if (!Number.isFinite(seconds) || seconds <= this.archiveLastSuccessSeconds) return;
+    this.archiveLastSuccessSeconds = seconds;
+    this.archiveLastSuccess.set(seconds);
   }
 
   countKeys(outcome: KeyOutcome, count: number): void {
