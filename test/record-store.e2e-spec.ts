@@ -41,6 +41,14 @@ describe('RecordStore layout and reference counting', () => {
   const recordKey = (webhookKey: string) => keys.record(digester.digest(webhookKey));
   /** The digests of the keys attached to a shared body (its references hash also holds `#e` and `#x`). */
   const attached = async (datumId: string) => attachedDigests(await inspect.hkeys(keys.datumRefs(datumId))).sort();
+  const newKeyName = (name: string) => `wh-${name}-${++sequence}`;
+  /** The `data` a read of `webhookKey` returns, as JSON text; null when the key reads as missing. */
+  const readData = async (webhookKey: string) => {
+    const result = await store.read(webhookKey);
+    return result.kind === 'found'
+      ? JSON.stringify((JSON.parse(result.body.toString()) as { data: unknown }).data)
+      : null;
+  };
   const digestsOf = (webhookKeys: string[]) => webhookKeys.map((key) => digester.digest(key)).sort();
 
   beforeAll(async () => {
@@ -171,6 +179,42 @@ describe('RecordStore layout and reference counting', () => {
     expect(await write(message([key], 'v7', { version: 7 }), null)).toMatchObject({ applied: 1 });
     const read = await store.read(key);
     expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toBe('v7');
+  });
+
+  it('never lets a redriven message overwrite data sent after it, versioned or not, nor undo a later delete', async () => {
+    const redriven = (sentAt: number) => ({ now: Date.now(), ttlSeconds: null, sentAt, redriven: true });
+    const plain = [newKeyName('plain-a'), newKeyName('plain-b')];
+    await store.write(message(plain, 'newer'), { datumId: 'sent-200', ...redriven(200), redriven: false });
+    // Sent at 100, redriven after the data sent at 200 was stored: stale for both keys, shared body and inline.
+    expect(await store.write(message(plain, 'older'), { datumId: 'sent-100', ...redriven(100) })).toMatchObject({
+      applied: 0,
+      stale: 2,
+    });
+    expect(await readData(plain[0])).toBe('"newer"');
+    // Versioned: a higher version does not win over data sent later.
+    const versioned = newKeyName('versioned');
+    await store.write(message([versioned], 'v1', { version: 1 }), { datumId: 'v1', ...redriven(300), redriven: false });
+    expect(
+      await store.write(message([versioned], 'v2', { version: 2 }), { datumId: 'v2-old', ...redriven(250) }),
+    ).toMatchObject({ applied: 0, stale: 1 });
+    // A versioned delete's tombstone, sent at 400, keeps out a redriven set sent before it whatever its version.
+    await store.write(message([versioned], null, { op: 'delete', version: 5 }), {
+      datumId: 'delete',
+      ...redriven(400),
+      redriven: false,
+    });
+    expect(
+      await store.write(message([versioned], 'v9', { version: 9 }), { datumId: 'v9-old', ...redriven(350) }),
+    ).toMatchObject({ applied: 0, stale: 1 });
+    // A redriven message sent after the stored data applies as usual; so does any message that is not a redrive.
+    expect(await store.write(message(plain, 'latest'), { datumId: 'sent-500', ...redriven(500) })).toMatchObject({
+      applied: 2,
+    });
+    expect(await inspect.hget(recordKey(plain[1]), 's')).toBe('500');
+    expect(
+      await store.write(message(plain, 'unjudged'), { datumId: 'sent-50', ...redriven(50), redriven: false }),
+    ).toMatchObject({ applied: 2 });
+    expect(await readData(plain[1])).toBe('"unjudged"');
   });
 
   it('replays a message harmlessly; the reconciler frees what an attempt that died before releasing left', async () => {

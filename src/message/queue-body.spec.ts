@@ -1,5 +1,5 @@
 import { scanDataMember } from './data-member';
-import { deduplicationId, messageGroupId, sqsSafeJson, toQueueBody } from './queue-body';
+import { deduplicationId, messageGroupId, sqsSafeJson, subjectOfGroup, toQueueBody } from './queue-body';
 import { RecordMessage } from './record-message.validation';
 
 /** Characters SQS accepts in a message body (#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF). */
@@ -140,5 +140,12 @@ describe('deduplicationId', () => {
 
   it('cannot be forged by moving characters between the group and the key', () => {
     expect(deduplicationId('acme:a', 'b:c')).not.toBe(deduplicationId('acme:a:b', 'c'));
+  });
+});
+
+describe('subjectOfGroup', () => {
+  it('reads accountId:flowId, and nothing else', () => {
+    expect(subjectOfGroup('acme:orders')).toEqual({ accountId: 'acme', flowId: 'orders' });
+    for (const group of [null, '', 'acme', 'acme:', ':orders', 'a:b:c']) expect(subjectOfGroup(group)).toBeNull();
   });
 });
