@@ -61,7 +61,7 @@ describe('message status, dead letters, redrive and jobs', () => {
   }
 
   async function deadLetterIds(query: Record<string, string> = {}): Promise<string[]> {
-    return (await deadLetters({ ...query, limit: '500' })).items.map((item) => item.messageId);
+    return (await deadLetters({ ...query, limit: '100' })).items.map((item) => item.messageId);
   }
 
   async function finishedJob(jobId: string, url = app().url, timeoutMs = 60_000): Promise<Job> {
@@ -208,6 +208,45 @@ describe('message status, dead letters, redrive and jobs', () => {
     expect(await queueDepth(harness().sqs, harness().queues.dlqUrl)).toBe(await countIndexed());
   });
 
+  it('brings nothing back over a later delete, and keeps a message that fails again in the dead-letter queue', async () => {
+    const deletedLater = newKey();
+    const stillForeign = newKey();
+    for (const key of [deletedLater, stillForeign]) await globexOwned(key);
+    const old = await post(ACME.apiKey, { accountId: 'acme', flowId: 'again', webhookKeys: [deletedLater], data: 'x' });
+    const again = await post(ACME.apiKey, { accountId: 'acme', flowId: 'again', webhookKeys: [stillForeign], data: 1 });
+    for (const id of [old, again]) expect(await statusOf(id)).toMatchObject({ status: 'dead-lettered' });
+    await releaseFromGlobex(deletedLater);
+    // acme stores, then deletes without a version, after the dead letter was sent.
+    await statusOf(
+      await post(ACME.apiKey, { accountId: 'acme', flowId: 'again', webhookKeys: [deletedLater], data: 'y' }),
+    );
+    await statusOf(
+      await post(ACME.apiKey, { op: 'delete', accountId: 'acme', flowId: 'again', webhookKeys: [deletedLater] }),
+    );
+
+    const job = await finishedJob(await redrive({ messageIds: [old, again] }));
+    expect(job).toMatchObject({ status: 'succeeded', progress: { total: 2, redriven: 2, missing: 0 } });
+    await eventually(
+      async () => {
+        const status = await statusOf(old);
+        return status.status === 'applied' ? status : undefined;
+      },
+      15_000,
+      'the redriven message to be decided',
+    );
+    expect(await statusOf(old)).toMatchObject({ keys: { applied: 0, stale: 1 } });
+    expect(await read(deletedLater)).toMatchObject({ status: 404 });
+    // Still owned by globex: dead-lettered again, and there it stays (the job sent it once, never deleted it twice).
+    const item = await eventually(
+      async () => (await deadLetters({ flowId: 'again' })).items.find((found) => found.messageId === again),
+      15_000,
+      'the message to be dead-lettered again',
+    );
+    expect(item).toMatchObject({ errorCode: 'KEY_OWNED_BY_OTHER_ACCOUNT' });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(await deadLetterIds({ flowId: 'again' })).toEqual([again]);
+  });
+
   async function countIndexed(): Promise<number> {
     return (await deadLetterIds()).length;
   }
@@ -257,7 +296,7 @@ describe('message status, dead letters, redrive and jobs', () => {
     await request(admin.url).get(`/admin/dead-letters/${first[3]}`).set('x-api-key', ADMIN_KEY).expect(404);
     await request(admin.url).delete(`/admin/dead-letters/${first[3]}`).set('x-api-key', ADMIN_KEY).expect(404);
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(depth - 1);
-    const left = (await deadLetters({ limit: '500' }, admin.url)).items.map((item) => item.messageId);
+    const left = (await deadLetters({ limit: '100' }, admin.url)).items.map((item) => item.messageId);
     expect(left).toHaveLength(8);
     expect(left).not.toContain(first[3]);
   });
@@ -354,7 +393,16 @@ describe('message status, dead letters, redrive and jobs', () => {
   async function indexed(sweeper: TestApp, ids: string[]): Promise<void> {
     await eventually(
       async () => {
-        const known = new Set((await deadLetters({ limit: '500' }, sweeper.url)).items.map((item) => item.messageId));
+        const known = new Set<string>();
+        let cursor: string | null = null;
+        do {
+          const page: { items: DeadLetterItem[]; nextCursor: string | null } = await deadLetters(
+            { limit: '100', ...(cursor !== null && { cursor }) },
+            sweeper.url,
+          );
+          for (const item of page.items) known.add(item.messageId);
+          cursor = page.nextCursor;
+        } while (cursor !== null);
         return ids.every((id) => known.has(id)) ? true : undefined;
       },
       30_000,

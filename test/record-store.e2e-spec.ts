@@ -120,7 +120,7 @@ describe('RecordStore layout and reference counting', () => {
     for (const key of await allKeys()) expect(await inspect.pttl(key)).toBe(-1);
   });
 
-  it('deletes keys without a version outright, freeing their shared body', async () => {
+  it('deletes keys without a version, freeing their shared body and leaving only a marker of the delete', async () => {
     const webhookKeys = ['deleted-key-a', 'deleted-key-b'];
     await write(message(webhookKeys, large), null, 'm-deleted');
     expect(await write(message(webhookKeys, undefined, { op: 'delete' }), null)).toEqual({
@@ -129,7 +129,13 @@ describe('RecordStore layout and reference counting', () => {
       foreign: [],
       journalTrimmed: 0,
     });
-    expect(await allKeys()).toEqual([]);
+    // No body, no data: per key a marker of the delete (owner and time, no version), which guards redrives.
+    expect(await allKeys()).toEqual(webhookKeys.map(recordKey).sort());
+    for (const key of webhookKeys) {
+      expect(Object.keys(await inspect.hgetall(recordKey(key))).sort()).toEqual(['a', 'z']);
+      expect(await inspect.pttl(recordKey(key))).toBeGreaterThan(0);
+      expect((await store.read(key)).kind).toBe('missing');
+    }
     // The key is free again: another account may take it.
     expect(await write(message([webhookKeys[0]], 'new owner', { accountId: 'globex', version: 0 }), 60)).toMatchObject({
       applied: 1,

@@ -33,31 +33,54 @@ export class DeadLetterWalks {
   ) {}
 
   /**
-   * Walks the queue under the walk lease; `visit` sees every message that is alone in its group (each message
-   * and copies a crash left behind one by one: visitors treat a message id seen twice as one message). `during` runs with the lease
-   * still held and the held messages still in hand, then the held ones the caller did not settle are let go.
+   * Walks the queue under the walk lease; `visit` sees every message that is alone in its group (copies a crash left
+   * behind one by one: visitors treat a message id seen twice as one message). `during` runs with the lease still
+   * held and the held messages still in hand; it calls `lease.check()` before each step that must not happen once
+   * another walk may have started. Afterwards every held message is let go (those `during` deleted are gone).
    */
   async walk<T>(
     visit: (message: DeadLetterMessage) => WalkDecision | Promise<WalkDecision>,
-    during: (result: WalkResult) => Promise<T>,
+    during: (result: WalkResult, lease: { check(): void }) => Promise<T>,
+    enough?: () => boolean,
   ): Promise<T> {
     // An owner per walk: two walks of one process (a sweep and a DELETE) exclude each other too.
     const owner = randomUUID();
     await this.takeLease(owner);
+    let renewedAt = Date.now();
     let lost = false;
     const renewal = setInterval(() => {
       this.leases.hold(WALK_LEASE, owner, LEASE_MS).then(
-        (held) => (lost ||= !held),
-        () => undefined,
+        (held) => {
+          if (held) renewedAt = Date.now();
+          else lost = true;
+        },
+        (error: Error) => this.logger.warn(`could not renew the dead-letter walk lease: ${error.message}`),
       );
     }, RENEW_MS);
+    // Unrenewed for most of its lifetime, the lease may have run out: another walk may be under way.
+    const lease = {
+      check: () => {
+        if (lost || Date.now() - renewedAt > LEASE_MS - RENEW_MS) {
+          throw new DependencyUnavailableError('Redis', new Error('the dead-letter walk lease was lost'));
+        }
+      },
+    };
     try {
-      const result = await this.queue.walk(async (message) => {
-        if (lost) throw new DependencyUnavailableError('Redis', new Error('the dead-letter walk lease was lost'));
-        if (!message.alone) return this.isolate(message);
-        return visit(message);
-      }, Date.now() + WALK_DEADLINE_MS);
-      return await during(result);
+      const result = await this.queue.walk(
+        async (message) => {
+          lease.check();
+          if (!message.alone) return this.isolate(message);
+          return visit(message);
+        },
+        Date.now() + WALK_DEADLINE_MS,
+        enough,
+      );
+      try {
+        return await during(result, lease);
+      } finally {
+        // Receipts of messages `during` deleted fail quietly; the rest become visible again at once.
+        await this.queue.release(result.held).catch(() => undefined);
+      }
     } finally {
       clearInterval(renewal);
       await this.leases.release(WALK_LEASE, owner).catch(() => undefined);

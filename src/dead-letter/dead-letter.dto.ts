@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 import { ENTITY_ID_PATTERN, ENTITY_ID_RULE } from '../contract/contract-rules';
 
 const MESSAGE_ID_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
@@ -61,12 +72,12 @@ export class DeadLetterQuery {
   @Matches(ERROR_CODE_PATTERN, { message: 'errorCode must be an error code such as INVALID_MESSAGE' })
   errorCode?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50, description: 'Entries carry bodies of up to 256 KiB' })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer' })
   @Min(1, { message: 'limit must be at least 1' })
-  @Max(500, { message: 'limit must be at most 500' })
+  @Max(100, { message: 'limit must be at most 100' })
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
@@ -84,7 +95,8 @@ export class DeadLetterParams {
 
 export class RedriveRequestDto {
   @ApiPropertyOptional({ type: [String], description: 'Only these messages' })
-  @IsOptional()
+  // Not IsOptional: that lets null through, and a null selection must never mean "everything".
+  @ValidateIf((_, value) => value !== undefined)
   @IsArray({ message: 'messageIds must be an array' })
   @ArrayMaxSize(10_000, { message: 'messageIds may list at most 10000 messages' })
   @Matches(MESSAGE_ID_PATTERN, { each: true, message: 'each of messageIds must be an SQS message id' })

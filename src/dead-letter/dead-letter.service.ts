@@ -7,9 +7,10 @@ import {
   DeadLetterFilter,
   DeadLetterIndex,
   DeadLetterPage,
+  DeadLetterSummary,
   InvalidCursorError,
 } from '../store/dead-letter-index';
-import { JobRecord } from '../store/job-store';
+import { JobRecord, JobStore } from '../store/job-store';
 import { JobContext, JobHandler, JobRunner } from '../jobs/job-runner';
 import { DeadLetterWalks, entryOf } from './dead-letter-walks';
 
@@ -25,6 +26,15 @@ export interface RedriveSelection {
 
 /** Dead letters sent back per walk of the queue: a walk holds their bodies in memory while it sends them. */
 const REDRIVE_CHUNK = 200;
+/**
+ * How long incomplete walks (a huge or busy queue, a crashed walk's messages still invisible) may miss a message
+ * before a redrive counts it missing: twice a walk's visibility (60 s), so a message still in the queue is met.
+ */
+const MISSING_AFTER_MS = 150_000;
+/** Pause between walks that reached none of the chunk: what they wait for takes up to a minute to come back. */
+const IDLE_WALK_PAUSE_MS = 2_000;
+/** The sweep forgets only entries indexed at least this long before its walk began. */
+const FORGET_MARGIN_MS = 60_000;
 
 /**
  * The admin side of the dead-letter queue: listing and reading come from the index, deleting and redriving walk
@@ -39,12 +49,13 @@ export class DeadLetterService implements JobHandler, OnModuleInit {
     private readonly index: DeadLetterIndex,
     private readonly queue: DeadLetterQueue,
     private readonly walks: DeadLetterWalks,
-    private readonly jobs: JobRunner,
+    private readonly jobs: JobStore,
+    private readonly runner: JobRunner,
     private readonly metrics: MetricsService,
   ) {}
 
   onModuleInit(): void {
-    this.jobs.register(this);
+    this.runner.register(this);
   }
 
   async list(filter: DeadLetterFilter, limit: number, cursor: string | null): Promise<DeadLetterPage> {
@@ -93,65 +104,91 @@ export class DeadLetterService implements JobHandler, OnModuleInit {
       ...(selection.errorCode !== undefined && { errorCode: selection.errorCode }),
       ...(selection.messageIds !== undefined && { messageIds: new Set(selection.messageIds) }),
     };
-    const selected: DeadLetterEntry[] = [];
+    const selected: DeadLetterSummary[] = [];
     for await (const batch of this.index.all(filter)) selected.push(...batch);
     selected.sort(inGroupOrder);
-    const messageIds = selected.map((entry) => entry.messageId);
-    return this.jobs.start(REDRIVE_JOB, { messageIds }, { total: messageIds.length, redriven: 0, missing: 0 });
+    const plan = selected.map((entry) => `${entry.groupId} ${entry.messageId}`);
+    return this.runner.start(REDRIVE_JOB, {}, { total: plan.length, redriven: 0, missing: 0 }, plan);
   }
 
   /**
    * A redrive job: sends the selected dead letters back to the ingest queue, a chunk per walk, in the job's order;
-   * each is deleted from the dead-letter queue (and the index) only once it is back on the ingest queue. Resumed
-   * after a crash, it redrives what is still in the index: a message sent but not yet deleted goes again, and SQS
-   * deduplicates it (the same job and message), or the worker finds its data applied already.
+   * each is deleted from the dead-letter queue (and the index) only once it is back on the ingest queue, then
+   * marked done, so that a message dead-lettered again after its redrive is never sent again by this job. Resumed
+   * after a crash, it redrives what is neither done nor gone: a message sent but not yet deleted goes again, with
+   * the same deduplication id (SQS drops it within five minutes, and later the worker finds the data applied).
+   * When a walk does not reach a message, the later messages of its group wait for the next walk: sending them
+   * first would break the group's order.
    */
   async run(job: JobRecord, context: JobContext): Promise<void> {
-    const order = (job.params.messageIds as string[] | undefined) ?? [];
-    const progress = { total: order.length, redriven: job.progress.redriven ?? 0, missing: job.progress.missing ?? 0 };
+    const plan = (await this.jobs.plan(job.jobId)).map((item) => {
+      const separator = item.indexOf(' ');
+      return { groupId: item.slice(0, separator), messageId: item.slice(separator + 1) };
+    });
+    const progress = { total: plan.length, redriven: 0, missing: 0 };
+    const missedSince = new Map<string, number>();
     for (;;) {
       context.signal.throwIfAborted();
-      const pending = await this.stillIndexed(order);
-      if (pending.length === 0) break;
+      const pending = await this.pendingOf(job.jobId, plan);
+      progress.redriven = plan.length - pending.length - progress.missing;
+      await context.progress({ ...progress });
+      if (pending.length === 0) return;
       const chunk = pending.slice(0, REDRIVE_CHUNK);
-      const wanted = new Set(chunk);
-      const outcome = await this.walks.walk(
-        (message) => (wanted.has(message.origin.messageId) ? 'hold' : 'release'),
-        async ({ held, complete }) => {
+      const wanted = new Set(chunk.map(({ messageId }) => messageId));
+      const inHand = new Set<string>();
+      await this.walks.walk(
+        (message) => {
+          if (!wanted.has(message.origin.messageId)) return 'release';
+          inHand.add(message.origin.messageId);
+          return 'hold';
+        },
+        async ({ held, complete }, lease) => {
           const copies = new Map<string, DeadLetterMessage[]>();
-          for (const message of held)
+          for (const message of held) {
             copies.set(message.origin.messageId, [...(copies.get(message.origin.messageId) ?? []), message]);
-          let redriven = 0;
-          const missing: string[] = [];
-          for (const messageId of chunk) {
+          }
+          const blockedGroups = new Set<string>();
+          for (const { groupId, messageId } of chunk) {
             const found = copies.get(messageId);
             if (found === undefined) {
-              if (complete) missing.push(messageId);
+              // Not in the queue (a complete walk would have met it), or met by no walk for MISSING_AFTER_MS:
+              // counted missing, and the rest of its group goes on without it.
+              const since = missedSince.get(messageId) ?? Date.now();
+              missedSince.set(messageId, since);
+              if (complete || Date.now() - since > MISSING_AFTER_MS) {
+                await this.jobs.markDone(job.jobId, [messageId]);
+                if (complete) await this.index.remove([messageId]);
+                progress.missing++;
+              } else blockedGroups.add(groupId);
               continue;
             }
+            if (blockedGroups.has(groupId)) continue;
+            lease.check();
             await this.queue.redrive(found[0], job.jobId);
             await this.queue.delete(found);
+            await this.jobs.markDone(job.jobId, [messageId]);
             await this.index.remove([messageId]);
-            redriven++;
           }
-          // Not in the queue at all (deleted behind the service's back): nothing to send; the index forgets it.
-          await this.index.remove(missing);
-          return { redriven, missing: missing.length, complete };
         },
+        () => inHand.size === wanted.size,
       );
-      progress.redriven += outcome.redriven;
-      progress.missing += outcome.missing;
-      await context.progress({ ...progress });
+      if (inHand.size === 0) await pause(IDLE_WALK_PAUSE_MS, context.signal);
     }
   }
 
-  /** The messages of `order` still in the index, in that order. */
-  private async stillIndexed(order: string[]): Promise<string[]> {
-    const pending: string[] = [];
-    for (let start = 0; start < order.length; start += 1000) {
-      const slice = order.slice(start, start + 1000);
-      const indexed = await this.index.has(slice);
-      pending.push(...slice.filter((messageId) => indexed.has(messageId)));
+  /** The plan's messages this job has not done yet, in plan order. */
+  private async pendingOf(
+    jobId: string,
+    plan: Array<{ groupId: string; messageId: string }>,
+  ): Promise<Array<{ groupId: string; messageId: string }>> {
+    const pending: Array<{ groupId: string; messageId: string }> = [];
+    for (let start = 0; start < plan.length; start += 1000) {
+      const slice = plan.slice(start, start + 1000);
+      const done = await this.jobs.done(
+        jobId,
+        slice.map(({ messageId }) => messageId),
+      );
+      pending.push(...slice.filter(({ messageId }) => !done.has(messageId)));
     }
     return pending;
   }
@@ -162,31 +199,32 @@ export class DeadLetterService implements JobHandler, OnModuleInit {
    * the dead-letter gauges.
    */
   async sweep(): Promise<{ seen: number; forgotten: number }> {
-    const startedAt = Date.now();
+    // Entries indexed since shortly before the walk may be of messages it could not meet yet; instances' clocks
+    // differ by a little, so the margin is generous.
+    const indexedBefore = Date.now() - FORGET_MARGIN_MS;
     const seen = new Set<string>();
-    const walked = await this.walks.walk(
+    const forgotten = await this.walks.walk(
       async (message): Promise<'release'> => {
         if (!seen.has(message.origin.messageId)) {
           seen.add(message.origin.messageId);
           // Moved by the worker, but its index entry was not written (Redis refused it): written now.
-          await this.index.add([entryOf(message)]);
+          if ((await this.index.has([message.origin.messageId])).size === 0) await this.index.add([entryOf(message)]);
         }
         return 'release';
       },
-      ({ complete }) => Promise.resolve(complete),
-    );
-    let forgotten = 0;
-    if (walked) {
-      const gone: string[] = [];
-      for await (const batch of this.index.all({})) {
-        for (const entry of batch) {
-          if (entry.deadLetteredAt < startedAt && !seen.has(entry.messageId)) gone.push(entry.messageId);
+      async ({ complete }) => {
+        if (!complete) return 0;
+        const gone: string[] = [];
+        for await (const batch of this.index.all({})) {
+          for (const entry of batch) {
+            if (entry.deadLetteredAt < indexedBefore && !seen.has(entry.messageId)) gone.push(entry.messageId);
+          }
         }
-      }
-      await this.index.remove(gone);
-      forgotten = gone.length;
-      if (gone.length > 0) this.logger.warn(`forgot ${gone.length} dead letter(s) no longer in the queue`);
-    }
+        await this.index.remove(gone);
+        if (gone.length > 0) this.logger.warn(`forgot ${gone.length} dead letter(s) no longer in the queue`);
+        return gone.length;
+      },
+    );
     const [depth, oldest] = await Promise.all([this.queue.depth(), this.index.oldest()]);
     this.metrics.deadLetters.set(depth);
     this.metrics.deadLetterOldestAge.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
@@ -194,10 +232,25 @@ export class DeadLetterService implements JobHandler, OnModuleInit {
   }
 }
 
-/** By group, then first send time, then sequence number (equal times in one group: SQS's own order). */
-export function inGroupOrder(a: DeadLetterEntry, b: DeadLetterEntry): number {
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * By group, then first send time, then sequence number (equal times in one group: SQS's own order). A message whose
+ * send time is unknown (SQS moved it) counts as sent when it was dead-lettered, the latest it can have been.
+ */
+export function inGroupOrder(a: DeadLetterSummary, b: DeadLetterSummary): number {
   if (a.groupId !== b.groupId) return a.groupId < b.groupId ? -1 : 1;
-  if (a.sentAt !== b.sentAt) return a.sentAt - b.sentAt;
+  const sentA = a.sentAt ?? a.deadLetteredAt;
+  const sentB = b.sentAt ?? b.deadLetteredAt;
+  if (sentA !== sentB) return sentA - sentB;
   return compareSequence(a.sequenceNumber ?? '', b.sequenceNumber ?? '');
 }
 

@@ -3,6 +3,9 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DeadLetterService } from './dead-letter.service';
 
+/** Shutdown must end within 10 s; the messages of a walk cut short become visible again within a minute. */
+const SHUTDOWN_WAIT_MS = 2_000;
+
 /**
  * Sweeps the dead-letter queue every DEAD_LETTER_SWEEP_SECONDS on scheduler processes (one walk at a time across
  * all of them, DeadLetterWalks' lease): indexes what SQS moved there by itself and updates the dead-letter gauges.
@@ -24,9 +27,10 @@ export class DeadLetterSweeper implements OnApplicationBootstrap, OnApplicationS
     this.tick();
   }
 
+  /** Waits a little for a sweep in progress; a walk cut short leaves nothing behind that the next one minds. */
   async onApplicationShutdown(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
-    await this.sweeping;
+    await Promise.race([this.sweeping, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref())]);
   }
 
   private tick(): void {

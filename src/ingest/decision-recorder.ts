@@ -71,7 +71,7 @@ function entryOf(letter: DeadLetter, deadLetteredAt: number): DeadLetterEntry {
     errorMessage: letter.reason,
     deadLetteredAt,
     receiveCount: Number(letter.message.Attributes?.ApproximateReceiveCount ?? 0),
-    sentAt: origin.sentAt ?? deadLetteredAt,
+    sentAt: origin.sentAt,
     ...(origin.sequenceNumber !== null && { sequenceNumber: origin.sequenceNumber }),
     body: letter.message.Body ?? '',
   };

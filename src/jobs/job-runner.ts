@@ -53,8 +53,13 @@ export class JobRunner implements OnApplicationBootstrap, OnApplicationShutdown 
     this.handlers.set(handler.kind, handler);
   }
 
-  /** Records a new job and starts it on this instance. */
-  async start(kind: string, params: Record<string, unknown>, progress: Record<string, number>): Promise<JobRecord> {
+  /** Records a new job (with its work list, if it has one) and starts it on this instance. */
+  async start(
+    kind: string,
+    params: Record<string, unknown>,
+    progress: Record<string, number>,
+    plan: string[] = [],
+  ): Promise<JobRecord> {
     const job: JobRecord = {
       jobId: randomUUID(),
       kind,
@@ -64,7 +69,7 @@ export class JobRunner implements OnApplicationBootstrap, OnApplicationShutdown 
       finishedAt: null,
       params,
     };
-    await this.jobs.create(job);
+    await this.jobs.create(job, plan);
     await this.tryRun(job);
     return job;
   }
@@ -106,17 +111,26 @@ export class JobRunner implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async runHeld(job: JobRecord, handler: JobHandler, abort: AbortController): Promise<void> {
+    let renewedAt = Date.now();
     const renewal = setInterval(() => {
       this.leases.hold(leaseOf(job), this.owner, LEASE_MS).then(
         (held) => {
-          if (!held) abort.abort(new Error('the job lease was taken by another instance'));
+          if (held) renewedAt = Date.now();
+          else abort.abort(new Error('the job lease was taken by another instance'));
         },
-        (error: Error) => this.logger.warn(`could not renew the lease of job ${job.jobId}: ${error.message}`),
+        (error: Error) => {
+          this.logger.warn(`could not renew the lease of job ${job.jobId}: ${error.message}`);
+          // Unrenewed for most of its lifetime, the lease may run out: another instance may take the job over.
+          if (Date.now() - renewedAt > LEASE_MS - RENEW_MS)
+            abort.abort(new Error('the job lease could not be renewed'));
+        },
       );
     }, RENEW_MS);
     const context: JobContext = {
       signal: abort.signal,
       progress: async (progress) => {
+        // A holder that may have lost its lease writes nothing: the record belongs to whoever took the job over.
+        abort.signal.throwIfAborted();
         job.progress = progress;
         await this.jobs.save(job);
       },

@@ -25,9 +25,15 @@ describe('originOf', () => {
     expect(originOf(redriven)).toEqual({ ...originOf(fresh), redriven: true });
   });
 
-  it('says nothing of a send time SQS did not give', () => {
+  it('says nothing of a send time SQS did not give, nor takes a redrive time for a send time', () => {
     expect(originOf({ MessageId: 'm' }).sentAt).toBeNull();
     expect(originOf({ MessageId: 'm', Attributes: { SentTimestamp: 'x' } }).sentAt).toBeNull();
+    const redrivenUnknown: Message = {
+      MessageId: 'm-3',
+      Attributes: { SentTimestamp: '9000' },
+      MessageAttributes: { [ATTRIBUTE.messageId]: text('m-1'), [ATTRIBUTE.redriveJobId]: text('job') },
+    };
+    expect(originOf(redrivenUnknown)).toMatchObject({ messageId: 'm-1', sentAt: null, redriven: true });
   });
 });
 
@@ -68,7 +74,8 @@ describe('deadLetterOf', () => {
       8000,
     );
     expect(letter).toMatchObject({
-      origin: { messageId: 'm-7', sentAt: 1000, groupId: 'acme:f' },
+      // SQS reset the send time when it moved the message: the first one is unknown.
+      origin: { messageId: 'm-7', sentAt: null, groupId: 'acme:f' },
       errorCode: MOVED_BY_SQS,
       deadLetteredAt: 8000,
       receiveCount: 6,

@@ -6,18 +6,29 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
+  SQSServiceException,
 } from '@aws-sdk/client-sqs';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { ATTRIBUTE, attribute, MessageOrigin, originAttributes, originOf, textAttribute } from './message-origin';
+import {
+  ATTRIBUTE,
+  attribute,
+  deadLetterOriginOf,
+  MessageOrigin,
+  originAttributes,
+  textAttribute,
+} from './message-origin';
 
 export const DEAD_LETTER_SQS_CLIENT = Symbol('DEAD_LETTER_SQS_CLIENT');
 
 /** The code of a dead letter that SQS moved by itself (maxReceiveCount), without a reason from the worker. */
 export const MOVED_BY_SQS = 'MOVED_BY_SQS';
+
+/** Client errors that only mean "not now". */
+const THROTTLED = new Set(['ThrottlingException', 'RequestThrottled', 'KmsThrottled', 'OverLimit']);
 
 /** A message received from the dead-letter queue, with what it carries about its origin and its failure. */
 export interface DeadLetterMessage {
@@ -25,7 +36,8 @@ export interface DeadLetterMessage {
   sqsMessageId: string;
   receiptHandle: string;
   body: string;
-  origin: MessageOrigin & { sentAt: number; groupId: string };
+  /** `sentAt` is null for a message SQS moved here itself: SQS reset it, and the first send time is unknown. */
+  origin: MessageOrigin & { groupId: string };
   errorCode: string;
   errorMessage: string;
   /** Unix ms; for a message SQS moved, when the service found it. */
@@ -75,14 +87,19 @@ export class DeadLetterQueue implements OnApplicationShutdown {
    * visible again when the walk ends; those it holds are returned. Callers serialise walks (a lease): two walks at
    * once would each see only part of the queue.
    */
-  async walk(visit: (message: DeadLetterMessage) => Promise<WalkDecision>, deadline: number): Promise<WalkResult> {
+  async walk(
+    visit: (message: DeadLetterMessage) => Promise<WalkDecision>,
+    deadline: number,
+    /** Stops the walk early (incomplete) once the caller has what it came for. */
+    enough: () => boolean = () => false,
+  ): Promise<WalkResult> {
     const seen = new Map<string, DeadLetterMessage>();
     const released: DeadLetterMessage[] = [];
     const held: DeadLetterMessage[] = [];
     let complete = false;
     let gone = 0;
     try {
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && !enough()) {
         let received = await this.receive(0);
         // A short poll may miss messages on a busy SQS; only a long poll that finds nothing means the queue is done.
         if (received.length === 0) received = await this.receive(1);
@@ -107,9 +124,12 @@ export class DeadLetterQueue implements OnApplicationShutdown {
           else gone++;
         }
       }
-    } finally {
-      await this.release(released);
+    } catch (error) {
+      // Nothing stays invisible because a visitor failed: what it held goes back with the rest.
+      await this.release([...released, ...held]).catch(() => undefined);
+      throw error;
     }
+    await this.release(released);
     return { held, complete };
   }
 
@@ -141,9 +161,10 @@ export class DeadLetterQueue implements OnApplicationShutdown {
 
   /**
    * Sends a dead letter back to the ingest queue, in its ingest group, carrying its origin so that the worker
-   * applies it under its first id and send time. Deduplicated per job and message: sent again by the same job
-   * (a crash between this and the delete), SQS drops the second copy within its five-minute window, and the worker
-   * finds the data already applied (the same datum) after it.
+   * applies it under its first id and send time. Deduplicated per job and dead-letter copy: sent again by the same
+   * job (a crash between this and the delete), SQS drops the second send within its five-minute window, and after
+   * it the worker finds the data applied already (the same datum). A message dead-lettered again after a redrive is
+   * a new copy, so a later redrive of it is never taken for a duplicate.
    */
   async redrive(message: DeadLetterMessage, jobId: string): Promise<void> {
     await this.call(() =>
@@ -152,7 +173,7 @@ export class DeadLetterQueue implements OnApplicationShutdown {
           QueueUrl: this.config.sqs.queueUrl,
           MessageBody: message.body,
           MessageGroupId: message.origin.groupId,
-          MessageDeduplicationId: createHash('sha256').update(`${jobId}\n${message.origin.messageId}`).digest('hex'),
+          MessageDeduplicationId: createHash('sha256').update(`${jobId}\n${message.sqsMessageId}`).digest('hex'),
           MessageAttributes: {
             ...originAttributes(message.origin),
             [ATTRIBUTE.redriveJobId]: textAttribute(jobId),
@@ -231,10 +252,17 @@ export class DeadLetterQueue implements OnApplicationShutdown {
     return Messages ?? [];
   }
 
+  /**
+   * SQS refusing a request for what it is (a 4xx: a message too large once its attributes are added, a bad receipt)
+   * fails as it is; anything else means SQS is away for now (DependencyUnavailableError: 503, or a job resumed later).
+   */
   private async call<T>(send: () => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (error) {
+      if (error instanceof SQSServiceException && error.$fault === 'client' && !THROTTLED.has(error.name)) {
+        throw new Error(`SQS refused: ${error.name}: ${error.message}`, { cause: error });
+      }
       throw new DependencyUnavailableError('SQS', error);
     }
   }
@@ -246,7 +274,7 @@ export class DeadLetterQueue implements OnApplicationShutdown {
 
 /** Reads a received dead letter: what the worker wrote on it, or for a message SQS moved, what SQS kept. */
 export function deadLetterOf(message: Message, now = Date.now()): DeadLetterMessage {
-  const origin = originOf(message);
+  const origin = deadLetterOriginOf(message);
   const receiveCount = Number(
     attribute(message, ATTRIBUTE.receiveCount) ?? message.Attributes?.ApproximateReceiveCount ?? 0,
   );
@@ -256,7 +284,7 @@ export function deadLetterOf(message: Message, now = Date.now()): DeadLetterMess
     sqsMessageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
     body: message.Body ?? '',
-    origin: { ...origin, sentAt: origin.sentAt ?? now, groupId: origin.groupId ?? '' },
+    origin: { ...origin, groupId: origin.groupId ?? '' },
     errorCode,
     errorMessage:
       attribute(message, ATTRIBUTE.errorMessage) ??

@@ -27,15 +27,33 @@ export interface MessageOrigin {
   redriven: boolean;
 }
 
+/**
+ * The origin of a message received from the ingest queue. A copy made by this service (a dead letter, a redriven
+ * message) carries its origin as attributes; a redriven message without `originalSentAt` has an unknown send time,
+ * never its own SentTimestamp (the time of the redrive).
+ */
 export function originOf(message: Message): MessageOrigin {
-  const sentAt = Number(attribute(message, ATTRIBUTE.sentAt) ?? message.Attributes?.SentTimestamp);
+  const redriven = attribute(message, ATTRIBUTE.redriveJobId) !== undefined;
   return {
     messageId: attribute(message, ATTRIBUTE.messageId) ?? message.MessageId ?? '',
-    sentAt: Number.isFinite(sentAt) && sentAt > 0 ? sentAt : null,
+    sentAt: unixMs(attribute(message, ATTRIBUTE.sentAt) ?? (redriven ? undefined : message.Attributes?.SentTimestamp)),
     groupId: attribute(message, ATTRIBUTE.groupId) ?? message.Attributes?.MessageGroupId ?? null,
     sequenceNumber: attribute(message, ATTRIBUTE.sequenceNumber) ?? message.Attributes?.SequenceNumber ?? null,
-    redriven: attribute(message, ATTRIBUTE.redriveJobId) !== undefined,
+    redriven,
   };
+}
+
+/**
+ * The origin of a message received from the dead-letter queue. One that SQS moved there itself carries no origin
+ * attributes, and SQS resets a FIFO message's send time when it moves it: its first send time is unknown.
+ */
+export function deadLetterOriginOf(message: Message): MessageOrigin {
+  return { ...originOf(message), sentAt: unixMs(attribute(message, ATTRIBUTE.sentAt)) };
+}
+
+function unixMs(text: string | undefined): number | null {
+  const value = Number(text);
+  return text !== undefined && Number.isFinite(value) && value > 0 ? value : null;
 }
 
 /** The string value of a message attribute, undefined when absent. */

@@ -1,7 +1,7 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
 import { KeyLayout } from './key-layout';
-import { RedisClient } from './redis-client';
+import { execAll, RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 /** One message of the dead-letter queue, as the index keeps it (GET /admin/dead-letters shows most of it). */
@@ -17,11 +17,17 @@ export interface DeadLetterEntry {
   /** Unix ms. */
   deadLetteredAt: number;
   receiveCount: number;
-  /** When the message was first sent to the ingest queue (Unix ms): with sequenceNumber, its place in its group. */
-  sentAt: number;
+  /**
+   * When the message was first sent to the ingest queue (Unix ms): with sequenceNumber, its place in its group;
+   * null when unknown (SQS moved it to the dead-letter queue itself).
+   */
+  sentAt: number | null;
   sequenceNumber?: string;
   body: string;
 }
+
+/** An entry without its body: what filtering, selecting and sweeping read, so that none of them loads bodies. */
+export type DeadLetterSummary = Omit<DeadLetterEntry, 'body'>;
 
 export interface DeadLetterFilter {
   accountId?: string;
@@ -55,12 +61,14 @@ export class DeadLetterIndex {
   /** Adds entries; an entry already indexed is left as it is (the first time it was dead-lettered stands). */
   async add(entries: DeadLetterEntry[]): Promise<void> {
     await Promise.all(
-      entries.map((entry) =>
-        this.redis
-          .multi()
-          .set(this.keys.deadLetter(entry.messageId), JSON.stringify(entry), 'NX')
-          .zadd(this.keys.deadLetterIndex(), 'NX', entry.deadLetteredAt, entry.messageId)
-          .exec(),
+      entries.map(({ body, ...summary }) =>
+        execAll(
+          this.redis
+            .multi()
+            .set(this.keys.deadLetter(summary.messageId), JSON.stringify(summary), 'NX')
+            .set(this.keys.deadLetterBody(summary.messageId), body, 'NX')
+            .zadd(this.keys.deadLetterIndex(), 'NX', summary.deadLetteredAt, summary.messageId),
+        ),
       ),
     ).catch(redisUnavailable);
   }
@@ -68,14 +76,21 @@ export class DeadLetterIndex {
   async remove(messageIds: string[]): Promise<void> {
     await Promise.all(
       messageIds.map((messageId) =>
-        this.redis.multi().zrem(this.keys.deadLetterIndex(), messageId).del(this.keys.deadLetter(messageId)).exec(),
+        execAll(
+          this.redis
+            .multi()
+            .zrem(this.keys.deadLetterIndex(), messageId)
+            .del(this.keys.deadLetter(messageId), this.keys.deadLetterBody(messageId)),
+        ),
       ),
     ).catch(redisUnavailable);
   }
 
   async get(messageId: string): Promise<DeadLetterEntry | null> {
-    const raw = await this.redis.get(this.keys.deadLetter(messageId)).catch(redisUnavailable);
-    return raw === null ? null : (JSON.parse(raw) as DeadLetterEntry);
+    const [summary, body] = await this.redis
+      .mget(this.keys.deadLetter(messageId), this.keys.deadLetterBody(messageId))
+      .catch(redisUnavailable);
+    return summary === null ? null : { ...(JSON.parse(summary) as DeadLetterSummary), body: body ?? '' };
   }
 
   async has(messageIds: string[]): Promise<Set<string>> {
@@ -89,22 +104,36 @@ export class DeadLetterIndex {
    * entries indexed after the first page was read are newer, so they never shift a later page.
    */
   async page(filter: DeadLetterFilter, limit: number, cursor: string | null): Promise<DeadLetterPage> {
-    const items: DeadLetterEntry[] = [];
+    const found: DeadLetterSummary[] = [];
     let after = cursor === null ? null : decodeCursor(cursor);
-    for (;;) {
+    let nextCursor: string | null = null;
+    while (nextCursor === null) {
       const batch = await this.entriesBefore(after, SCAN_PAGE);
       for (const entry of batch.entries) {
         if (!matches(entry, filter)) continue;
-        items.push(entry);
-        if (items.length === limit) return { items, nextCursor: encodeCursor(entry) };
+        found.push(entry);
+        if (found.length === limit) {
+          nextCursor = encodeCursor(entry);
+          break;
+        }
       }
-      if (batch.last === null) return { items, nextCursor: null };
+      if (batch.last === null) break;
       after = batch.last;
     }
+    return { items: await this.withBodies(found), nextCursor };
   }
 
-  /** Every entry that matches, in batches, newest first (a redrive's selection, a sweep's reconciliation). */
-  async *all(filter: DeadLetterFilter): AsyncGenerator<DeadLetterEntry[]> {
+  /** Bodies are read for the page only: a dead letter may hold 256 KiB. */
+  private async withBodies(summaries: DeadLetterSummary[]): Promise<DeadLetterEntry[]> {
+    if (summaries.length === 0) return [];
+    const bodies = await this.redis
+      .mget(...summaries.map(({ messageId }) => this.keys.deadLetterBody(messageId)))
+      .catch(redisUnavailable);
+    return summaries.map((summary, index) => ({ ...summary, body: bodies[index] ?? '' }));
+  }
+
+  /** Every entry that matches, without bodies, in batches, newest first (a redrive's selection, a sweep). */
+  async *all(filter: DeadLetterFilter): AsyncGenerator<DeadLetterSummary[]> {
     let after: Position | null = null;
     for (;;) {
       const batch = await this.entriesBefore(after, SCAN_PAGE);
@@ -132,7 +161,7 @@ export class DeadLetterIndex {
   private async entriesBefore(
     after: Position | null,
     count: number,
-  ): Promise<{ entries: DeadLetterEntry[]; last: Position | null }> {
+  ): Promise<{ entries: DeadLetterSummary[]; last: Position | null }> {
     const max = after === null ? '+inf' : String(after.deadLetteredAt);
     const positions: Position[] = [];
     let offset = 0;
@@ -155,7 +184,7 @@ export class DeadLetterIndex {
     const raw = await this.redis
       .mget(...positions.map(({ messageId }) => this.keys.deadLetter(messageId)))
       .catch(redisUnavailable);
-    const entries = raw.flatMap((text) => (text === null ? [] : [JSON.parse(text) as DeadLetterEntry]));
+    const entries = raw.flatMap((text) => (text === null ? [] : [JSON.parse(text) as DeadLetterSummary]));
     return { entries, last: exhausted ? null : positions[positions.length - 1] };
   }
 }
@@ -165,7 +194,7 @@ interface Position {
   messageId: string;
 }
 
-function matches(entry: DeadLetterEntry, filter: DeadLetterFilter): boolean {
+function matches(entry: DeadLetterSummary, filter: DeadLetterFilter): boolean {
   return (
     (filter.accountId === undefined || entry.accountId === filter.accountId) &&
     (filter.flowId === undefined || entry.flowId === filter.flowId) &&

@@ -1,7 +1,7 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
 import { KeyLayout } from './key-layout';
-import { RedisClient } from './redis-client';
+import { execAll, RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 export type JobStatus = 'running' | 'succeeded' | 'failed';
@@ -30,14 +30,33 @@ export class JobStore {
     private readonly keys: KeyLayout,
   ) {}
 
-  async create(job: JobRecord): Promise<void> {
-    await this.redis
+  /** Records a new job with its work list (kept apart from the record, which is read often and may be large). */
+  async create(job: JobRecord, plan: string[] = []): Promise<void> {
+    const transaction = this.redis
       .multi()
       .set(this.keys.job(job.jobId), JSON.stringify(job))
-      .zadd(this.keys.jobIndex(), Date.parse(job.startedAt), job.jobId)
-      .exec()
-      .catch(redisUnavailable);
-    await this.prune();
+      .zadd(this.keys.jobIndex(), Date.parse(job.startedAt), job.jobId);
+    for (let start = 0; start < plan.length; start += 1000) {
+      transaction.rpush(this.keys.jobPlan(job.jobId), ...plan.slice(start, start + 1000));
+    }
+    await execAll(transaction).catch(redisUnavailable);
+    await this.prune().catch(redisUnavailable);
+  }
+
+  async plan(jobId: string): Promise<string[]> {
+    return this.redis.lrange(this.keys.jobPlan(jobId), 0, -1).catch(redisUnavailable);
+  }
+
+  /** Records items of a job's plan as done, so that a resumed job never does them again. */
+  async markDone(jobId: string, items: string[]): Promise<void> {
+    if (items.length > 0) await this.redis.sadd(this.keys.jobDone(jobId), ...items).catch(redisUnavailable);
+  }
+
+  /** The items of `items` the job has done. */
+  async done(jobId: string, items: string[]): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const flags = await this.redis.smismember(this.keys.jobDone(jobId), ...items).catch(redisUnavailable);
+    return new Set(items.filter((_, index) => flags[index] === 1));
   }
 
   async save(job: JobRecord): Promise<void> {
@@ -71,10 +90,11 @@ export class JobStore {
     const ids = await this.redis.zrevrange(this.keys.jobIndex(), FINISHED_JOBS_KEPT, -1);
     const finished = (await this.load(ids)).filter((job) => job.status !== 'running').map((job) => job.jobId);
     if (finished.length === 0) return;
-    await this.redis
-      .multi()
-      .zrem(this.keys.jobIndex(), ...finished)
-      .del(...finished.map((id) => this.keys.job(id)))
-      .exec();
+    await execAll(
+      this.redis
+        .multi()
+        .zrem(this.keys.jobIndex(), ...finished)
+        .del(...finished.flatMap((id) => [this.keys.job(id), this.keys.jobPlan(id), this.keys.jobDone(id)])),
+    );
   }
 }

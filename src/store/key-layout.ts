@@ -18,9 +18,10 @@ import { createHmac } from 'node:crypto';
  * - `<p>probe:write`      written (and expired a second later) to learn whether Redis accepts writes
  * - `<p>status:<messageId>` a message's status once the worker decided (string: JSON; expires STATUS_TTL_SECONDS)
  * - `<p>{dead-letters}:index` the dead-letter index (sorted set: original message id by time dead-lettered, ms);
- *                         `<p>{dead-letters}:e:<messageId>` one entry (string: JSON, body included); one hash tag so
- *                         an entry and its place in the index change together (MULTI), also on a cluster
- * - `<p>{jobs}:index`     admin jobs by start time (sorted set); `<p>{jobs}:job:<jobId>` one job (string: JSON)
+ *                         `<p>{dead-letters}:e:<messageId>` one entry (string: JSON) and `...:b:<messageId>` its body;
+ *                         one hash tag so an entry and its place in the index change together (MULTI), also on a cluster
+ * - `<p>{jobs}:index`     admin jobs by start time (sorted set); `<p>{jobs}:job:<jobId>` one job (string: JSON);
+ *                         `<p>{jobs}:plan:<jobId>` its work list (list), `<p>{jobs}:done:<jobId>` what it did (set)
  * - `<p>lease:<name>`     a lease held by one process at a time (dead-letter walks, one running job each)
  */
 export class KeyLayout {
@@ -118,12 +119,24 @@ export class KeyLayout {
     return `${this.prefix}{dead-letters}:e:${messageId}`;
   }
 
+  deadLetterBody(messageId: string): string {
+    return `${this.prefix}{dead-letters}:b:${messageId}`;
+  }
+
   jobIndex(): string {
     return `${this.prefix}{jobs}:index`;
   }
 
   job(jobId: string): string {
     return `${this.prefix}{jobs}:job:${jobId}`;
+  }
+
+  jobPlan(jobId: string): string {
+    return `${this.prefix}{jobs}:plan:${jobId}`;
+  }
+
+  jobDone(jobId: string): string {
+    return `${this.prefix}{jobs}:done:${jobId}`;
   }
 
   lease(name: string): string {

@@ -1,5 +1,5 @@
 import { RedisModuleOptions } from '@nestjs-modules/ioredis';
-import Redis, { Cluster, RedisOptions, Result } from 'ioredis';
+import Redis, { ChainableCommander, Cluster, RedisOptions, Result } from 'ioredis';
 import type { ClientContext } from 'ioredis/built/utils/RedisCommander';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -124,4 +124,15 @@ export async function applyRecordKeys(redis: RedisClient, records: string[], arg
     if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
     return (await redis.eval(APPLY_RECORD_KEYS_LUA, records.length, ...records, ...args)) as string[];
   }
+}
+
+/**
+ * Runs a MULTI and fails when any of its commands failed: ioredis resolves EXEC with an error per command instead
+ * of rejecting, and a write that Redis refused inside a transaction must not pass for done.
+ */
+export async function execAll(transaction: ChainableCommander): Promise<unknown[]> {
+  const results = await transaction.exec();
+  if (results === null) throw new Error('Redis discarded the transaction');
+  for (const [error] of results) if (error) throw error;
+  return results.map(([, reply]) => reply);
 }

@@ -28,6 +28,13 @@ const PASSING_REPLY_CODES = [
 /** The reply code of a passing Redis failure (`OOM`, `READONLY`, ...), or null for any other reply error. */
 export function passingReplyCode(error: Error): string | null {
   const code = error.message.split(' ', 1)[0];
+  if (code === 'EXECABORT') {
+    // A MULTI that Redis refused as a whole (every queued write refused under OOM, say): ioredis keeps the
+    // refusals of the queued commands; the transaction passes when they do.
+    const previous = (error as { previousErrors?: unknown }).previousErrors;
+    if (!Array.isArray(previous)) return null;
+    return previous.map((refusal: Error) => passingReplyCode(refusal)).find((found) => found !== null) ?? null;
+  }
   return PASSING_REPLY_CODES.includes(code) ? code : null;
 }
 

@@ -7,7 +7,7 @@
 --            a = owning account, v = version (optional),
 --            d = datum id, e = etag, b = body when stored inline, t = attachment token when the body is shared,
 --            s = when the message that stored this data was sent to the ingest queue (Unix ms; absent on older data)
---            z = time of a versioned delete: the record is then a tombstone holding only a, v, z and s
+--            z = time of a delete: the record is then a tombstone holding only a, z, v (a versioned delete) and s
 -- ARGV (the same for every key)
 -- ARGV[1]  'set', 'delete', or 'restore' (a set that only fills an absent key or one holding an older version)
 -- ARGV[2]  account id of the message
@@ -20,10 +20,13 @@
 -- ARGV[9]  Redis time (ms) this attempt attached the shared body, '' when not shared
 -- ARGV[10] the oldest attachment this script still honours (ms of age): the reconciler removes unmatched
 --          attachments only when much older, so a key is never pointed at an attachment that may be gone
--- ARGV[11] how long a versioned delete's tombstone lives in ms, '0' for no tombstone
--- ARGV[12] when the message was first sent to the ingest queue (Unix ms), '' when unknown (a restore without it)
--- ARGV[13] '1' for a message redriven from the dead-letter queue: it never overwrites data that a message sent
---          after it stored, versioned or not ('stale'); '' for every other message
+-- ARGV[11] how long a delete's tombstone lives in ms, '0' for no tombstone. A versioned delete always leaves one;
+--          a delete without a version leaves one where it deleted data, so that a redriven older message cannot
+--          bring that data back
+-- ARGV[12] when the message was first sent to the ingest queue (Unix ms), '' when unknown
+-- ARGV[13] '1' for a message redriven from the dead-letter queue: it never overwrites data (or a delete) that a
+--          message sent after it stored, versioned or not ('stale'); with its send time unknown (SQS moved it to
+--          the dead-letter queue itself and reset it), it only fills keys that hold nothing. '' for other messages
 -- Returns, for each key in the order of KEYS, four entries {outcome, previous, previousToken, previousInline}:
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
 --                  or a delete without a version found a tombstone, which stays); 'held' (the key holds this datum
@@ -35,7 +38,7 @@
 --   previousToken  the attachment under which the key held `previous` when that body is shared, else ''
 --   previousInline '1' when `previous` lived in this record (so this write ended it), else '0'
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[12], ARGV[13] == '1'
+local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[12] or '', ARGV[13] == '1'
 
 -- Redis time, asked only by the writes that need it (an attachment's age, a tombstone's time).
 local function now()
@@ -48,12 +51,16 @@ end
 
 local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, storedSentAt)
   if not owner then return nil end
-  if owner ~= account then return 'foreign' end
-  local sentLater = redriven and storedSentAt and sentAt ~= '' and tonumber(storedSentAt) > tonumber(sentAt)
+  -- The marker a delete without a version leaves frees the key for any account (only its time guards redrives).
+  if owner ~= account then
+    if deletedAt and not storedVersion then return nil end
+    return 'foreign'
+  end
+  local sentLater = redriven and (sentAt == '' or (storedSentAt and tonumber(storedSentAt) > tonumber(sentAt)))
   if deletedAt then
     if op == 'restore' then return 'tombstoned' end
     if sentLater then return 'stale' end
-    if version ~= '' and tonumber(version) <= tonumber(storedVersion) then return 'stale' end
+    if version ~= '' and storedVersion and tonumber(version) <= tonumber(storedVersion) then return 'stale' end
     -- A delete without a version over a tombstone leaves it: the key stays deleted, and the tombstone still guards it.
     if op == 'delete' and version == '' then return 'kept' end
     return nil
@@ -72,10 +79,11 @@ local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, 
   return nil
 end
 
-local function write(key)
+local function write(key, existed)
   if op == 'delete' then
-    if version ~= '' and tombstoneTtl ~= '0' then
-      redis.call('HSET', key, 'a', account, 'v', version, 'z', now())
+    if tombstoneTtl ~= '0' and (version ~= '' or existed) then
+      redis.call('HSET', key, 'a', account, 'z', now())
+      if version ~= '' then redis.call('HSET', key, 'v', version) end
       if sentAt ~= '' then redis.call('HSET', key, 's', sentAt) end
       redis.call('PEXPIRE', key, tombstoneTtl)
     end
@@ -108,7 +116,7 @@ local function apply(key)
   local previous, previousToken, previousInline = current[3] or '', current[4] or '', '0'
   if current[6] then previousInline = '1' end
   redis.call('DEL', key)
-  write(key)
+  write(key, current[1] ~= false)
   return 'applied', previous, previousToken, previousInline
 end
 
