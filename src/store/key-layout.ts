@@ -101,11 +101,32 @@ export class KeyLayout {
   }
 }
 
-/** Webhook keys are credentials: Redis and MongoDB only ever see their HMAC-SHA256 digest (base64url, 43 chars). */
+/**
+ * Webhook keys are credentials: Redis and MongoDB only ever see their HMAC-SHA256 digest (base64url, 43 chars).
+ * Under rotation (WEBHOOK_KEY_SECRETS) a key has one digest per secret, newest first: writes store it under the
+ * first, reads and guards look under every one.
+ */
 export class WebhookKeyDigester {
-  constructor(private readonly secret: string) {}
+  private readonly secrets: readonly string[];
 
+  /** `secrets` newest first; at least one. */
+  constructor(...secrets: string[]) {
+    if (secrets.length === 0) throw new Error('WebhookKeyDigester needs at least one secret');
+    this.secrets = secrets;
+  }
+
+  /** How many secrets are listed: 1 unless a rotation is under way. */
+  get secretCount(): number {
+    return this.secrets.length;
+  }
+
+  /** The digest under the newest secret: where a write stores the key. */
   digest(webhookKey: string): string {
-    return createHmac('sha256', this.secret).update(webhookKey).digest('base64url');
+    return createHmac('sha256', this.secrets[0]).update(webhookKey).digest('base64url');
+  }
+
+  /** The key's digest under every listed secret, newest first. */
+  digests(webhookKey: string): string[] {
+    return this.secrets.map((secret) => createHmac('sha256', secret).update(webhookKey).digest('base64url'));
   }
 }

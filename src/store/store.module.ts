@@ -27,7 +27,7 @@ import { TtlPolicyStore } from './ttl-policy-store';
     },
     {
       provide: WebhookKeyDigester,
-      useFactory: (config: AppConfig) => new WebhookKeyDigester(config.webhookKeySecret),
+      useFactory: (config: AppConfig) => new WebhookKeyDigester(...config.webhookKeySecrets),
       inject: [APP_CONFIG],
     },
     RecordStore,
