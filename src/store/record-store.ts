@@ -90,7 +90,8 @@ const KEYS_PER_SCRIPT_CALL = 100;
 type KeyOp = 'set' | 'delete' | 'restore';
 
 /** What apply-record-keys.lua reports for one key (see the script). */
-type KeyReply = [outcome: string, previous: string, previousToken: string, previousInline: string];
+type KeyReply = [outcome: string, previous: string, previousToken: string, previousInline: string, previousAt: string];
+const REPLY_ENTRIES_PER_KEY = 5;
 
 interface KeyWrite {
   op: KeyOp;
@@ -98,10 +99,17 @@ interface KeyWrite {
   version: number | null;
   datumId: string;
   body: RecordBody | null;
-  digests: string[];
+  /**
+   * Per key, its digest under every secret, newest first (as many as WEBHOOK_KEY_SECRETS lists; one for a restore,
+   * which knows only the digest the archive holds). The key is written under the first.
+   */
+  digests: string[][];
   /** Unix ms, 0 for none. */
   expireAt: number;
 }
+
+/** `e`, `b` and `d` of a key's record: its ETag, its inline body, the datum id of its shared body. */
+type RecordFields = [etag: Buffer | null, inline: Buffer | null, datumId: Buffer | null];
 
 /** A shared body as attach-datum.lua left it for this attempt. */
 interface Attachment {
@@ -187,7 +195,7 @@ export class RecordStore {
       version,
       datumId: context.datumId,
       body,
-      digests: message.webhookKeys.map((key) => this.digester.digest(key)),
+      digests: message.webhookKeys.map((key) => this.digester.digests(key)),
       expireAt,
     }).catch(redisUnavailable);
     const journalBody =
@@ -233,7 +241,7 @@ export class RecordStore {
       version: datum.version,
       datumId: datum.datumId,
       body: { json: datum.body, etag: etagOf(datum.body) },
-      digests: datum.digests,
+      digests: datum.digests.map((digest) => [digest]),
       expireAt: datum.expiresAt ?? 0,
     }).catch(redisUnavailable);
     const restored = outcome.applied.length - outcome.kept;
@@ -255,14 +263,15 @@ export class RecordStore {
       attachment?.attachedAt ?? '',
       String(MAX_ATTACHMENT_AGE_MS),
       this.tombstoneTtlMs,
+      String(write.digests[0].length),
     ];
-    const records = write.digests.map((digest) => this.keys.record(digest));
-    const groups = this.scriptCalls(records);
+    const records = write.digests.map((digests) => digests.map((digest) => this.keys.record(digest)));
+    const groups = this.scriptCalls(records.map((names) => names[0]));
     const groupReplies = await Promise.all(
       groups.map((positions) =>
         applyRecordKeys(
           this.redis,
-          positions.map((position) => records[position]),
+          positions.flatMap((position) => records[position]),
           args,
         ),
       ),
@@ -271,7 +280,8 @@ export class RecordStore {
     groups.forEach((positions, group) => {
       const flat = groupReplies[group];
       positions.forEach((position, index) => {
-        replies[position] = [flat[index * 4], flat[index * 4 + 1], flat[index * 4 + 2], flat[index * 4 + 3]];
+        const at = index * REPLY_ENTRIES_PER_KEY;
+        replies[position] = [flat[at], flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4]];
       });
     });
     const outcome = await this.settle(replies, write.digests, write.datumId, attachment);
@@ -294,15 +304,17 @@ export class RecordStore {
       body.etag,
       String(write.expireAt),
       token,
-      ...write.digests,
+      ...write.digests.map(([newest]) => newest),
     );
     return { token, attachedAt, etag, expireAt: Number(expireAt) };
   }
 
   /**
-   * Splits a message's records into the calls of apply-record-keys.lua, as lists of positions in `records`: on a
-   * cluster one call per hash slot (a script may only touch keys of one slot), on a single server one call for all;
-   * either way at most KEYS_PER_SCRIPT_CALL keys per call.
+   * Splits a message's records into the calls of apply-record-keys.lua, as lists of positions in `records` (each
+   * key's record under the newest secret): on a cluster one call per hash slot (a script may only touch keys of one
+   * slot), on a single server one call for all; either way at most KEYS_PER_SCRIPT_CALL keys per call. A key's
+   * records under older secrets join its call: only on a single server, where every key shares the call (the
+   * configuration refuses several secrets on a cluster).
    */
   private scriptCalls(records: string[]): number[][] {
     const bySlot = new Map<number, number[]>();
@@ -328,7 +340,7 @@ export class RecordStore {
    */
   private async settle(
     replies: KeyReply[],
-    digests: string[],
+    digests: string[][],
     datumId: string,
     attachment: Attachment | null,
   ): Promise<KeysApplied> {
@@ -347,8 +359,8 @@ export class RecordStore {
       if (list) list.push(attached);
       else releases.set(releasedId, [attached]);
     };
-    replies.forEach(([result, previous, previousToken, previousInline], index) => {
-      const digest = digests[index];
+    replies.forEach(([result, previous, previousToken, previousInline, previousAt], index) => {
+      const digest = digests[index][0];
       const ownAttachmentUnused = result !== 'applied' && result !== 'held';
       if (ownAttachmentUnused && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
       if (result === 'kept' || result === 'held') {
@@ -359,7 +371,8 @@ export class RecordStore {
       else if (result === 'foreign') outcome.foreign.push(digest);
       if (result !== 'applied') return;
       outcome.applied.push({ digest, previous });
-      if (previousToken !== '') release(previous, `${digest}|${previousToken}`);
+      // The attachment names the digest the key was written under, which may be an older secret's.
+      if (previousToken !== '') release(previous, `${digests[index][Number(previousAt)]}|${previousToken}`);
       if (previousInline === '1') outcome.ended.push(previous);
     });
     const released = [...releases];
@@ -389,7 +402,7 @@ export class RecordStore {
     const stored =
       webhookKeys.length > 1
         ? await this.redis.get(this.keys.datum(datumId))
-        : await this.redis.hget(this.keys.record(this.digester.digest(webhookKeys[0])), 'b');
+        : ((await this.readRecords([webhookKeys[0]]))[0][1]?.toString() ?? null);
     return stored ?? body.json;
   }
 
@@ -417,9 +430,7 @@ export class RecordStore {
    * (a conditional request); then the answer is not-modified and the body is not read.
    */
   async read(webhookKey: string, holdsCurrent?: (etag: string) => boolean): Promise<ReadResult> {
-    const [etag, inline, datumId] = await this.redis
-      .hmgetBuffer(this.keys.record(this.digester.digest(webhookKey)), 'e', 'b', 'd')
-      .catch(redisUnavailable);
+    const [[etag, inline, datumId]] = await this.readRecords([webhookKey]).catch(redisUnavailable);
     if (etag === null) return { kind: 'missing' };
     const etagText = etag.toString('latin1');
     if (holdsCurrent?.(etagText)) return { kind: 'not-modified', etag: etagText };
@@ -431,11 +442,25 @@ export class RecordStore {
     return body === null ? { kind: 'missing' } : { kind: 'found', etag: etagText, body };
   }
 
+  /**
+   * The ETag, inline body and datum id of each key's record: under rotation, the first of its records (newest
+   * secret first) that exists; a write leaves a key one record, so at most one exists but after a restore. Every
+   * record of every key is asked for in the same tick, so auto-pipelining makes it one round trip whatever the
+   * number of secrets.
+   */
+  private async readRecords(webhookKeys: string[]): Promise<RecordFields[]> {
+    const perKey = this.digester.secretCount;
+    const names = webhookKeys.flatMap((key) => this.digester.digests(key).map((digest) => this.keys.record(digest)));
+    const fields = await Promise.all(names.map((name) => this.redis.hmgetBuffer(name, 'e', 'b', 'd')));
+    return webhookKeys.map((_, index) => {
+      const records = fields.slice(index * perKey, (index + 1) * perKey);
+      return (records.find(([etag]) => etag !== null) ?? records[0]) as RecordFields;
+    });
+  }
+
   /** Reads many keys in two round trips in all: the records, then the shared bodies they point at. */
   async readMany(webhookKeys: string[]): Promise<Map<string, Buffer>> {
-    const records = await Promise.all(
-      webhookKeys.map((key) => this.redis.hmgetBuffer(this.keys.record(this.digester.digest(key)), 'e', 'b', 'd')),
-    ).catch(redisUnavailable);
+    const records = await this.readRecords(webhookKeys).catch(redisUnavailable);
     const datumIds = [
       ...new Set(
         records.flatMap(([etag, inline, datumId]) => (etag && !inline && datumId ? [datumId.toString()] : [])),

@@ -1,0 +1,146 @@
+import request from 'supertest';
+import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { ACME, eventually, GLOBEX, startTestApp, TestApp } from './support/app';
+import { StoredDocument, readStoredDocuments } from './support/bulk-records';
+import { useHarness } from './support/harness';
+
+const SECRET_A = 'rotation-secret-a-0123456789';
+const SECRET_B = 'rotation-secret-b-0123456789';
+const underA = new WebhookKeyDigester(SECRET_A);
+const underB = new WebhookKeyDigester(SECRET_B);
+const keys = new KeyLayout('sg:');
+
+/**
+ * WEBHOOK_KEY_SECRETS: data written under secret A stays readable, owned and versioned after a restart with `B,A`,
+ * and every write or delete under B leaves the key one record, so no key ever reads older data.
+ */
+describe('webhook-key secret rotation', () => {
+  const harness = useHarness();
+  const onlyA = { WEBHOOK_KEY_SECRET: SECRET_A };
+  const rotated = { WEBHOOK_KEY_SECRET: '', WEBHOOK_KEY_SECRETS: `${SECRET_B},${SECRET_A}` };
+  /** Runs `use` against an app of its own, closed afterwards: each restart is a fresh process state. */
+  const withApp = async (env: Record<string, string>, use: (app: TestApp) => Promise<void>) => {
+    const app = await startTestApp(harness().env(env));
+    try {
+      await eventually(async () => ((await request(app.url).get('/health/ready')).status === 200 ? true : undefined));
+      await use(app);
+    } finally {
+      await app.close();
+    }
+  };
+
+  const submit = async (app: TestApp, apiKey: string, body: Record<string, unknown>): Promise<string> => {
+    const answer = await request(app.url)
+      .post('/v1/records')
+      .set('x-api-key', apiKey)
+      .send({ flowId: 'rotation', ...body });
+    expect(answer.status).toBe(202);
+    return (answer.body as { messageId: string }).messageId;
+  };
+  const read = (app: TestApp, key: string) => request(app.url).get('/v1/data').set('x-webhook-key', key);
+  /** Messages of one group apply in order: once the sentinel reads, every earlier message of the group is applied. */
+  const settle = async (app: TestApp, apiKey: string, accountId: string, sentinel: string) => {
+    await submit(app, apiKey, { accountId, webhookKeys: [sentinel], data: { sentinel } });
+    await eventually(async () => ((await read(app, sentinel)).status === 200 ? true : undefined));
+  };
+
+  const inline = ['rot-inline-0', 'rot-inline-1', 'rot-inline-2', 'rot-inline-3'];
+  const shared = ['rot-shared-0', 'rot-shared-1', 'rot-shared-2', 'rot-shared-3'];
+  const foreign = 'rot-globex-0';
+  const deletedWithVersion = 'rot-tombstone-0';
+  const all = [...inline, ...shared, foreign, deletedWithVersion];
+  let written: Map<string, StoredDocument>;
+  let sharedDatum: string;
+
+  it('reads every key written under A after a restart with B,A, one key at a time and in a batch', async () => {
+    await withApp(onlyA, async (app) => {
+      for (const [index, key] of inline.entries()) {
+        await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [key], data: { index }, version: 5 });
+      }
+      sharedDatum = await submit(app, ACME.apiKey, {
+        accountId: 'acme',
+        webhookKeys: shared,
+        data: { shared: true },
+        version: 5,
+      });
+      await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [deletedWithVersion], data: 1, version: 1 });
+      await submit(app, ACME.apiKey, {
+        accountId: 'acme',
+        op: 'delete',
+        webhookKeys: [deletedWithVersion],
+        version: 9,
+      });
+      await submit(app, GLOBEX.apiKey, { accountId: 'globex', webhookKeys: [foreign], data: 'globex', version: 1 });
+      await settle(app, ACME.apiKey, 'acme', 'rot-sentinel-1');
+      await settle(app, GLOBEX.apiKey, 'globex', 'rot-sentinel-2');
+      written = await readStoredDocuments(app.url, all);
+    });
+    expect([...written.keys()].sort()).toEqual(all.filter((key) => key !== deletedWithVersion).sort());
+
+    await withApp(rotated, async (app) => {
+      expect(await readStoredDocuments(app.url, all)).toEqual(written);
+      for (const key of all) {
+        const answer = await read(app, key);
+        expect(answer.status === 200 ? answer.body : null).toEqual(written.get(key) ?? null);
+      }
+    });
+  });
+
+  it('under B,A: overwrites and deletes move keys off A, and A records still guard versions and ownership', async () => {
+    const expectAfterChanges = async (app: TestApp) => {
+      const now = await readStoredDocuments(app.url, all);
+      expect(now.get(inline[0])).toMatchObject({ data: 'new-0', version: 6 });
+      expect(now.get(inline[1])).toMatchObject({ data: 'new-1', version: null });
+      expect(now.has(inline[2])).toBe(false);
+      expect(now.get(inline[3])).toEqual(written.get(inline[3]));
+      expect(now.get(shared[0])).toMatchObject({ data: 'new-s0', version: 6 });
+      expect(now.has(shared[1])).toBe(false);
+      for (const key of [shared[2], shared[3], foreign]) expect(now.get(key)).toEqual(written.get(key));
+      expect(now.has(deletedWithVersion)).toBe(false);
+      for (const key of all) {
+        const single = await read(app, key);
+        expect(single.status === 200 ? single.body : null).toEqual(now.get(key) ?? null);
+      }
+    };
+
+    await withApp(rotated, async (app) => {
+      await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [inline[0]], data: 'new-0', version: 6 });
+      await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [inline[1]], data: 'new-1' });
+      await submit(app, ACME.apiKey, { accountId: 'acme', op: 'delete', webhookKeys: [inline[2]], version: 7 });
+      // Stale: the record under A holds version 5.
+      await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [inline[3]], data: 'older', version: 4 });
+      await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [shared[0]], data: 'new-s0', version: 6 });
+      await submit(app, ACME.apiKey, { accountId: 'acme', op: 'delete', webhookKeys: [shared[1]] });
+      // Foreign: globex owns it under A.
+      await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [foreign], data: 'taken' });
+      // Stale: the tombstone under A holds version 9.
+      await submit(app, ACME.apiKey, {
+        accountId: 'acme',
+        webhookKeys: [deletedWithVersion],
+        data: 'back',
+        version: 8,
+      });
+      await settle(app, ACME.apiKey, 'acme', 'rot-sentinel-3');
+      await expectAfterChanges(app);
+    });
+
+    const { inspect } = harness().redis;
+    const recordsOf = async (key: string) => [
+      await inspect.exists(keys.record(underA.digest(key))),
+      await inspect.exists(keys.record(underB.digest(key))),
+    ];
+    for (const key of [inline[0], inline[1], shared[0]]) expect(await recordsOf(key)).toEqual([0, 1]);
+    // The versioned delete leaves its tombstone under B only; the unversioned one leaves nothing.
+    expect(await recordsOf(inline[2])).toEqual([0, 1]);
+    expect(await recordsOf(shared[1])).toEqual([0, 0]);
+    // Refused writes leave the A records as they were.
+    for (const key of [inline[3], foreign, deletedWithVersion]) expect(await recordsOf(key)).toEqual([1, 0]);
+    // The shared body keeps the attachments of the keys still on it, and only those.
+    const attached = (await inspect.hkeys(keys.datumRefs(sharedDatum))).filter((field) => !field.startsWith('#'));
+    expect(attached.map((field) => field.slice(0, field.indexOf('|'))).sort()).toEqual(
+      [underA.digest(shared[2]), underA.digest(shared[3])].sort(),
+    );
+
+    await withApp(rotated, expectAfterChanges);
+  });
+});
