@@ -16,6 +16,7 @@ import { createHmac } from 'node:crypto';
  * - `<p>reconcile:lock`   held by the one scheduler that runs the reference reconciler
  * - `<p>archive:lock`     the archive run lock; `<p>archive:run:<id>` one run's record; `<p>archive:runs` their index
  * - `<p>probe:write`      written (and expired a second later) to learn whether Redis accepts writes
+ * - `<p>audit`            the audit of admin changes (stream, newest last), trimmed by age and count
  */
 export class KeyLayout {
   constructor(readonly prefix: string) {}
@@ -98,6 +99,10 @@ export class KeyLayout {
 
   writeProbe(): string {
     return `${this.prefix}probe:write`;
+  }
+
+  audit(): string {
+    return `${this.prefix}audit`;
   }
 }
 

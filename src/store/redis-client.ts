@@ -1,11 +1,12 @@
 import { RedisModuleOptions } from '@nestjs-modules/ioredis';
-import Redis, { Cluster, RedisOptions, Result } from 'ioredis';
+import Redis, { ChainableCommander, Cluster, RedisOptions, Result } from 'ioredis';
 import type { ClientContext } from 'ioredis/built/utils/RedisCommander';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { AppConfig } from '../config/app-config';
+import { redisUnavailable } from './redis-errors';
 
 export type RedisClient = Redis | Cluster;
 
@@ -124,4 +125,16 @@ export async function applyRecordKeys(redis: RedisClient, records: string[], arg
     if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
     return (await redis.eval(APPLY_RECORD_KEYS_LUA, records.length, ...records, ...args)) as string[];
   }
+}
+
+/**
+ * Runs a MULTI and returns each command's reply. A command Redis refused fails the whole call as it would alone
+ * (ioredis reports it inside the results instead), and so does an aborted transaction.
+ */
+export async function execTransaction(transaction: ChainableCommander): Promise<unknown[]> {
+  const results = await transaction.exec().catch(redisUnavailable);
+  if (results === null) throw new DependencyUnavailableError('Redis', new Error('the transaction was aborted'));
+  const failed = results.find(([error]) => error !== null);
+  if (failed) redisUnavailable(failed[0]);
+  return results.map(([, reply]) => reply);
 }

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ArchiveStateStore } from './archive-state-store';
+import { AuditStore } from './audit-store';
 import { JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { RecordStore } from './record-store';
@@ -36,7 +37,8 @@ import { TtlPolicyStore } from './ttl-policy-store';
     ArchiveStateStore,
     RedisStatus,
     ReferenceReconciler,
+    AuditStore,
   ],
-  exports: [RecordStore, TtlPolicyStore, JournalStore, ArchiveStateStore, RedisStatus, ReferenceReconciler],
+  exports: [RecordStore, TtlPolicyStore, JournalStore, ArchiveStateStore, RedisStatus, ReferenceReconciler, AuditStore],
 })
 export class StoreModule {}
