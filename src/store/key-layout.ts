@@ -114,9 +114,11 @@ export class KeyLayout {
 export class WebhookKeyDigester {
   private readonly secrets: readonly string[];
 
-  /** `secrets` newest first; at least one. */
+  /**
+   * `secrets` newest first. None in a process whose roles never see a webhook key (the configuration requires them
+   * for worker, query and admin): digesting there is a bug, and throws.
+   */
   constructor(...secrets: string[]) {
-    if (secrets.length === 0) throw new Error('WebhookKeyDigester needs at least one secret');
     this.secrets = secrets;
   }
 
@@ -127,11 +129,12 @@ export class WebhookKeyDigester {
 
   /** The digest under the newest secret: where a write stores the key. */
   digest(webhookKey: string): string {
-    return createHmac('sha256', this.secrets[0]).update(webhookKey).digest('base64url');
+    return this.digests(webhookKey)[0];
   }
 
   /** The key's digest under every listed secret, newest first. */
   digests(webhookKey: string): string[] {
+    if (this.secrets.length === 0) throw new Error('no webhook-key secret is configured in this process');
     return this.secrets.map((secret) => createHmac('sha256', secret).update(webhookKey).digest('base64url'));
   }
 }
