@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import request from 'supertest';
 import { apiKeyFingerprint } from '../src/config/app-config';
 import { ACME, eventually, startTestApp, TestApp, WEBHOOK_KEY_SECRET } from './support/app';
@@ -143,6 +144,19 @@ describe('audit of admin changes', () => {
       after: { restored: expect.any(Number) },
     });
     for (const entry of recorded) expect(Math.abs(Date.now() - Date.parse(entry.at))).toBeLessThan(60_000);
+
+    // The run archived every entry recorded before it started, once.
+    const connection = await mongoose.createConnection(harness().mongo.uri).asPromise();
+    try {
+      const archived = await connection.collection('archived_audit').find({}).toArray();
+      const ttlEntries = recorded.filter(({ action }) => action.startsWith('ttl-policy.'));
+      for (const entry of ttlEntries) {
+        expect(archived).toContainEqual({ _id: expect.any(String), ...entry, at: new Date(entry.at) });
+      }
+      expect(new Set(archived.map(({ _id }) => String(_id))).size).toBe(archived.length);
+    } finally {
+      await connection.close();
+    }
   });
 
   it('pages newest first without skipping or repeating while entries are added', async () => {

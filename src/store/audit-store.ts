@@ -56,6 +56,17 @@ export class AuditStore {
     );
   }
 
+  /** Every entry, oldest first, `count` at a time, each with its stream id (for the archive). */
+  async *scan(count: number): AsyncGenerator<Array<{ id: string; entry: AuditEntry }>> {
+    let after = '-';
+    for (;;) {
+      const found = await this.redis.xrange(this.keys.audit(), after, '+', 'COUNT', count).catch(redisUnavailable);
+      if (found.length === 0) return;
+      yield found.map(([id, fields]) => ({ id, entry: JSON.parse(fields[1]) as AuditEntry }));
+      after = `(${found[found.length - 1][0]}`;
+    }
+  }
+
   /** Up to `limit` entries, newest first, older than the entry `cursor` names (from the newest when null). */
   async page(limit: number, cursor: string | null): Promise<AuditPage> {
     const found = await this.redis
