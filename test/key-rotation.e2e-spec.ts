@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordStore } from '../src/store/record-store';
+import { ReferenceReconciler } from '../src/store/reference-reconciler';
 import { ACME, eventually, GLOBEX, startTestApp, TestApp } from './support/app';
 import { StoredDocument, readStoredDocuments } from './support/bulk-records';
 import { useHarness } from './support/harness';
@@ -142,5 +144,44 @@ describe('webhook-key secret rotation', () => {
     );
 
     await withApp(rotated, expectAfterChanges);
+  });
+
+  it('moves the keys left under A to B one by one (re-key), after which A can be dropped with nothing lost', async () => {
+    const leftUnderA = [inline[3], shared[2], shared[3], foreign, deletedWithVersion];
+    let before: Map<string, StoredDocument> = new Map();
+    await withApp(rotated, async (app) => {
+      before = await readStoredDocuments(app.url, all);
+      const store = app.app.get(RecordStore, { strict: false });
+      for (const key of leftUnderA) expect(await store.moveToNewestSecret(key)).toBe('moved');
+      for (const key of [...leftUnderA, inline[0]]) expect(await store.moveToNewestSecret(key)).toBe('current');
+      expect(await store.moveToNewestSecret('rot-never-written')).toBe('missing');
+      expect(await readStoredDocuments(app.url, all)).toEqual(before);
+      // Every attachment of the shared body moved with its key, so the reconciler finds nothing unheld.
+      expect(await app.app.get(ReferenceReconciler, { strict: false }).reconcile(0)).toMatchObject({
+        unheldAttachments: 0,
+        datumsFreed: 0,
+      });
+    });
+
+    const { inspect } = harness().redis;
+    for (const key of leftUnderA) {
+      expect(await inspect.exists(keys.record(underA.digest(key)))).toBe(0);
+      expect(await inspect.exists(keys.record(underB.digest(key)))).toBe(1);
+    }
+    expect(await inspect.pttl(keys.record(underB.digest(deletedWithVersion)))).toBeGreaterThan(0);
+
+    await withApp({ WEBHOOK_KEY_SECRET: SECRET_B }, async (app) => {
+      expect(await readStoredDocuments(app.url, all)).toEqual(before);
+      // The tombstone and the foreign owner moved too, and still hold.
+      await submit(app, ACME.apiKey, {
+        accountId: 'acme',
+        webhookKeys: [deletedWithVersion],
+        data: 'back',
+        version: 8,
+      });
+      await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [foreign], data: 'taken' });
+      await settle(app, ACME.apiKey, 'acme', 'rot-sentinel-4');
+      expect(await readStoredDocuments(app.url, all)).toEqual(before);
+    });
   });
 });

@@ -479,6 +479,40 @@ export class RecordStore {
   }
 
   /**
+   * Re-key of one webhook key: moves its record from an older secret's digest to the newest secret's, unchanged
+   * (move-record.lua), so that the older secret can be dropped once every key wanted has moved. The service keeps
+   * no webhook key in clear, so only a caller that has the key (a read, a re-key request listing keys) can move it.
+   * Standalone Redis only, like every rotation (the configuration refuses several secrets on a cluster). Answers
+   * `moved`; `current` when the key is under the newest secret already; `missing` when it has no record at all;
+   * `changed` when its record changed between the read and the move (a write moved it, deleted or rewrote it, or
+   * its shared body lost the key's attachment): nothing was moved, and asking again decides.
+   */
+  async moveToNewestSecret(webhookKey: string): Promise<'moved' | 'current' | 'missing' | 'changed'> {
+    const [newest, ...older] = this.digester.digests(webhookKey);
+    const records = await Promise.all(
+      [newest, ...older].map((digest) => this.redis.hmget(this.keys.record(digest), 'a', 'd', 't', 'b')),
+    ).catch(redisUnavailable);
+    if (records[0][0] !== null) return 'current';
+    const at = records.findIndex(([owner]) => owner !== null);
+    if (at < 0) return 'missing';
+    const [, datumId, token, inline] = records[at];
+    const shared = inline === null && token !== null && datumId !== null;
+    const oldRecord = this.keys.record(older[at - 1]);
+    const outcome = await this.redis
+      .moveRecord(
+        this.keys.record(newest),
+        oldRecord,
+        shared ? this.keys.datumRefs(datumId) : oldRecord,
+        newest,
+        older[at - 1],
+        datumId ?? '',
+        shared ? token : '',
+      )
+      .catch(redisUnavailable);
+    return outcome as 'moved' | 'current' | 'changed';
+  }
+
+  /**
    * Every datum Redis holds now, in batches: SCAN (on every master of a cluster) picks the records that hold their
    * body and the shared bodies, then one pipelined round of reads per batch fetches body, keys and expiry. Never
    * holds more than one batch, whatever the size of the keyspace.
