@@ -2,7 +2,7 @@ import request from 'supertest';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { RecordStore } from '../src/store/record-store';
 import { ReferenceReconciler } from '../src/store/reference-reconciler';
-import { ACME, eventually, GLOBEX, startTestApp, TestApp } from './support/app';
+import { ACME, ADMIN_KEY, eventually, GLOBEX, startTestApp, TestApp } from './support/app';
 import { StoredDocument, readStoredDocuments } from './support/bulk-records';
 import { useHarness } from './support/harness';
 
@@ -17,7 +17,8 @@ const keys = new KeyLayout('sg:');
  * and every write or delete under B leaves the key one record, so no key ever reads older data.
  */
 describe('webhook-key secret rotation', () => {
-  const harness = useHarness();
+  // With MongoDB, so that every write is journalled and the archive and restore can be judged under rotation.
+  const harness = useHarness({ mongo: true });
   const onlyA = { WEBHOOK_KEY_SECRET: SECRET_A };
   const rotated = { WEBHOOK_KEY_SECRET: '', WEBHOOK_KEY_SECRETS: `${SECRET_B},${SECRET_A}` };
   /** Runs `use` against an app of its own, closed afterwards: each restart is a fresh process state. */
@@ -123,6 +124,19 @@ describe('webhook-key secret rotation', () => {
         version: 8,
       });
       await settle(app, ACME.apiKey, 'acme', 'rot-sentinel-3');
+      await expectAfterChanges(app);
+
+      // The archive learns that the keys it holds under A were overwritten or deleted, so a restore brings none of
+      // their old data back, not even under A where the keys have no record any more.
+      const admin = (path: string, body?: object) =>
+        request(app.url).post(`/admin/archive${path}`).set('x-api-key', ADMIN_KEY).send(body);
+      const { runId } = (await admin('/runs')).body as { runId: string };
+      await eventually(async () => {
+        const run = await request(app.url).get(`/admin/archive/runs/${runId}`).set('x-api-key', ADMIN_KEY);
+        return (run.body as { status: string }).status === 'succeeded' ? true : undefined;
+      });
+      const restore = await admin('/restore', {});
+      expect(restore.body).toMatchObject({ restored: 0 });
       await expectAfterChanges(app);
     });
 

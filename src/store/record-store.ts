@@ -370,9 +370,10 @@ export class RecordStore {
       else if (result === 'tombstoned') outcome.tombstoned++;
       else if (result === 'foreign') outcome.foreign.push(digest);
       if (result !== 'applied') return;
-      outcome.applied.push({ digest, previous });
-      // The attachment names the digest the key was written under, which may be an older secret's.
-      if (previousToken !== '') release(previous, `${digests[index][Number(previousAt)]}|${previousToken}`);
+      // The key held `previous` under this digest: an older secret's when this write moved it to the newest.
+      const previousDigest = digests[index][Number(previousAt)];
+      outcome.applied.push({ digest, previous, ...(previousDigest !== digest && { previousUnder: previousDigest }) });
+      if (previousToken !== '') release(previous, `${previousDigest}|${previousToken}`);
       if (previousInline === '1') outcome.ended.push(previous);
     });
     const released = [...releases];
@@ -443,18 +444,19 @@ export class RecordStore {
   }
 
   /**
-   * The ETag, inline body and datum id of each key's record: under rotation, the first of its records (newest
-   * secret first) that exists; a write leaves a key one record, so at most one exists but after a restore. Every
-   * record of every key is asked for in the same tick, so auto-pipelining makes it one round trip whatever the
-   * number of secrets.
+   * The ETag, inline body and datum id of each key's record: under rotation, of the first of its records (newest
+   * secret first) that exists, a tombstone included, so that a key deleted under the newest secret never answers
+   * with data an older secret's record still holds (only a restore leaves a key two records). Every record of every
+   * key is asked for in the same tick, so auto-pipelining makes it one round trip whatever the number of secrets.
    */
   private async readRecords(webhookKeys: string[]): Promise<RecordFields[]> {
     const perKey = this.digester.secretCount;
     const names = webhookKeys.flatMap((key) => this.digester.digests(key).map((digest) => this.keys.record(digest)));
-    const fields = await Promise.all(names.map((name) => this.redis.hmgetBuffer(name, 'e', 'b', 'd')));
+    const fields = await Promise.all(names.map((name) => this.redis.hmgetBuffer(name, 'e', 'b', 'd', 'a')));
     return webhookKeys.map((_, index) => {
       const records = fields.slice(index * perKey, (index + 1) * perKey);
-      return (records.find(([etag]) => etag !== null) ?? records[0]) as RecordFields;
+      const [etag, inline, datumId] = records.find(([, , , owner]) => owner !== null) ?? records[0];
+      return [etag, inline, datumId];
     });
   }
 
