@@ -230,7 +230,11 @@ describe('nothing for strangers while Redis, SQS and MongoDB are down', () => {
       'ECONNRESET',
       'ETIMEDOUT',
       'EPIPE',
-      'Mongo',
+      'MongoServerSelectionError',
+      'MongoNetworkError',
+      'MongoNetworkTimeoutError',
+      'MongooseServerSelectionError',
+      'MongoServerError',
       'Server selection',
       'Connection is closed',
       'Stream isn',
@@ -263,6 +267,7 @@ describe('nothing for strangers while Redis, SQS and MongoDB are down', () => {
     expect(ready.status).toBe(503);
     scan(ready);
     scan(await request(service.url).get('/health/live'));
+    scan(await request(service.url).get('/metrics'));
   });
 
   it('answers every route with an error body that names no host, port, credential or driver message', async () => {
