@@ -2,6 +2,7 @@ import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ArchiveModule } from './archive/archive.module';
+import { AuditModule } from './audit/audit.module';
 import { ApiException } from './common/api-exception';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { HttpErrorFilter } from './common/http-error.filter';
@@ -53,7 +54,7 @@ export class AppModule {
         ...(has('gateway') ? [GatewayModule.forRoot(queue), MessageStatusModule] : []),
         ...(has('worker') ? [IngestModule.forRoot(ttlPolicies, queue)] : []),
         ...(has('query') ? [QueryModule] : []),
-        ...(has('admin') ? [ttlPolicies] : []),
+        ...(has('admin') ? [ttlPolicies, AuditModule] : []),
         ...(archive ? [archive] : []),
         ...(jobs
           ? [jobs, DeadLetterModule.forRoot(queue, jobs, { adminRoutes: has('admin'), sweeper: has('scheduler') })]

@@ -240,12 +240,12 @@ describe('RecordStore layout and reference counting', () => {
       ...webhookKeys.map((key) => digester.digest(key)),
     );
     expect(etag).toBe('"first"');
-    const args = ['set', 'acme', '', 'm-new', etag, '', '0', 'first', attachedAt, '60000', '0'];
+    const args = ['set', 'acme', '', 'm-new', etag, '', '0', 'first', attachedAt, '60000', '0', '1'];
     const replies = await applyRecordKeys(client, webhookKeys.map(recordKey), args);
-    expect(replies.filter((_, index) => index % 4 === 0)).toEqual(['applied', 'applied']);
+    expect(replies.filter((_, index) => index % 5 === 0)).toEqual(['applied', 'applied']);
     // The same call sent again (its reply lost): the keys hold this attempt's own attachment, which must stay.
     const resent = await applyRecordKeys(client, webhookKeys.map(recordKey), args);
-    expect(resent.filter((_, index) => index % 4 === 0)).toEqual(['held', 'held']);
+    expect(resent.filter((_, index) => index % 5 === 0)).toEqual(['held', 'held']);
     expect(await inspect.exists(keys.datum('m-old'))).toBe(1);
 
     // The redelivery finds the keys holding its datum already: nothing changes, the first body stays.

@@ -95,6 +95,16 @@ describe('journalWrites', () => {
     ]);
   });
 
+  it("ends a key under the older secret's digest it held the datum under, when the write moved it to the newest", () => {
+    const moved = entry({ keys: [{ digest: 'digest-new', previous: 'datum-1', previousUnder: 'digest-old' }] });
+    expect(journalWrites([moved], NOW).endings[0]).toEqual({
+      updateOne: {
+        filter: { _id: 'datum-1' },
+        update: { $set: { 'endedKeys.digest-old': { at: new Date(STORED_AT), reason: 'replaced' } } },
+      },
+    });
+  });
+
   it('writes a datum without expiry with expiresAt null', () => {
     const { datums } = journalWrites([entry({ expiresAt: null })], NOW);
     expect(datums[0]).toMatchObject({ updateOne: { update: { $set: { expiresAt: null } } } });

@@ -36,11 +36,11 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
         ),
       );
     }
-    for (const { digest, previous } of entry.keys) {
+    for (const { digest, previous, previousUnder } of entry.keys) {
       if (previous === '') continue;
-      endings.push({
-        updateOne: { filter: { _id: previous }, update: { $set: { [`endedKeys.${digest}`]: { at, reason } } } },
-      });
+      // The archived datum names the key by the digest it held it under, an older secret's after a rotation.
+      const endedKey = `endedKeys.${previousUnder ?? digest}`;
+      endings.push({ updateOne: { filter: { _id: previous }, update: { $set: { [endedKey]: { at, reason } } } } });
     }
     for (const ended of entry.ended) {
       const update = entry.op === 'delete' ? { deleted: true, deletedAt: at } : { replacedAt: at };

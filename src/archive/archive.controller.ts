@@ -8,6 +8,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { Audited, AuditChange, CurrentAuditChange } from '../audit/audited';
 import { RequireApiKey } from '../common/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { ArchiveRun } from '../store/archive-state-store';
@@ -23,6 +24,7 @@ export class ArchiveController {
   constructor(private readonly archive: ArchiveService) {}
 
   @Post('runs')
+  @Audited('archive-run.start')
   @HttpCode(202)
   @ApiOperation({ summary: 'Start an archive run now' })
   @ApiAcceptedResponse({ type: StartedRunDto })
@@ -48,6 +50,7 @@ export class ArchiveController {
   }
 
   @Post('restore')
+  @Audited('archive.restore')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Write archived data back to Redis',
@@ -56,7 +59,9 @@ export class ArchiveController {
       'holds an older version; and TTL policies Redis lacks. An empty body restores everything.',
   })
   @ApiOkResponse({ type: RestoreResultDto })
-  restore(@Body() body: RestoreRequestDto): Promise<RestoreCounts> {
+  restore(@Body() body: RestoreRequestDto, @CurrentAuditChange() change: AuditChange): Promise<RestoreCounts> {
+    // What was restored is the answer (the entry's `after`); what was asked for is the target.
+    change.target = `archive restore of accountId=${body.accountId ?? '*'} flowId=${body.flowId ?? '*'}`;
     return this.archive.restore(body);
   }
 }

@@ -8,7 +8,14 @@ import { ArchiveRunner } from './archive-runner';
 import { ArchiveController } from './archive.controller';
 import { ArchiveRepository } from './archive.repository';
 import { ArchiveScheduler } from './archive.scheduler';
-import { ARCHIVED_POLICY, ARCHIVED_RECORD, ArchivedPolicySchema, ArchivedRecordSchema } from './archive.schemas';
+import {
+  ARCHIVED_AUDIT,
+  ARCHIVED_POLICY,
+  ARCHIVED_RECORD,
+  ArchivedAuditEntrySchema,
+  ArchivedPolicySchema,
+  ArchivedRecordSchema,
+} from './archive.schemas';
 import { ArchiveOff, ArchiveService, MongoArchiveService } from './archive.service';
 import { MongoProbe } from './mongo.probe';
 
@@ -44,6 +51,7 @@ export class ArchiveModule {
           MongooseModule.forFeature([
             { name: ARCHIVED_RECORD, schema: ArchivedRecordSchema },
             { name: ARCHIVED_POLICY, schema: ArchivedPolicySchema },
+            { name: ARCHIVED_AUDIT, schema: ArchivedAuditEntrySchema },
           ]),
         ]
       : [];

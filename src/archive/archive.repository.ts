@@ -4,7 +4,15 @@ import { AnyBulkWriteOperation, Connection, ConnectionStates, Model, mongo } fro
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RecordWrite } from './archive-documents';
-import { ARCHIVED_POLICY, ARCHIVED_RECORD, ArchivedPolicy, ArchivedRecord } from './archive.schemas';
+import { AuditEntry } from '../store/audit-store';
+import {
+  ARCHIVED_AUDIT,
+  ARCHIVED_POLICY,
+  ARCHIVED_RECORD,
+  ArchivedAuditEntry,
+  ArchivedPolicy,
+  ArchivedRecord,
+} from './archive.schemas';
 
 /** The driver's collection API, typed with our documents (their `_id` is a string, not an ObjectId). */
 type MongoCollection<T extends mongo.Document> = mongo.Collection<T>;
@@ -21,6 +29,7 @@ export class ArchiveRepository {
     @InjectConnection() private readonly connection: Connection,
     @InjectModel(ARCHIVED_RECORD) private readonly records: Model<ArchivedRecord>,
     @InjectModel(ARCHIVED_POLICY) private readonly policies: Model<ArchivedPolicy>,
+    @InjectModel(ARCHIVED_AUDIT) private readonly audit: Model<ArchivedAuditEntry>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -57,6 +66,25 @@ export class ArchiveRepository {
     const collection = this.records.collection as unknown as MongoCollection<ArchivedRecord>;
     const result = await collection.bulkWrite(writes, { ordered: false });
     return result.upsertedCount + result.modifiedCount;
+  }
+
+  /**
+   * Copies audit entries, each once: an entry never changes, so one already archived is left as it is. Returns how
+   * many were new.
+   */
+  async writeAuditEntries(entries: Array<{ id: string; entry: AuditEntry }>): Promise<number> {
+    if (entries.length === 0) return 0;
+    const result = await this.audit.bulkWrite(
+      entries.map(({ id, entry }) => ({
+        updateOne: {
+          filter: { _id: id },
+          update: { $setOnInsert: { ...entry, at: new Date(entry.at) } },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+    return result.upsertedCount;
   }
 
   /** Returns how many archived policies the writes created or changed. */

@@ -38,8 +38,20 @@ export interface ArchivedPolicy {
   removedAt: Date | null;
 }
 
+/** One audit entry in the archive (collection `archived_audit`); _id is its Redis stream id. Kept for ever. */
+export interface ArchivedAuditEntry {
+  _id: string;
+  at: Date;
+  actor: string;
+  action: string;
+  target: string;
+  before?: unknown;
+  after?: unknown;
+}
+
 export const ARCHIVED_RECORD = 'ArchivedRecord';
 export const ARCHIVED_POLICY = 'ArchivedPolicy';
+export const ARCHIVED_AUDIT = 'ArchivedAuditEntry';
 
 // Indexes are created by each run (ensureIndexes), not at start-up: the service starts while MongoDB is down.
 const options = { versionKey: false, autoIndex: false, autoCreate: false, minimize: false } as const;
@@ -79,4 +91,17 @@ export const ArchivedPolicySchema = new Schema<ArchivedPolicy>(
     removedAt: { type: Date, default: null },
   },
   { ...options, collection: 'archived_ttl_policies' },
+);
+
+export const ArchivedAuditEntrySchema = new Schema<ArchivedAuditEntry>(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+    actor: { type: String, required: true },
+    action: { type: String, required: true },
+    target: { type: String, required: true },
+    before: { type: Schema.Types.Mixed, default: undefined },
+    after: { type: Schema.Types.Mixed, default: undefined },
+  },
+  { ...options, collection: 'archived_audit' },
 );

@@ -21,6 +21,8 @@ export type ApiKeyScope = 'producer' | 'admin';
 /** Who presented the x-api-key of the current request. */
 export interface Principal {
   scope: ApiKeyScope;
+  /** The key's id (PRODUCER_API_KEYS / ADMIN_API_KEYS, or its fingerprint): names the caller in logs and the audit. */
+  id: string;
   /** The account a producer key is bound to; null for admin keys. */
   accountId: string | null;
 }
@@ -64,8 +66,8 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.credentials = [
-      ...config.producerKeys.map(({ key, accountId }) => credential(key, { scope: 'producer', accountId })),
-      ...config.adminKeys.map((key) => credential(key, { scope: 'admin', accountId: null })),
+      ...config.producerKeys.map(({ id, key, accountId }) => credential(key, { scope: 'producer', id, accountId })),
+      ...config.adminKeys.map(({ id, key }) => credential(key, { scope: 'admin', id, accountId: null })),
     ];
   }
 
@@ -90,8 +92,9 @@ export class ApiKeyGuard implements CanActivate {
     }
     const principal = this.identify(presented);
     if (principal === null) throw new ApiException(401, `Unknown ${API_KEY_HEADER}`);
-    if (principal.scope !== scope) throw new ApiException(403, `This ${API_KEY_HEADER} is not a ${scope} key`);
+    // Attached before the scope check, so that the log line of a 403 names the key that was refused.
     request.principal = principal;
+    if (principal.scope !== scope) throw new ApiException(403, `This ${API_KEY_HEADER} is not a ${scope} key`);
     return true;
   }
 

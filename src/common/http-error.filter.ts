@@ -42,8 +42,11 @@ export function answerError(request: FastifyRequest, reply: FastifyReply, except
 function log(request: FastifyRequest, body: ErrorResponseDto, exception: unknown): void {
   const fields = {
     req: { id: request.id, method: request.method, url: request.url },
+    ...(request.principal && { actor: request.principal.id }),
     res: { statusCode: body.statusCode },
     ...(body.statusCode === 500 && { err: exception instanceof Error ? exception.stack : String(exception) }),
+    // The driver's reason (hosts, ports, error text) stays here, in the log; the answer names only the dependency.
+    ...(exception instanceof DependencyUnavailableError && { reason: exception.message }),
   };
   const status = body.statusCode;
   if (status === 500) logger.error(fields, body.message);
@@ -60,7 +63,10 @@ function describe(exception: unknown): { body: ErrorResponseDto; headers: Record
     return { body: fromNestException(exception), headers: {} };
   }
   if (exception instanceof DependencyUnavailableError) {
-    return { body: errorBody(503, exception.message), headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } };
+    return {
+      body: errorBody(503, `${exception.dependency} is unavailable; retry later`),
+      headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    };
   }
   const status = statusOf(exception);
   if (status !== undefined && status < 500) {

@@ -1,4 +1,4 @@
-import { APP_ROLES, AppConfig, ConfigError, loadConfig } from './app-config';
+import { APP_ROLES, apiKeyFingerprint, AppConfig, ConfigError, loadConfig } from './app-config';
 
 type Env = Record<string, string | undefined>;
 
@@ -203,8 +203,90 @@ describe('loadConfig', () => {
       ]);
     });
 
-    it('accepts a secret of 16 characters', () => {
-      expect(loadConfig(completeEnv({ WEBHOOK_KEY_SECRET: 'x'.repeat(16) })).webhookKeySecret).toBe('x'.repeat(16));
+    it('accepts a secret of 16 characters, as a list of one', () => {
+      expect(loadConfig(completeEnv({ WEBHOOK_KEY_SECRET: 'x'.repeat(16) })).webhookKeySecrets).toEqual([
+        'x'.repeat(16),
+      ]);
+    });
+  });
+
+  describe('WEBHOOK_KEY_SECRETS', () => {
+    const rotated = (secrets: string) => completeEnv({ WEBHOOK_KEY_SECRET: undefined, WEBHOOK_KEY_SECRETS: secrets });
+
+    it('reads a comma list, newest first, trimming spaces', () => {
+      expect(loadConfig(rotated('secret-b-0123456789, secret-a-0123456789')).webhookKeySecrets).toEqual([
+        'secret-b-0123456789',
+        'secret-a-0123456789',
+      ]);
+    });
+
+    it('refuses it together with WEBHOOK_KEY_SECRET, in one line', () => {
+      expect(problemsOf(completeEnv({ WEBHOOK_KEY_SECRETS: 'secret-b-0123456789' }))).toEqual([
+        'WEBHOOK_KEY_SECRETS: set either it or WEBHOOK_KEY_SECRET, not both',
+      ]);
+    });
+
+    it('requires one of the two', () => {
+      expect(problemVariables(completeEnv({ WEBHOOK_KEY_SECRET: undefined }))).toEqual(['WEBHOOK_KEY_SECRET']);
+    });
+
+    it.each([
+      ['a short secret', 'secret-b-0123456789,short'],
+      ['a secret listed twice', 'secret-b-0123456789,secret-b-0123456789'],
+      ['an empty entry', 'secret-b-0123456789,'],
+    ])('refuses %s without echoing a secret', (_case, secrets) => {
+      const problems = problemsOf(rotated(secrets));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^WEBHOOK_KEY_SECRETS: /);
+      expect(problems[0]).not.toContain('secret-b');
+    });
+
+    it('refuses more than one secret on a Redis Cluster', () => {
+      expect(
+        problemsOf({ ...rotated('secret-b-0123456789,secret-a-0123456789'), REDIS_CLUSTER_NODES: 'redis-1:7000' }),
+      ).toEqual(['WEBHOOK_KEY_SECRETS: more than one secret is not supported with REDIS_CLUSTER_NODES']);
+    });
+  });
+
+  describe('API key ids', () => {
+    it('names a key given without an id by a fingerprint that does not contain the key', () => {
+      const [producer] = loadConfig(completeEnv()).producerKeys;
+      expect(producer.id).toMatch(/^key-[0-9a-f]{12}$/);
+      expect(producer.id).toBe(apiKeyFingerprint(PRODUCER_KEY));
+      expect(PRODUCER_KEY).not.toContain(producer.id.slice(4));
+    });
+
+    it('reads id=key:accountId for producers and id=key for admins', () => {
+      const config = loadConfig(
+        completeEnv({ PRODUCER_API_KEYS: `ingest-1=${PRODUCER_KEY}:acme`, ADMIN_API_KEYS: `ops.alice=${ADMIN_KEY}` }),
+      );
+      expect(config.producerKeys).toEqual([{ id: 'ingest-1', key: PRODUCER_KEY, accountId: 'acme' }]);
+      expect(config.adminKeys).toEqual([{ id: 'ops.alice', key: ADMIN_KEY }]);
+    });
+
+    it('keeps a base64 key with padding whole when what follows its = is not a key', () => {
+      const key = 'QUJDREVGR0hJSktMTU5PUA==';
+      expect(loadConfig(completeEnv({ ADMIN_API_KEYS: key })).adminKeys).toEqual([{ id: apiKeyFingerprint(key), key }]);
+    });
+
+    it('takes a key containing = whole after an explicit id', () => {
+      expect(loadConfig(completeEnv({ ADMIN_API_KEYS: 'ops=abc=0123456789abcdef' })).adminKeys).toEqual([
+        { id: 'ops', key: 'abc=0123456789abcdef' },
+      ]);
+    });
+
+    it('refuses an id given to two keys, across both lists, in one line', () => {
+      const problems = problemsOf(
+        completeEnv({ PRODUCER_API_KEYS: `ops=${PRODUCER_KEY}:acme`, ADMIN_API_KEYS: `ops=${ADMIN_KEY}` }),
+      );
+      expect(problems).toEqual(['PRODUCER_API_KEYS, ADMIN_API_KEYS: key id ops is given to more than one key']);
+    });
+
+    it('refuses a key listed twice under different ids, without echoing it', () => {
+      const problems = problemsOf(completeEnv({ ADMIN_API_KEYS: `one=${ADMIN_KEY},two=${ADMIN_KEY}` }));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/a key is listed twice/);
+      expect(problems[0]).not.toContain(ADMIN_KEY);
     });
   });
 
@@ -345,20 +427,20 @@ describe('loadConfig', () => {
         loadConfig(completeEnv({ PRODUCER_API_KEYS: 'producer-key-aaaaaaa:acme, producer-key-bbbbbbb:globex.eu' }))
           .producerKeys,
       ).toEqual([
-        { key: 'producer-key-aaaaaaa', accountId: 'acme' },
-        { key: 'producer-key-bbbbbbb', accountId: 'globex.eu' },
+        { id: apiKeyFingerprint('producer-key-aaaaaaa'), key: 'producer-key-aaaaaaa', accountId: 'acme' },
+        { id: apiKeyFingerprint('producer-key-bbbbbbb'), key: 'producer-key-bbbbbbb', accountId: 'globex.eu' },
       ]);
     });
 
     it('splits on the last colon, so a key may contain colons', () => {
       expect(loadConfig(completeEnv({ PRODUCER_API_KEYS: 'k:e:y-0123456789abc:acme' })).producerKeys).toEqual([
-        { key: 'k:e:y-0123456789abc', accountId: 'acme' },
+        { id: apiKeyFingerprint('k:e:y-0123456789abc'), key: 'k:e:y-0123456789abc', accountId: 'acme' },
       ]);
     });
 
     it('accepts a key of 16 characters', () => {
       expect(loadConfig(completeEnv({ PRODUCER_API_KEYS: `${'k'.repeat(16)}:acme` })).producerKeys).toEqual([
-        { key: 'k'.repeat(16), accountId: 'acme' },
+        { id: apiKeyFingerprint('k'.repeat(16)), key: 'k'.repeat(16), accountId: 'acme' },
       ]);
     });
 
@@ -376,10 +458,11 @@ describe('loadConfig', () => {
 
   describe('ADMIN_API_KEYS', () => {
     it('reads a comma list of keys, trimming spaces', () => {
-      expect(loadConfig(completeEnv({ ADMIN_API_KEYS: 'admin-key-aaaaaaaa, admin-key-bbbbbbbb' })).adminKeys).toEqual([
-        'admin-key-aaaaaaaa',
-        'admin-key-bbbbbbbb',
-      ]);
+      expect(
+        loadConfig(completeEnv({ ADMIN_API_KEYS: 'admin-key-aaaaaaaa, admin-key-bbbbbbbb' })).adminKeys.map(
+          ({ key }) => key,
+        ),
+      ).toEqual(['admin-key-aaaaaaaa', 'admin-key-bbbbbbbb']);
     });
 
     it('rejects a key shorter than 16 characters', () => {

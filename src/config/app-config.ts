@@ -1,4 +1,5 @@
 import { validateCronExpression } from 'cron';
+import { createHash } from 'node:crypto';
 import { ENTITY_ID_PATTERN, MAX_TTL_SECONDS } from '../contract/contract-rules';
 
 export const APP_ROLES = ['gateway', 'worker', 'query', 'admin', 'scheduler'] as const;
@@ -12,8 +13,13 @@ export interface RedisNode {
   port: number;
 }
 
-export interface ProducerKey {
+/** An API key and the id that names it in logs and the audit (the key itself is never shown). */
+export interface ApiKey {
+  id: string;
   key: string;
+}
+
+export interface ProducerKey extends ApiKey {
   accountId: string;
 }
 
@@ -60,8 +66,9 @@ export interface AppConfig {
   defaultTtlSeconds: number | null;
   maxMessageBytes: number;
   producerKeys: ProducerKey[];
-  adminKeys: string[];
-  webhookKeySecret: string;
+  adminKeys: ApiKey[];
+  /** HMAC secrets of webhook keys, newest first: writes use the first, reads find data under any of them. */
+  webhookKeySecrets: string[];
 }
 
 export class ConfigError extends Error {
@@ -122,17 +129,24 @@ export function loadConfig(env: Env): AppConfig {
     defaultTtlSeconds: nullWhenZero(read.int('DEFAULT_TTL_SECONDS', 604800, 0, MAX_TTL_SECONDS)),
     maxMessageBytes: read.int('MAX_MESSAGE_BYTES', 262144, 1024, 1048576),
     producerKeys: has('gateway') ? read.producerKeys('PRODUCER_API_KEYS') : [],
-    adminKeys: has('admin') ? read.apiKeyList('ADMIN_API_KEYS') : [],
-    webhookKeySecret: has('worker', 'query', 'admin')
-      ? read.secret('WEBHOOK_KEY_SECRET', 'worker, query or admin')
-      : (env.WEBHOOK_KEY_SECRET ?? ''),
+    adminKeys: has('admin') ? read.adminKeys('ADMIN_API_KEYS') : [],
+    webhookKeySecrets: has('worker', 'query', 'admin') ? read.webhookKeySecrets('worker, query or admin') : [],
   };
 
-  const apiKeys = [...config.producerKeys.map(({ key }) => key), ...config.adminKeys];
-  if (new Set(apiKeys).size !== apiKeys.length) {
+  const apiKeys = [...config.producerKeys, ...config.adminKeys];
+  if (new Set(apiKeys.map(({ key }) => key)).size !== apiKeys.length) {
     problems.push(
       'PRODUCER_API_KEYS, ADMIN_API_KEYS: a key is listed twice; each key must identify one account or admin',
     );
+  }
+  const duplicateIds = duplicates(apiKeys.map(({ id }) => id));
+  if (duplicateIds.length > 0 && new Set(apiKeys.map(({ key }) => key)).size === apiKeys.length) {
+    problems.push(`PRODUCER_API_KEYS, ADMIN_API_KEYS: key id ${duplicateIds.join(', ')} is given to more than one key`);
+  }
+  if (clusterNodes !== null && config.webhookKeySecrets.length > 1) {
+    // The records of one webhook key under two secrets land in different hash slots, so no script can guard and
+    // move them in one atomic step (docs/design.md, "Rotating the webhook-key secret").
+    problems.push('WEBHOOK_KEY_SECRETS: more than one secret is not supported with REDIS_CLUSTER_NODES');
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -143,7 +157,38 @@ function nullWhenZero(value: number): number | null {
   return value === 0 ? null : value;
 }
 
+function duplicates(values: string[]): string[] {
+  return [...new Set(values.filter((value, index) => values.indexOf(value) !== index))];
+}
+
 const MIN_API_KEY_LENGTH = 16;
+const MIN_SECRET_LENGTH = 16;
+const API_KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,63}$/;
+
+/**
+ * The id of a key configured without one: a fingerprint that names the key in logs and the audit without revealing
+ * it (the first 48 bits of its SHA-256; nothing can be learned about the key from it).
+ */
+export function apiKeyFingerprint(key: string): string {
+  return `key-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * One entry of an API key list: `id=key`, or a bare key whose id is its fingerprint. The text before the first `=`
+ * is the id when it is 1–63 of A-Z a-z 0-9 . _ - and the rest is a whole key, so a key that itself contains `=` after
+ * such a prefix must be given an explicit id (`id=key=with=equals`).
+ */
+function identifiedKey(entry: string): ApiKey {
+  const separator = entry.indexOf('=');
+  const id = entry.slice(0, separator);
+  const key = entry.slice(separator + 1);
+  if (separator > 0 && API_KEY_ID_PATTERN.test(id) && key.length >= MIN_API_KEY_LENGTH) return { id, key };
+  return { id: apiKeyFingerprint(entry), key: entry };
+}
+
+function isValidKey(key: string): boolean {
+  return key.length >= MIN_API_KEY_LENGTH && !/\s/.test(key);
+}
 
 class EnvReader {
   constructor(
@@ -277,19 +322,43 @@ class EnvReader {
     }
   }
 
-  secret(name: string, roles: string): string {
-    const value = this.raw(name);
-    if (value === undefined) return this.fail(name, `is required when APP_ROLES includes ${roles}`, '');
-    if (value.length < 16) return this.fail(name, 'must be at least 16 characters long', '');
-    return value;
+  /**
+   * WEBHOOK_KEY_SECRETS (comma list, newest first) or WEBHOOK_KEY_SECRET (a list of one): exactly one of the two.
+   * A secret may not contain a comma, since it could not be listed in WEBHOOK_KEY_SECRETS.
+   */
+  webhookKeySecrets(roles: string): string[] {
+    const list = this.raw('WEBHOOK_KEY_SECRETS');
+    const single = this.raw('WEBHOOK_KEY_SECRET');
+    if (list !== undefined && single !== undefined) {
+      return this.fail('WEBHOOK_KEY_SECRETS', 'set either it or WEBHOOK_KEY_SECRET, not both', []);
+    }
+    if (list === undefined && single === undefined) {
+      return this.fail(
+        'WEBHOOK_KEY_SECRET',
+        `(or WEBHOOK_KEY_SECRETS) is required when APP_ROLES includes ${roles}`,
+        [],
+      );
+    }
+    const name = list === undefined ? 'WEBHOOK_KEY_SECRET' : 'WEBHOOK_KEY_SECRETS';
+    const secrets = list === undefined ? [single as string] : list.split(',').map((secret) => secret.trim());
+    if (secrets.some((secret) => secret.length < MIN_SECRET_LENGTH)) {
+      const each = list === undefined ? '' : 'every secret ';
+      return this.fail(name, `${each}must be at least ${MIN_SECRET_LENGTH} characters long`, []);
+    }
+    if (new Set(secrets).size !== secrets.length) return this.fail(name, 'a secret is listed twice', []);
+    return secrets;
   }
 
-  apiKeyList(name: string): string[] {
+  adminKeys(name: string): ApiKey[] {
     const value = this.raw(name);
     if (value === undefined) return this.fail(name, 'is required when APP_ROLES includes admin', []);
-    const keys = value.split(',').map((key) => key.trim());
-    if (keys.some((key) => key.length < MIN_API_KEY_LENGTH || /\s/.test(key))) {
-      return this.fail(name, `every key must be at least ${MIN_API_KEY_LENGTH} characters without whitespace`, []);
+    const keys = value.split(',').map((entry) => identifiedKey(entry.trim()));
+    if (!keys.every(({ key }) => isValidKey(key))) {
+      return this.fail(
+        name,
+        `must be a comma list of key or id=key (keys of at least ${MIN_API_KEY_LENGTH} characters without whitespace)`,
+        [],
+      );
     }
     return keys;
   }
@@ -300,17 +369,17 @@ class EnvReader {
     const bindings: ProducerKey[] = [];
     for (const entry of value.split(',').map((item) => item.trim())) {
       const separator = entry.lastIndexOf(':');
-      const key = entry.slice(0, separator);
+      const { id, key } = identifiedKey(entry.slice(0, Math.max(separator, 0)));
       const accountId = entry.slice(separator + 1);
-      if (separator < 0 || key.length < MIN_API_KEY_LENGTH || /\s/.test(key) || !ENTITY_ID_PATTERN.test(accountId)) {
+      if (separator < 0 || !isValidKey(key) || !ENTITY_ID_PATTERN.test(accountId)) {
         return this.fail(
           name,
-          `must be a comma list of key:accountId (keys of at least ${MIN_API_KEY_LENGTH} characters, ` +
-            'account ids of A-Z a-z 0-9 . _ -)',
+          `must be a comma list of key:accountId or id=key:accountId (keys of at least ${MIN_API_KEY_LENGTH} ` +
+            'characters, ids and account ids of A-Z a-z 0-9 . _ -)',
           [],
         );
       }
-      bindings.push({ key, accountId });
+      bindings.push({ id, key, accountId });
     }
     return bindings;
   }

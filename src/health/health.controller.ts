@@ -29,7 +29,7 @@ export class HealthController {
         error: 'Service Unavailable',
         message: 'Not ready: redis is down',
         status: 'error',
-        checks: { redis: { status: 'down', message: 'Redis PING: no answer within 1500 ms' }, sqs: { status: 'up' } },
+        checks: { redis: { status: 'down', message: 'no answer within 1500 ms' }, sqs: { status: 'up' } },
       },
     },
   })

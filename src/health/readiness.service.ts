@@ -1,7 +1,6 @@
-import { Injectable, OnModuleInit, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit, ServiceUnavailableException } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { withDeadline } from '../common/deadline';
 import { DependencyProbe, ProbeDownError, ReadinessProbe } from './dependency-probe';
 
 /** Each probe gets this long; all run at once, so /health/ready answers within 2 s whatever hangs. */
@@ -12,9 +11,19 @@ export interface ReadinessReport {
   checks: HealthCheckResult['details'];
 }
 
+/**
+ * /health/ready answers anyone, so a down check says only that the dependency is down or did not answer in time:
+ * driver messages name hosts, ports and sometimes credentials. The full reason goes to the log, once per change.
+ */
+const DOWN_MESSAGE = 'unavailable (the reason is in the service log)';
+const NO_ANSWER_MESSAGE = `no answer within ${PROBE_TIMEOUT_MS} ms`;
+
 @Injectable()
 export class ReadinessService implements OnModuleInit {
+  private readonly logger = new Logger(ReadinessService.name);
   private probes: DependencyProbe[] = [];
+  /** The last reason logged per probe: a probe polled every few seconds logs a failure once, not at every poll. */
+  private readonly loggedReasons = new Map<string, string>();
 
   constructor(
     private readonly health: HealthCheckService,
@@ -53,12 +62,31 @@ export class ReadinessService implements OnModuleInit {
 
   private async indicate(probe: DependencyProbe): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(probe.name);
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new Error(`${probe.name}: ${NO_ANSWER_MESSAGE}`));
+      }, PROBE_TIMEOUT_MS);
+    });
     try {
-      const details = await withDeadline(probe.check(PROBE_TIMEOUT_MS), PROBE_TIMEOUT_MS, probe.name);
+      const details = await Promise.race([probe.check(PROBE_TIMEOUT_MS), deadline]);
+      this.loggedReasons.delete(probe.name);
       return indicator.up(details ?? undefined);
     } catch (error) {
+      this.logDown(probe.name, error);
       const details = error instanceof ProbeDownError ? error.details : {};
-      return indicator.down({ message: error instanceof Error ? error.message : String(error), ...details });
+      return indicator.down({ message: timedOut ? NO_ANSWER_MESSAGE : DOWN_MESSAGE, ...details });
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  private logDown(name: string, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (this.loggedReasons.get(name) === reason) return;
+    this.loggedReasons.set(name, reason);
+    this.logger.warn({ check: name, reason }, `readiness: ${name} is down`);
   }
 }

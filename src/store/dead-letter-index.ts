@@ -1,7 +1,7 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
 import { KeyLayout } from './key-layout';
-import { execAll, RedisClient } from './redis-client';
+import { execTransaction, RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 /** One message of the dead-letter queue, as the index keeps it (GET /admin/dead-letters shows most of it). */
@@ -62,7 +62,7 @@ export class DeadLetterIndex {
   async add(entries: DeadLetterEntry[]): Promise<void> {
     await Promise.all(
       entries.map(({ body, ...summary }) =>
-        execAll(
+        execTransaction(
           this.redis
             .multi()
             .set(this.keys.deadLetter(summary.messageId), JSON.stringify(summary), 'NX')
@@ -76,7 +76,7 @@ export class DeadLetterIndex {
   async remove(messageIds: string[]): Promise<void> {
     await Promise.all(
       messageIds.map((messageId) =>
-        execAll(
+        execTransaction(
           this.redis
             .multi()
             .zrem(this.keys.deadLetterIndex(), messageId)

@@ -1,7 +1,7 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
 import { KeyLayout } from './key-layout';
-import { execAll, RedisClient } from './redis-client';
+import { execTransaction, RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 export type JobStatus = 'running' | 'succeeded' | 'failed';
@@ -39,7 +39,7 @@ export class JobStore {
     for (let start = 0; start < plan.length; start += 1000) {
       transaction.rpush(this.keys.jobPlan(job.jobId), ...plan.slice(start, start + 1000));
     }
-    await execAll(transaction).catch(redisUnavailable);
+    await execTransaction(transaction).catch(redisUnavailable);
     await this.prune().catch(redisUnavailable);
   }
 
@@ -90,7 +90,7 @@ export class JobStore {
     const ids = await this.redis.zrevrange(this.keys.jobIndex(), FINISHED_JOBS_KEPT, -1);
     const finished = (await this.load(ids)).filter((job) => job.status !== 'running').map((job) => job.jobId);
     if (finished.length === 0) return;
-    await execAll(
+    await execTransaction(
       this.redis
         .multi()
         .zrem(this.keys.jobIndex(), ...finished)

@@ -10,6 +10,11 @@ import { redisUnavailable } from './redis-errors';
 export interface JournalKey {
   digest: string;
   previous: string;
+  /**
+   * The digest under which the key held `previous`, when it is not `digest`: an older secret's, while one is being
+   * rotated out (the write moved the key to the newest secret).
+   */
+  previousUnder?: string;
 }
 
 /** One applied write, as the archive needs it even after Redis has forgotten the data (TTL, overwrite, delete). */
@@ -84,7 +89,11 @@ export class JournalStore {
       'x',
       entry.expiresAt === null ? '' : String(entry.expiresAt),
       'k',
-      entry.keys.map(({ digest, previous }) => `${digest}:${previous}`).join(','),
+      entry.keys
+        .map(({ digest, previous, previousUnder }) =>
+          [digest, previous, ...(previousUnder ? [previousUnder] : [])].join(':'),
+        )
+        .join(','),
       'r',
       entry.ended.join(','),
       ...(entry.body === null ? [] : ['b', entry.body]),
@@ -153,8 +162,8 @@ function parseEntry(id: string, fields: string[]): JournalEntry {
     at: Number(text('t')),
     expiresAt: text('x') === '' ? null : Number(text('x')),
     keys: list('k').map((pair) => {
-      const [digest, previous] = pair.split(':');
-      return { digest, previous: previous ?? '' };
+      const [digest, previous, previousUnder] = pair.split(':');
+      return { digest, previous: previous ?? '', ...(previousUnder && { previousUnder }) };
     }),
     ended: list('r'),
     body: value.get('b') ?? null,

@@ -95,4 +95,19 @@ describe('WebhookKeyDigester', () => {
     expect(digester.digest(longKey)).not.toContain('kkkkkkkk');
     expect(new KeyLayout('sg:').record(digester.digest(webhookKey))).not.toContain(webhookKey);
   });
+
+  it('under rotation, writes under the newest secret and lists the digest under every secret, newest first', () => {
+    const older = 'older-secret-0123456789';
+    const rotating = new WebhookKeyDigester(secret, older);
+    expect(rotating.secretCount).toBe(2);
+    expect(rotating.digest(webhookKey)).toBe(new WebhookKeyDigester(secret).digest(webhookKey));
+    expect(rotating.digests(webhookKey)).toEqual([
+      new WebhookKeyDigester(secret).digest(webhookKey),
+      new WebhookKeyDigester(older).digest(webhookKey),
+    ]);
+  });
+
+  it('refuses to digest in a process without a secret', () => {
+    expect(() => new WebhookKeyDigester().digest(webhookKey)).toThrow('no webhook-key secret is configured');
+  });
 });

@@ -23,6 +23,7 @@ import { createHmac } from 'node:crypto';
  * - `<p>{jobs}:index`     admin jobs by start time (sorted set); `<p>{jobs}:job:<jobId>` one job (string: JSON);
  *                         `<p>{jobs}:plan:<jobId>` its work list (list), `<p>{jobs}:done:<jobId>` what it did (set)
  * - `<p>lease:<name>`     a lease held by one process at a time (dead-letter walks, one running job each)
+ * - `<p>audit`            the audit of admin changes (stream, newest last), trimmed by age and count
  */
 export class KeyLayout {
   constructor(readonly prefix: string) {}
@@ -142,13 +143,41 @@ export class KeyLayout {
   lease(name: string): string {
     return `${this.prefix}lease:${name}`;
   }
+
+  audit(): string {
+    return `${this.prefix}audit`;
+  }
 }
 
-/** Webhook keys are credentials: Redis and MongoDB only ever see their HMAC-SHA256 digest (base64url, 43 chars). */
+/**
+ * Webhook keys are credentials: Redis and MongoDB only ever see their HMAC-SHA256 digest (base64url, 43 chars).
+ * Under rotation (WEBHOOK_KEY_SECRETS) a key has one digest per secret, newest first: writes store it under the
+ * first, reads and guards look under every one.
+ */
 export class WebhookKeyDigester {
-  constructor(private readonly secret: string) {}
+  private readonly secrets: readonly string[];
 
+  /**
+   * `secrets` newest first. None in a process whose roles never see a webhook key (the configuration requires them
+   * for worker, query and admin): digesting there is a bug, and throws.
+   */
+  constructor(...secrets: string[]) {
+    this.secrets = secrets;
+  }
+
+  /** How many secrets are listed: 1 unless a rotation is under way. */
+  get secretCount(): number {
+    return this.secrets.length;
+  }
+
+  /** The digest under the newest secret: where a write stores the key. */
   digest(webhookKey: string): string {
-    return createHmac('sha256', this.secret).update(webhookKey).digest('base64url');
+    return this.digests(webhookKey)[0];
+  }
+
+  /** The key's digest under every listed secret, newest first. */
+  digests(webhookKey: string): string[] {
+    if (this.secrets.length === 0) throw new Error('no webhook-key secret is configured in this process');
+    return this.secrets.map((secret) => createHmac('sha256', secret).update(webhookKey).digest('base64url'));
   }
 }

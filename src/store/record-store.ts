@@ -102,7 +102,8 @@ const KEYS_PER_SCRIPT_CALL = 100;
 type KeyOp = 'set' | 'delete' | 'restore';
 
 /** What apply-record-keys.lua reports for one key (see the script). */
-type KeyReply = [outcome: string, previous: string, previousToken: string, previousInline: string];
+type KeyReply = [outcome: string, previous: string, previousToken: string, previousInline: string, previousAt: string];
+const REPLY_ENTRIES_PER_KEY = 5;
 
 interface KeyWrite {
   op: KeyOp;
@@ -110,13 +111,20 @@ interface KeyWrite {
   version: number | null;
   datumId: string;
   body: RecordBody | null;
-  digests: string[];
+  /**
+   * Per key, its digest under every secret, newest first (as many as WEBHOOK_KEY_SECRETS lists; one for a restore,
+   * which knows only the digest the archive holds). The key is written under the first.
+   */
+  digests: string[][];
   /** Unix ms, 0 for none. */
   expireAt: number;
   /** Unix ms the data was sent (see apply-record-keys.lua's `s`), null when unknown. */
   sentAt: number | null;
   redriven: boolean;
 }
+
+/** `e`, `b` and `d` of a key's record: its ETag, its inline body, the datum id of its shared body. */
+type RecordFields = [etag: Buffer | null, inline: Buffer | null, datumId: Buffer | null];
 
 /** A shared body as attach-datum.lua left it for this attempt. */
 interface Attachment {
@@ -202,7 +210,7 @@ export class RecordStore {
       version,
       datumId: context.datumId,
       body,
-      digests: message.webhookKeys.map((key) => this.digester.digest(key)),
+      digests: message.webhookKeys.map((key) => this.digester.digests(key)),
       expireAt,
       sentAt: context.sentAt ?? null,
       redriven: context.redriven ?? false,
@@ -250,7 +258,7 @@ export class RecordStore {
       version: datum.version,
       datumId: datum.datumId,
       body: { json: datum.body, etag: etagOf(datum.body) },
-      digests: datum.digests,
+      digests: datum.digests.map((digest) => [digest]),
       expireAt: datum.expiresAt ?? 0,
       sentAt: datum.storedAt,
       redriven: false,
@@ -274,16 +282,17 @@ export class RecordStore {
       attachment?.attachedAt ?? '',
       String(MAX_ATTACHMENT_AGE_MS),
       this.tombstoneTtlMs,
+      String(write.digests[0].length),
       write.sentAt === null ? '' : String(write.sentAt),
       write.redriven ? '1' : '',
     ];
-    const records = write.digests.map((digest) => this.keys.record(digest));
-    const groups = this.scriptCalls(records);
+    const records = write.digests.map((digests) => digests.map((digest) => this.keys.record(digest)));
+    const groups = this.scriptCalls(records.map((names) => names[0]));
     const groupReplies = await Promise.all(
       groups.map((positions) =>
         applyRecordKeys(
           this.redis,
-          positions.map((position) => records[position]),
+          positions.flatMap((position) => records[position]),
           args,
         ),
       ),
@@ -292,7 +301,8 @@ export class RecordStore {
     groups.forEach((positions, group) => {
       const flat = groupReplies[group];
       positions.forEach((position, index) => {
-        replies[position] = [flat[index * 4], flat[index * 4 + 1], flat[index * 4 + 2], flat[index * 4 + 3]];
+        const at = index * REPLY_ENTRIES_PER_KEY;
+        replies[position] = [flat[at], flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4]];
       });
     });
     const outcome = await this.settle(replies, write.digests, write.datumId, attachment);
@@ -315,15 +325,17 @@ export class RecordStore {
       body.etag,
       String(write.expireAt),
       token,
-      ...write.digests,
+      ...write.digests.map(([newest]) => newest),
     );
     return { token, attachedAt, etag, expireAt: Number(expireAt) };
   }
 
   /**
-   * Splits a message's records into the calls of apply-record-keys.lua, as lists of positions in `records`: on a
-   * cluster one call per hash slot (a script may only touch keys of one slot), on a single server one call for all;
-   * either way at most KEYS_PER_SCRIPT_CALL keys per call.
+   * Splits a message's records into the calls of apply-record-keys.lua, as lists of positions in `records` (each
+   * key's record under the newest secret): on a cluster one call per hash slot (a script may only touch keys of one
+   * slot), on a single server one call for all; either way at most KEYS_PER_SCRIPT_CALL keys per call. A key's
+   * records under older secrets join its call: only on a single server, where every key shares the call (the
+   * configuration refuses several secrets on a cluster).
    */
   private scriptCalls(records: string[]): number[][] {
     const bySlot = new Map<number, number[]>();
@@ -349,7 +361,7 @@ export class RecordStore {
    */
   private async settle(
     replies: KeyReply[],
-    digests: string[],
+    digests: string[][],
     datumId: string,
     attachment: Attachment | null,
   ): Promise<KeysApplied> {
@@ -368,8 +380,8 @@ export class RecordStore {
       if (list) list.push(attached);
       else releases.set(releasedId, [attached]);
     };
-    replies.forEach(([result, previous, previousToken, previousInline], index) => {
-      const digest = digests[index];
+    replies.forEach(([result, previous, previousToken, previousInline, previousAt], index) => {
+      const digest = digests[index][0];
       const ownAttachmentUnused = result !== 'applied' && result !== 'held';
       if (ownAttachmentUnused && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
       if (result === 'kept' || result === 'held') {
@@ -379,8 +391,10 @@ export class RecordStore {
       else if (result === 'tombstoned') outcome.tombstoned++;
       else if (result === 'foreign') outcome.foreign.push(digest);
       if (result !== 'applied') return;
-      outcome.applied.push({ digest, previous });
-      if (previousToken !== '') release(previous, `${digest}|${previousToken}`);
+      // The key held `previous` under this digest: an older secret's when this write moved it to the newest.
+      const previousDigest = digests[index][Number(previousAt)];
+      outcome.applied.push({ digest, previous, ...(previousDigest !== digest && { previousUnder: previousDigest }) });
+      if (previousToken !== '') release(previous, `${previousDigest}|${previousToken}`);
       if (previousInline === '1') outcome.ended.push(previous);
     });
     const released = [...releases];
@@ -410,7 +424,7 @@ export class RecordStore {
     const stored =
       webhookKeys.length > 1
         ? await this.redis.get(this.keys.datum(datumId))
-        : await this.redis.hget(this.keys.record(this.digester.digest(webhookKeys[0])), 'b');
+        : ((await this.readRecords([webhookKeys[0]]))[0][1]?.toString() ?? null);
     return stored ?? body.json;
   }
 
@@ -438,9 +452,7 @@ export class RecordStore {
    * (a conditional request); then the answer is not-modified and the body is not read.
    */
   async read(webhookKey: string, holdsCurrent?: (etag: string) => boolean): Promise<ReadResult> {
-    const [etag, inline, datumId] = await this.redis
-      .hmgetBuffer(this.keys.record(this.digester.digest(webhookKey)), 'e', 'b', 'd')
-      .catch(redisUnavailable);
+    const [[etag, inline, datumId]] = await this.readRecords([webhookKey]).catch(redisUnavailable);
     if (etag === null) return { kind: 'missing' };
     const etagText = etag.toString('latin1');
     if (holdsCurrent?.(etagText)) return { kind: 'not-modified', etag: etagText };
@@ -452,11 +464,26 @@ export class RecordStore {
     return body === null ? { kind: 'missing' } : { kind: 'found', etag: etagText, body };
   }
 
+  /**
+   * The ETag, inline body and datum id of each key's record: under rotation, of the first of its records (newest
+   * secret first) that exists, a tombstone included, so that a key deleted under the newest secret never answers
+   * with data an older secret's record still holds (only a restore leaves a key two records). Every record of every
+   * key is asked for in the same tick, so auto-pipelining makes it one round trip whatever the number of secrets.
+   */
+  private async readRecords(webhookKeys: string[]): Promise<RecordFields[]> {
+    const perKey = this.digester.secretCount;
+    const names = webhookKeys.flatMap((key) => this.digester.digests(key).map((digest) => this.keys.record(digest)));
+    const fields = await Promise.all(names.map((name) => this.redis.hmgetBuffer(name, 'e', 'b', 'd', 'a')));
+    return webhookKeys.map((_, index) => {
+      const records = fields.slice(index * perKey, (index + 1) * perKey);
+      const [etag, inline, datumId] = records.find(([, , , owner]) => owner !== null) ?? records[0];
+      return [etag, inline, datumId];
+    });
+  }
+
   /** Reads many keys in two round trips in all: the records, then the shared bodies they point at. */
   async readMany(webhookKeys: string[]): Promise<Map<string, Buffer>> {
-    const records = await Promise.all(
-      webhookKeys.map((key) => this.redis.hmgetBuffer(this.keys.record(this.digester.digest(key)), 'e', 'b', 'd')),
-    ).catch(redisUnavailable);
+    const records = await this.readRecords(webhookKeys).catch(redisUnavailable);
     const datumIds = [
       ...new Set(
         records.flatMap(([etag, inline, datumId]) => (etag && !inline && datumId ? [datumId.toString()] : [])),
@@ -472,6 +499,40 @@ export class RecordStore {
       if (body !== null) found.set(webhookKeys[index], body);
     });
     return found;
+  }
+
+  /**
+   * Re-key of one webhook key: moves its record from an older secret's digest to the newest secret's, unchanged
+   * (move-record.lua), so that the older secret can be dropped once every key wanted has moved. The service keeps
+   * no webhook key in clear, so only a caller that has the key (a read, a re-key request listing keys) can move it.
+   * Standalone Redis only, like every rotation (the configuration refuses several secrets on a cluster). Answers
+   * `moved`; `current` when the key is under the newest secret already; `missing` when it has no record at all;
+   * `changed` when its record changed between the read and the move (a write moved it, deleted or rewrote it, or
+   * its shared body lost the key's attachment): nothing was moved, and asking again decides.
+   */
+  async moveToNewestSecret(webhookKey: string): Promise<'moved' | 'current' | 'missing' | 'changed'> {
+    const [newest, ...older] = this.digester.digests(webhookKey);
+    const records = await Promise.all(
+      [newest, ...older].map((digest) => this.redis.hmget(this.keys.record(digest), 'a', 'd', 't', 'b')),
+    ).catch(redisUnavailable);
+    if (records[0][0] !== null) return 'current';
+    const at = records.findIndex(([owner]) => owner !== null);
+    if (at < 0) return 'missing';
+    const [, datumId, token, inline] = records[at];
+    const shared = inline === null && token !== null && datumId !== null;
+    const oldRecord = this.keys.record(older[at - 1]);
+    const outcome = await this.redis
+      .moveRecord(
+        this.keys.record(newest),
+        oldRecord,
+        shared ? this.keys.datumRefs(datumId) : oldRecord,
+        newest,
+        older[at - 1],
+        datumId ?? '',
+        shared ? token : '',
+      )
+      .catch(redisUnavailable);
+    return outcome as 'moved' | 'current' | 'changed';
   }
 
   /**

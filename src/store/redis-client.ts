@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
 import { AppConfig } from '../config/app-config';
+import { redisUnavailable } from './redis-errors';
 
 export type RedisClient = Redis | Cluster;
 
@@ -79,6 +80,7 @@ declare module 'ioredis' {
     attachDatum(body: string, refs: string, ...args: string[]): Result<[string, string, string], Context>;
     releaseDatum(body: string, refs: string, ...attachments: string[]): Result<number, Context>;
     forgetDanglingRecord(record: string, datumId: string, token: string): Result<number, Context>;
+    moveRecord(newest: string, older: string, refs: string, ...args: string[]): Result<string, Context>;
   }
 }
 
@@ -88,6 +90,7 @@ const SCRIPTS = [
   { name: 'appendJournal', file: 'journal-append.lua', numberOfKeys: 3 },
   { name: 'acknowledgeJournal', file: 'journal-acknowledge.lua', numberOfKeys: 2 },
   { name: 'forgetDanglingRecord', file: 'forget-dangling-record.lua', numberOfKeys: 1 },
+  { name: 'moveRecord', file: 'move-record.lua', numberOfKeys: 3 },
   { name: 'acquireLock', file: 'acquire-lock.lua', numberOfKeys: 1 },
   { name: 'releaseLock', file: 'release-lock.lua', numberOfKeys: 1 },
 ] as const;
@@ -127,12 +130,13 @@ export async function applyRecordKeys(redis: RedisClient, records: string[], arg
 }
 
 /**
- * Runs a MULTI and fails when any of its commands failed: ioredis resolves EXEC with an error per command instead
- * of rejecting, and a write that Redis refused inside a transaction must not pass for done.
+ * Runs a MULTI and returns each command's reply. A command Redis refused fails the whole call as it would alone
+ * (ioredis reports it inside the results instead), and so does an aborted transaction.
  */
-export async function execAll(transaction: ChainableCommander): Promise<unknown[]> {
-  const results = await transaction.exec();
-  if (results === null) throw new Error('Redis discarded the transaction');
-  for (const [error] of results) if (error) throw error;
+export async function execTransaction(transaction: ChainableCommander): Promise<unknown[]> {
+  const results = await transaction.exec().catch(redisUnavailable);
+  if (results === null) throw new DependencyUnavailableError('Redis', new Error('the transaction was aborted'));
+  const failed = results.find(([error]) => error !== null);
+  if (failed) redisUnavailable(failed[0]);
   return results.map(([, reply]) => reply);
 }

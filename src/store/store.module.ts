@@ -7,6 +7,7 @@ import { DeadLetterIndex } from './dead-letter-index';
 import { JobStore } from './job-store';
 import { LeaseStore } from './lease-store';
 import { MessageStatusStore } from './message-status-store';
+import { AuditStore } from './audit-store';
 import { JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { RecordStore } from './record-store';
@@ -31,7 +32,7 @@ import { TtlPolicyStore } from './ttl-policy-store';
     },
     {
       provide: WebhookKeyDigester,
-      useFactory: (config: AppConfig) => new WebhookKeyDigester(config.webhookKeySecret),
+      useFactory: (config: AppConfig) => new WebhookKeyDigester(...config.webhookKeySecrets),
       inject: [APP_CONFIG],
     },
     RecordStore,
@@ -44,6 +45,7 @@ import { TtlPolicyStore } from './ttl-policy-store';
     DeadLetterIndex,
     JobStore,
     LeaseStore,
+    AuditStore,
   ],
   exports: [
     RecordStore,
@@ -56,6 +58,7 @@ import { TtlPolicyStore } from './ttl-policy-store';
     DeadLetterIndex,
     JobStore,
     LeaseStore,
+    AuditStore,
   ],
 })
 export class StoreModule {}

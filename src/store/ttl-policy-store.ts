@@ -1,7 +1,7 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
 import { KeyLayout } from './key-layout';
-import { RedisClient, scanKeys } from './redis-client';
+import { execTransaction, RedisClient, scanKeys } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 /** A stored TTL policy; `flowId` null is the account's own policy, `ttlSeconds` null means "never expires". */
@@ -37,12 +37,20 @@ export class TtlPolicyStore {
     private readonly keys: KeyLayout,
   ) {}
 
-  async put(accountId: string, flowId: string | null, ttlSeconds: number | null, now = Date.now()): Promise<TtlPolicy> {
+  /** Stores a policy; answers it with the one it replaced, read in the same transaction (for the audit). */
+  async put(
+    accountId: string,
+    flowId: string | null,
+    ttlSeconds: number | null,
+    now = Date.now(),
+  ): Promise<{ policy: TtlPolicy; previous: TtlPolicy | null }> {
     const stored: StoredPolicy = { ttlSeconds, updatedAt: new Date(now).toISOString() };
-    await this.redis
-      .hset(this.keys.ttlPolicies(accountId), this.field(flowId), JSON.stringify(stored))
-      .catch(redisUnavailable);
-    return { accountId, flowId, ...stored };
+    const key = this.keys.ttlPolicies(accountId);
+    const field = this.field(flowId);
+    const [previous] = await execTransaction(
+      this.redis.multi().hget(key, field).hset(key, field, JSON.stringify(stored)),
+    );
+    return { policy: { accountId, flowId, ...stored }, previous: this.policyOf(accountId, flowId, previous) };
   }
 
   async get(accountId: string, flowId: string | null): Promise<TtlPolicy | null> {
@@ -50,9 +58,16 @@ export class TtlPolicyStore {
     return raw === null ? null : { accountId, flowId, ...parse(raw) };
   }
 
-  /** Returns whether a policy was there to delete. */
-  async delete(accountId: string, flowId: string | null): Promise<boolean> {
-    return (await this.redis.hdel(this.keys.ttlPolicies(accountId), this.field(flowId)).catch(redisUnavailable)) === 1;
+  /** Returns the policy deleted, null when there was none. */
+  async delete(accountId: string, flowId: string | null): Promise<TtlPolicy | null> {
+    const key = this.keys.ttlPolicies(accountId);
+    const field = this.field(flowId);
+    const [removed] = await execTransaction(this.redis.multi().hget(key, field).hdel(key, field));
+    return this.policyOf(accountId, flowId, removed);
+  }
+
+  private policyOf(accountId: string, flowId: string | null, raw: unknown): TtlPolicy | null {
+    return typeof raw === 'string' ? { accountId, flowId, ...parse(raw) } : null;
   }
 
   async listAccount(accountId: string): Promise<{ account: TtlPolicy | null; flows: TtlPolicy[] }> {

@@ -7,6 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { Audited, AuditChange, CurrentAuditChange } from '../audit/audited';
 import { RequireApiKey } from '../common/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { TtlPolicy } from '../store/ttl-policy-store';
@@ -45,10 +46,15 @@ export class TtlPolicyController {
   }
 
   @Put('accounts/:accountId')
+  @Audited('ttl-policy.put')
   @ApiOperation({ summary: "Set an account's TTL policy (applies to writes after it)" })
   @ApiOkResponse({ type: TtlPolicyDto })
-  putAccount(@Param() params: AccountParams, @Body() body: PutTtlPolicyDto): Promise<TtlPolicy> {
-    return this.policies.put(params.accountId, null, body.ttlSeconds);
+  putAccount(
+    @Param() params: AccountParams,
+    @Body() body: PutTtlPolicyDto,
+    @CurrentAuditChange() change: AuditChange,
+  ): Promise<TtlPolicy> {
+    return this.policies.put(params.accountId, null, body.ttlSeconds, change);
   }
 
   @Get('accounts/:accountId')
@@ -60,19 +66,25 @@ export class TtlPolicyController {
   }
 
   @Delete('accounts/:accountId')
+  @Audited('ttl-policy.delete')
   @HttpCode(204)
   @ApiOperation({ summary: "Remove an account's TTL policy (writes after it get the default)" })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  deleteAccount(@Param() params: AccountParams): Promise<void> {
-    return this.policies.delete(params.accountId, null);
+  deleteAccount(@Param() params: AccountParams, @CurrentAuditChange() change: AuditChange): Promise<void> {
+    return this.policies.delete(params.accountId, null, change);
   }
 
   @Put('accounts/:accountId/flows/:flowId')
+  @Audited('ttl-policy.put')
   @ApiOperation({ summary: "Set a flow's TTL policy (wins over the account's)" })
   @ApiOkResponse({ type: TtlPolicyDto })
-  putFlow(@Param() params: FlowParams, @Body() body: PutTtlPolicyDto): Promise<TtlPolicy> {
-    return this.policies.put(params.accountId, params.flowId, body.ttlSeconds);
+  putFlow(
+    @Param() params: FlowParams,
+    @Body() body: PutTtlPolicyDto,
+    @CurrentAuditChange() change: AuditChange,
+  ): Promise<TtlPolicy> {
+    return this.policies.put(params.accountId, params.flowId, body.ttlSeconds, change);
   }
 
   @Get('accounts/:accountId/flows/:flowId')
@@ -84,11 +96,12 @@ export class TtlPolicyController {
   }
 
   @Delete('accounts/:accountId/flows/:flowId')
+  @Audited('ttl-policy.delete')
   @HttpCode(204)
   @ApiOperation({ summary: "Remove a flow's TTL policy (writes after it get the account's)" })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  deleteFlow(@Param() params: FlowParams): Promise<void> {
-    return this.policies.delete(params.accountId, params.flowId);
+  deleteFlow(@Param() params: FlowParams, @CurrentAuditChange() change: AuditChange): Promise<void> {
+    return this.policies.delete(params.accountId, params.flowId, change);
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { AuditChange } from '../audit/audited';
 import { ApiException } from '../common/api-exception';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -17,8 +18,17 @@ export class TtlPolicyService {
     return resolveTtl(await this.policies.applicable(accountId, flowId), this.config.defaultTtlSeconds);
   }
 
-  put(accountId: string, flowId: string | null, ttlSeconds: number | null): Promise<TtlPolicy> {
-    return this.policies.put(accountId, flowId, ttlSeconds);
+  /** Stores the policy; `change` receives the policy before and after, for the audit. */
+  async put(
+    accountId: string,
+    flowId: string | null,
+    ttlSeconds: number | null,
+    change: AuditChange,
+  ): Promise<TtlPolicy> {
+    const { policy, previous } = await this.policies.put(accountId, flowId, ttlSeconds);
+    change.before = previous ?? undefined;
+    change.after = policy;
+    return policy;
   }
 
   async get(accountId: string, flowId: string | null): Promise<TtlPolicy> {
@@ -27,10 +37,11 @@ export class TtlPolicyService {
     return policy;
   }
 
-  async delete(accountId: string, flowId: string | null): Promise<void> {
-    if (!(await this.policies.delete(accountId, flowId))) {
-      throw new ApiException(404, `No TTL policy for ${describe(accountId, flowId)}`);
-    }
+  /** Deletes the policy; `change` receives the policy deleted, for the audit. */
+  async delete(accountId: string, flowId: string | null, change: AuditChange): Promise<void> {
+    const removed = await this.policies.delete(accountId, flowId);
+    if (removed === null) throw new ApiException(404, `No TTL policy for ${describe(accountId, flowId)}`);
+    change.before = removed;
   }
 
   async list(accountId: string): Promise<{ accountId: string; account: TtlPolicy | null; flows: TtlPolicy[] }> {

@@ -55,6 +55,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin changes, newest first
+         * @description Every successful admin change, kept 30 days and at most about 100000 entries. Paging with nextCursor is stable while entries are added.
+         */
+        get: operations["AuditController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/ttl-policies": {
         parameters: {
             query?: never;
@@ -298,6 +318,55 @@ export interface components {
              * @enum {string}
              */
             trigger: "schedule" | "manual";
+        };
+        AuditEntryDto: {
+            /** @example ttl-policy.put */
+            action: string;
+            /**
+             * @description The id of the admin API key (never the key itself)
+             * @example ops.alice
+             */
+            actor: string;
+            /**
+             * @description The state after the change, or what the route answered
+             * @example {
+             *       "accountId": "acme",
+             *       "flowId": null,
+             *       "ttlSeconds": 3600,
+             *       "updatedAt": "2026-11-30T19:30:00.000Z"
+             *     }
+             */
+            after?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @example 2026-11-30T19:30:00.000Z
+             */
+            at: string;
+            /**
+             * @description The state before the change, when the route knows it
+             * @example {
+             *       "accountId": "acme",
+             *       "flowId": null,
+             *       "ttlSeconds": 86400,
+             *       "updatedAt": "2026-11-01T08:00:00.000Z"
+             *     }
+             */
+            before?: {
+                [key: string]: unknown;
+            };
+            /** @example /admin/ttl-policies/accounts/acme */
+            target: string;
+        };
+        AuditPageDto: {
+            /** @description Newest first */
+            items: components["schemas"]["AuditEntryDto"][];
+            /**
+             * @description Pass as cursor for the next page; null on the last
+             * @example 1764504000000-0
+             */
+            nextCursor: string | null;
         };
         BatchGetDto: {
             /**
@@ -695,6 +764,56 @@ export interface operations {
             };
             /** @description The archive is off (MONGODB_URI is not set) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    AuditController_list: {
+        parameters: {
+            query?: {
+                /** @description The nextCursor of the previous page; absent for the newest entries */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPageDto"];
+                };
+            };
+            /** @description Invalid limit or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

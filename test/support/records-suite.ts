@@ -440,6 +440,7 @@ export function describeRecordsSuite(
         '/admin/archive/restore',
         '/admin/archive/runs',
         '/admin/archive/runs/{runId}',
+        '/admin/audit',
         '/admin/ttl-policies',
         '/admin/ttl-policies/accounts/{accountId}',
         '/admin/ttl-policies/accounts/{accountId}/flows/{flowId}',

@@ -3,7 +3,12 @@
 -- rule, tombstone and version guard, then write or delete. All KEYS must share one hash slot (on a cluster).
 -- The `#!lua` line makes Redis refuse the whole script with OOM while it is over `maxmemory`, before any write.
 --
--- KEYS     the records of the webhook keys, each a hash:
+-- Under a rotation of the webhook-key secret (WEBHOOK_KEY_SECRETS) a key has one record name per secret. Each key
+-- then comes as ARGV[12] records, newest secret first: the guard judges the record found first (the newest that
+-- exists), and a write or delete removes every one of them before writing under the newest, so the key is left
+-- with one record and an older secret's record can neither be overtaken by an older version nor come back later.
+--
+-- KEYS     the records of the webhook keys (ARGV[12] per key, newest secret first), each a hash:
 --            a = owning account, v = version (optional),
 --            d = datum id, e = etag, b = body when stored inline, t = attachment token when the body is shared,
 --            s = when the message that stored this data was sent to the ingest queue (Unix ms; absent on older data)
@@ -23,11 +28,13 @@
 -- ARGV[11] how long a delete's tombstone lives in ms, '0' for no tombstone. A versioned delete always leaves one;
 --          a delete without a version leaves one where it deleted data, so that a redriven older message cannot
 --          bring that data back
--- ARGV[12] when the message was first sent to the ingest queue (Unix ms), '' when unknown
--- ARGV[13] '1' for a message redriven from the dead-letter queue: it never overwrites data (or a delete) that a
+-- ARGV[12] records per key: 1, or the number of secrets listed while one is being rotated out
+-- ARGV[13] when the message was first sent to the ingest queue (Unix ms), '' when unknown
+-- ARGV[14] '1' for a message redriven from the dead-letter queue: it never overwrites data (or a delete) that a
 --          message sent after it stored, versioned or not ('stale'); with its send time unknown (SQS moved it to
 --          the dead-letter queue itself and reset it), it only fills keys that hold nothing. '' for other messages
--- Returns, for each key in the order of KEYS, four entries {outcome, previous, previousToken, previousInline}:
+-- Returns, for each key (each group of ARGV[12] records), five entries
+-- {outcome, previous, previousToken, previousInline, previousAt}:
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
 --                  or a delete without a version found a tombstone, which stays); 'held' (the key holds this datum
 --                  under this attempt's own attachment: the same call ran before and its reply was lost);
@@ -37,8 +44,9 @@
 --   previous       the datum this key held before this write, '' when none or when not applied
 --   previousToken  the attachment under which the key held `previous` when that body is shared, else ''
 --   previousInline '1' when `previous` lived in this record (so this write ended it), else '0'
+--   previousAt     which of the key's records held `previous` (0 for the newest secret's), '0' when none
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[12] or '', ARGV[13] == '1'
+local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[13] or '', ARGV[14] == '1'
 
 -- Redis time, asked only by the writes that need it (an attachment's age, a tombstone's time).
 local function now()
@@ -109,20 +117,33 @@ local function write(key, existed)
   if ARGV[7] ~= '0' then redis.call('PEXPIREAT', key, ARGV[7]) end
 end
 
-local function apply(key)
-  local current = redis.call('HMGET', key, 'a', 'v', 'd', 't', 'z', 'b', 's')
+local recordsPerKey = tonumber(ARGV[12])
+
+-- The key whose records are KEYS[first] (its newest secret's) to KEYS[first + recordsPerKey - 1].
+local function apply(first)
+  local last = first + recordsPerKey - 1
+  local current, currentAt = {}, 0
+  for index = first, last do
+    current = redis.call('HMGET', KEYS[index], 'a', 'v', 'd', 't', 'z', 'b', 's')
+    currentAt = index - first
+    if current[1] then break end
+  end
   local refused = guard(current[1], current[2], current[3], current[4], current[5], current[7])
-  if refused then return refused, '', '', '0' end
+  if refused then return refused, '', '', '0', '0' end
   local previous, previousToken, previousInline = current[3] or '', current[4] or '', '0'
   if current[6] then previousInline = '1' end
-  redis.call('DEL', key)
-  write(key, current[1] ~= false)
-  return 'applied', previous, previousToken, previousInline
+  local existed = current[1] ~= nil and current[1] ~= false
+  if not existed then currentAt = 0 end
+  -- Records of older secrets other than the current one (left by a restore of archived data) go too: the key keeps
+  -- one record. A shared body they pointed at keeps their attachment until the reconciler's grace has passed.
+  redis.call('DEL', unpack(KEYS, first, last))
+  write(KEYS[first], existed)
+  return 'applied', previous, previousToken, previousInline, tostring(currentAt)
 end
 
 local replies = {}
-for index, key in ipairs(KEYS) do
-  local at = (index - 1) * 4
-  replies[at + 1], replies[at + 2], replies[at + 3], replies[at + 4] = apply(key)
+for first = 1, #KEYS, recordsPerKey do
+  local at = (first - 1) / recordsPerKey * 5
+  replies[at + 1], replies[at + 2], replies[at + 3], replies[at + 4], replies[at + 5] = apply(first)
 end
 return replies
