@@ -3,6 +3,7 @@ import request from 'supertest';
 import { apiKeyFingerprint } from '../src/config/app-config';
 import { ACME, eventually, startTestApp, TestApp, WEBHOOK_KEY_SECRET } from './support/app';
 import { useHarness } from './support/harness';
+import { sendRaw } from './support/sqs';
 import { TcpProxy } from './support/tcp-proxy';
 
 const NAMED_ADMIN_KEY = 'governance-admin-key-alice-0001';
@@ -57,7 +58,7 @@ describe('audit of admin changes', () => {
   };
 
   /** Every admin route that changes something, and a call of it; GET routes change nothing and are not audited. */
-  const changes: Array<{ route: string; action: string; call: () => request.Test; actor: string }> = [
+  const changes: Array<{ route: string; action: string; call: () => PromiseLike<request.Response>; actor: string }> = [
     {
       route: 'put /admin/ttl-policies/accounts/{accountId}',
       action: 'ttl-policy.put',
@@ -94,7 +95,28 @@ describe('audit of admin changes', () => {
       actor: 'ops.alice',
       call: () => admin().post('/admin/archive/restore', { accountId: 'acme' }),
     },
+    {
+      route: 'delete /admin/dead-letters/{messageId}',
+      action: 'dead-letter.delete',
+      actor: 'ops.alice',
+      call: async () => admin().delete(`/admin/dead-letters/${await deadLetter()}`),
+    },
+    {
+      route: 'post /admin/dead-letters/redrive',
+      action: 'dead-letter.redrive',
+      actor: 'ops.alice',
+      call: async () => admin().post('/admin/dead-letters/redrive', { messageIds: [await deadLetter()] }),
+    },
   ];
+
+  /** A message the worker dead-letters (not JSON), once it is in the dead-letter index. */
+  async function deadLetter(): Promise<string> {
+    const messageId = await sendRaw(harness().sqs, harness().queues.queueUrl, 'not json', 'acme:audit');
+    await eventually(async () =>
+      (await admin().get(`/admin/dead-letters/${messageId}`)).status === 200 ? true : undefined,
+    );
+    return messageId;
+  }
 
   it('covers every admin route that changes something (the OpenAPI document lists them)', async () => {
     const document = (await request(app().url).get('/docs-json')).body as { paths: Record<string, object> };
@@ -128,7 +150,12 @@ describe('audit of admin changes', () => {
     expect(recorded.map(({ action, actor }) => ({ action, actor }))).toEqual(
       [...changes].reverse().map(({ action, actor }) => ({ action, actor })),
     );
-    const [restore, run, accountDelete, flowDelete, flowPut, accountPut] = recorded;
+    const [redrive, deadLetterDelete, restore, run, accountDelete, flowDelete, flowPut, accountPut] = recorded;
+    expect(redrive).toMatchObject({ after: { jobId: expect.any(String), selected: 1 } });
+    expect(deadLetterDelete).toMatchObject({
+      before: { errorCode: 'INVALID_JSON', accountId: 'acme', flowId: 'audit' },
+    });
+    expect(JSON.stringify(deadLetterDelete)).not.toContain('not json');
     expect(accountPut).toMatchObject({
       target: '/admin/ttl-policies/accounts/acme',
       after: { accountId: 'acme', flowId: null, ttlSeconds: 3600 },

@@ -8,6 +8,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { Audited, AuditChange, CurrentAuditChange } from '../audit/audited';
 import { RequireApiKey } from '../common/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { StartedJobDto } from '../jobs/jobs.dto';
@@ -50,6 +51,7 @@ export class DeadLetterController {
   }
 
   @Post('redrive')
+  @Audited('dead-letter.redrive')
   @HttpCode(202)
   @ApiOperation({
     summary: 'Send dead letters back to the ingest queue (a job)',
@@ -59,8 +61,10 @@ export class DeadLetterController {
       'body redrives every dead letter.',
   })
   @ApiAcceptedResponse({ type: StartedJobDto })
-  async redrive(@Body() body: RedriveRequestDto): Promise<StartedJobDto> {
+  async redrive(@Body() body: RedriveRequestDto, @CurrentAuditChange() change: AuditChange): Promise<StartedJobDto> {
     const job = await this.deadLetters.startRedrive(body);
+    change.target = `dead letters ${JSON.stringify(body)}`;
+    change.after = { jobId: job.jobId, selected: job.progress.total };
     return { jobId: job.jobId };
   }
 
@@ -73,12 +77,16 @@ export class DeadLetterController {
   }
 
   @Delete(':messageId')
+  @Audited('dead-letter.delete')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete one dead letter from the dead-letter queue' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async remove(@Param() params: DeadLetterParams): Promise<void> {
-    await this.deadLetters.remove(params.messageId);
+  async remove(@Param() params: DeadLetterParams, @CurrentAuditChange() change: AuditChange): Promise<void> {
+    const removed = await this.deadLetters.remove(params.messageId);
+    // The audit names what was deleted, without its body or reason: both may quote a customer's data.
+    const { messageId, accountId, flowId, errorCode, deadLetteredAt } = toDto(removed);
+    change.before = { messageId, accountId, flowId, errorCode, deadLetteredAt };
   }
 }
 

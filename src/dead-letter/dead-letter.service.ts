@@ -73,9 +73,9 @@ export class DeadLetterService implements JobHandler, OnModuleInit {
     return entry;
   }
 
-  /** Deletes the message (every copy of it) from the dead-letter queue, then from the index. */
-  async remove(messageId: string): Promise<void> {
-    await this.get(messageId);
+  /** Deletes the message (every copy of it) from the dead-letter queue, then from the index; returns its entry. */
+  async remove(messageId: string): Promise<DeadLetterEntry> {
+    const entry = await this.get(messageId);
     const found = await this.walks.walk(
       (message) => (message.origin.messageId === messageId ? 'hold' : 'release'),
       async ({ held, complete }) => {
@@ -91,6 +91,7 @@ export class DeadLetterService implements JobHandler, OnModuleInit {
     // Gone from the queue either way (deleted now, or before, behind the service's back).
     await this.index.remove([messageId]);
     this.logger.log(`dead letter ${messageId} deleted`);
+    return entry;
   }
 
   /**

@@ -75,6 +75,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Messages in the dead-letter queue, newest first
+         * @description Those the worker moved with a reason, and those SQS moved by itself (MOVED_BY_SQS).
+         */
+        get: operations["DeadLetterController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/dead-letters/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One dead letter */
+        get: operations["DeadLetterController_get"];
+        put?: never;
+        post?: never;
+        /** Delete one dead letter from the dead-letter queue */
+        delete: operations["DeadLetterController_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/dead-letters/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send dead letters back to the ingest queue (a job)
+         * @description In each group’s original order. A redriven message never overwrites data stored by a message sent after it, versioned or not. Each leaves the dead-letter queue only once it is back on the ingest queue. An empty body redrives every dead letter.
+         */
+        post: operations["DeadLetterController_redrive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Admin jobs (redrive, ...), newest first */
+        get: operations["JobsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/jobs/{jobId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One job, with its progress */
+        get: operations["JobsController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/ttl-policies": {
         parameters: {
             query?: never;
@@ -258,6 +350,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/records/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the worker decided about a message
+         * @description Applied or dead-lettered, with per-key counts and the reason. 404 until the worker has decided, after STATUS_TTL_SECONDS, and for a message of another account.
+         */
+        get: operations["MessageStatusController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -390,6 +502,44 @@ export interface components {
              */
             missing: string[];
         };
+        DeadLetterDto: {
+            /**
+             * @description Absent when the message names no account
+             * @example acme
+             */
+            accountId?: string;
+            /** @example {"accountId":"acme","flowId":"orders-sync","webhookKeys":["wh_1"],"data":{}} */
+            body: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-30T10:00:00.000Z
+             */
+            deadLetteredAt: string;
+            /**
+             * @description Why: MESSAGE_TOO_LARGE, INVALID_JSON, INVALID_MESSAGE, MESSAGE_GROUP_MISMATCH, KEY_OWNED_BY_OTHER_ACCOUNT, RETRIES_EXHAUSTED, or MOVED_BY_SQS (SQS moved it after maxReceiveCount receives)
+             * @example KEY_OWNED_BY_OTHER_ACCOUNT
+             */
+            errorCode: string;
+            /** @example every webhook key of this message is owned by another account than acme */
+            errorMessage: string;
+            /** @example orders-sync */
+            flowId?: string;
+            /**
+             * @description The id POST /v1/records answered
+             * @example 6f1c0a52-3f43-4d0c-9a57-1e2b7c9d8a10
+             */
+            messageId: string;
+            /**
+             * @description Receives from the ingest queue before it was dead-lettered
+             * @example 1
+             */
+            receiveCount: number;
+        };
+        DeadLetterPageDto: {
+            items: components["schemas"]["DeadLetterDto"][];
+            /** @description Pass as `cursor` for the next page; null at the end */
+            nextCursor: string | null;
+        };
         EffectiveTtlDto: {
             /**
              * @example account
@@ -416,6 +566,86 @@ export interface components {
             field: string;
             /** @example webhookKeys[2] must be 8 to 512 printable ASCII characters without whitespace */
             message: string;
+        };
+        JobDto: {
+            /** @example SQS refused the message: ... */
+            error?: string;
+            /**
+             * Format: date-time
+             * @example null
+             */
+            finishedAt: string | null;
+            /**
+             * Format: uuid
+             * @example 5d0c7f5e-8a43-4d4e-9c1b-0a6c3f2b9e77
+             */
+            jobId: string;
+            /**
+             * @description What the job does: `redrive` (dead letters back to the queue)
+             * @example redrive
+             */
+            kind: string;
+            /**
+             * @description Counts that grow as the job goes; each kind documents its own
+             * @example {
+             *       "total": 120,
+             *       "redriven": 80,
+             *       "missing": 0
+             *     }
+             */
+            progress: {
+                [key: string]: number;
+            };
+            /**
+             * Format: date-time
+             * @example 2026-11-30T10:00:00.000Z
+             */
+            startedAt: string;
+            /**
+             * @example running
+             * @enum {string}
+             */
+            status: "running" | "succeeded" | "failed";
+        };
+        KeyCountsDto: {
+            /**
+             * @description Keys written (or already holding this message’s data)
+             * @example 2
+             */
+            applied: number;
+            /**
+             * @description Keys left alone because another account owns them
+             * @example 0
+             */
+            foreign: number;
+            /**
+             * @description Keys left alone because they hold newer data
+             * @example 0
+             */
+            stale: number;
+        };
+        MessageStatusDto: {
+            /** @example acme */
+            accountId: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-30T10:00:00.120Z
+             */
+            decidedAt: string;
+            /** @example KEY_OWNED_BY_OTHER_ACCOUNT */
+            errorCode?: string;
+            /** @example every webhook key of this message is owned by another account than acme */
+            errorMessage?: string;
+            /** @example orders-sync */
+            flowId: string;
+            keys: components["schemas"]["KeyCountsDto"];
+            /** @example 6f1c0a52-3f43-4d0c-9a57-1e2b7c9d8a10 */
+            messageId: string;
+            /**
+             * @example applied
+             * @enum {string}
+             */
+            status: "applied" | "dead-lettered";
         };
         PutTtlPolicyDto: {
             /**
@@ -495,6 +725,13 @@ export interface components {
              */
             webhookKeys: string[];
         };
+        RedriveRequestDto: {
+            accountId?: string;
+            errorCode?: string;
+            flowId?: string;
+            /** @description Only these messages */
+            messageIds?: string[];
+        };
         RestoreRequestDto: {
             /**
              * @description Only this account (all when absent)
@@ -533,6 +770,13 @@ export interface components {
              * @example 4
              */
             skippedNewer: number;
+        };
+        StartedJobDto: {
+            /**
+             * Format: uuid
+             * @example 5d0c7f5e-8a43-4d4e-9c1b-0a6c3f2b9e77
+             */
+            jobId: string;
         };
         StartedRunDto: {
             /**
@@ -814,6 +1058,305 @@ export interface operations {
             };
             /** @description The key may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    DeadLetterController_list: {
+        parameters: {
+            query?: {
+                accountId?: string;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+                errorCode?: string;
+                flowId?: string;
+                /** @description Entries carry bodies of up to 256 KiB */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPageDto"];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Redis or SQS cannot be reached (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    DeadLetterController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDto"];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Redis or SQS cannot be reached (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    DeadLetterController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Redis or SQS cannot be reached (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    DeadLetterController_redrive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedriveRequestDto"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedJobDto"];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Redis or SQS cannot be reached (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    JobsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDto"][];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    JobsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDto"];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1479,6 +2022,63 @@ export interface operations {
                 };
             };
             /** @description The queue cannot be reached (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    MessageStatusController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The messageId POST /v1/records answered */
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageStatusDto"];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Redis cannot be reached (Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
