@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { WebhookKeyDigester } from '../src/store/key-layout';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
-import { benchRecordStore, machineFacts, table } from './support';
+import { benchRecordReader, benchRecordStore, machineFacts, table } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -111,7 +111,7 @@ async function seed(redis: Redis, single: string[], shared: string[]): Promise<v
       { op: 'set', accountId: 'bench', flowId: 'query', webhookKeys: [key], dataJson: JSON.stringify(PAYLOAD) },
       { datumId: `s${index}`, ttlSeconds: 3600, now },
     );
-    const read = await store.read(key);
+    const read = await benchRecordReader(redis, SECRET).read(key);
     if (read.kind !== 'found') throw new Error(`seeding ${key} failed`);
     await redis.set(`bl:${digester.digest(key)}`, read.body);
   }

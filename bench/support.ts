@@ -5,6 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { loadConfig } from '../src/config/app-config';
 import { JournalStore } from '../src/store/journal-store';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordReader } from '../src/store/record-reader';
 import { RecordStore } from '../src/store/record-store';
 
 /** Machine facts printed at the top of every benchmark, so figures are never read without their context. */
@@ -46,6 +47,17 @@ export function benchRecordStore(redis: Redis, webhookKeySecret: string): Record
     keys,
     new WebhookKeyDigester(webhookKeySecret),
     new JournalStore(redis, keys, config),
+    config,
+  );
+}
+
+/** The uncached read path (no invalidation channel is started, so the cache is never used). */
+export function benchRecordReader(redis: Redis, webhookKeySecret: string): RecordReader {
+  const config = loadConfig({ APP_ROLES: 'query', WEBHOOK_KEY_SECRET: webhookKeySecret });
+  return new RecordReader(
+    redis,
+    new KeyLayout(config.redis.keyPrefix),
+    new WebhookKeyDigester(webhookKeySecret),
     config,
   );
 }

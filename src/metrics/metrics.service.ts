@@ -67,6 +67,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly queryWaiters = new Gauge({
+    name: 'setgetapi_query_waiters',
+    help: 'Reads held open for a change (Prefer: wait, batch-get waitSeconds) on this instance',
+    registers: [this.registry],
+  });
+
   readonly archiveRuns = new Counter({
     name: 'setgetapi_archive_runs_total',
     help: 'Archive runs this instance ran, by outcome',

@@ -3,10 +3,12 @@ import { StoreModule } from '../store/store.module';
 import { QueryLatencyHook } from './query-latency.hook';
 import { QueryController } from './query.controller';
 import { QueryService } from './query.service';
+import { ReadMissLimiter } from './read-miss-limiter';
+import { WaitingReads } from './waiting-reads';
 
 @Module({
   imports: [StoreModule],
   controllers: [QueryController],
-  providers: [QueryService, QueryLatencyHook],
+  providers: [QueryService, QueryLatencyHook, WaitingReads, ReadMissLimiter],
 })
 export class QueryModule {}

@@ -16,6 +16,8 @@ import { createHmac } from 'node:crypto';
  * - `<p>reconcile:lock`   held by the one scheduler that runs the reference reconciler
  * - `<p>archive:lock`     the archive run lock; `<p>archive:run:<id>` one run's record; `<p>archive:runs` their index
  * - `<p>probe:write`      written (and expired a second later) to learn whether Redis accepts writes
+ * - `<p>miss:<minute>:<address>`  failed webhook-key reads from one client address in one minute (Unix minutes),
+ *                         expiring with the minute (READ_MISS_LIMIT_PER_MINUTE)
  */
 export class KeyLayout {
   constructor(readonly prefix: string) {}
@@ -26,6 +28,16 @@ export class KeyLayout {
 
   datum(datumId: string): string {
     return `${this.prefix}d:{${datumId}}`;
+  }
+
+  /** What every record key starts with (Redis client-side caching follows changes by prefix). */
+  recordPrefix(): string {
+    return `${this.prefix}k:`;
+  }
+
+  /** What every shared body key starts with. */
+  datumPrefix(): string {
+    return `${this.prefix}d:`;
   }
 
   datumRefs(datumId: string): string {
@@ -94,6 +106,10 @@ export class KeyLayout {
 
   archiveRuns(): string {
     return `${this.prefix}archive:runs`;
+  }
+
+  readMisses(minute: number, address: string): string {
+    return `${this.prefix}miss:${minute}:${address}`;
   }
 
   writeProbe(): string {

@@ -43,9 +43,6 @@ export interface WriteContext {
   now: number;
 }
 
-export type ReadResult =
-  { kind: 'missing' } | { kind: 'not-modified'; etag: string } | { kind: 'found'; etag: string; body: Buffer };
-
 /** A datum as Redis holds it now, for the archive's snapshot. */
 export interface StoredDatum {
   datumId: string;
@@ -410,47 +407,6 @@ export class RecordStore {
         ),
       );
     }
-  }
-
-  /**
-   * The record under a webhook key. `holdsCurrent` says whether the caller already has the version with this ETag
-   * (a conditional request); then the answer is not-modified and the body is not read.
-   */
-  async read(webhookKey: string, holdsCurrent?: (etag: string) => boolean): Promise<ReadResult> {
-    const [etag, inline, datumId] = await this.redis
-      .hmgetBuffer(this.keys.record(this.digester.digest(webhookKey)), 'e', 'b', 'd')
-      .catch(redisUnavailable);
-    if (etag === null) return { kind: 'missing' };
-    const etagText = etag.toString('latin1');
-    if (holdsCurrent?.(etagText)) return { kind: 'not-modified', etag: etagText };
-    const body =
-      inline ??
-      (datumId === null
-        ? null
-        : await this.redis.getBuffer(this.keys.datum(datumId.toString())).catch(redisUnavailable));
-    return body === null ? { kind: 'missing' } : { kind: 'found', etag: etagText, body };
-  }
-
-  /** Reads many keys in two round trips in all: the records, then the shared bodies they point at. */
-  async readMany(webhookKeys: string[]): Promise<Map<string, Buffer>> {
-    const records = await Promise.all(
-      webhookKeys.map((key) => this.redis.hmgetBuffer(this.keys.record(this.digester.digest(key)), 'e', 'b', 'd')),
-    ).catch(redisUnavailable);
-    const datumIds = [
-      ...new Set(
-        records.flatMap(([etag, inline, datumId]) => (etag && !inline && datumId ? [datumId.toString()] : [])),
-      ),
-    ];
-    const datumBodies = await Promise.all(datumIds.map((id) => this.redis.getBuffer(this.keys.datum(id)))).catch(
-      redisUnavailable,
-    );
-    const bodiesById = new Map(datumIds.map((id, index) => [id, datumBodies[index]]));
-    const found = new Map<string, Buffer>();
-    records.forEach(([etag, inline, datumId], index) => {
-      const body = etag === null ? null : (inline ?? bodiesById.get(datumId?.toString() ?? '') ?? null);
-      if (body !== null) found.set(webhookKeys[index], body);
-    });
-    return found;
   }
 
   /**

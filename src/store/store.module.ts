@@ -5,6 +5,8 @@ import { APP_CONFIG } from '../config/config.module';
 import { ArchiveStateStore } from './archive-state-store';
 import { JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
+import { ReadMissCounter } from './read-miss-counter';
+import { RecordReader } from './record-reader';
 import { RecordStore } from './record-store';
 import { ReferenceReconciler } from './reference-reconciler';
 import { redisModuleOptions } from './redis-client';
@@ -31,12 +33,23 @@ import { TtlPolicyStore } from './ttl-policy-store';
       inject: [APP_CONFIG],
     },
     RecordStore,
+    RecordReader,
+    ReadMissCounter,
     TtlPolicyStore,
     JournalStore,
     ArchiveStateStore,
     RedisStatus,
     ReferenceReconciler,
   ],
-  exports: [RecordStore, TtlPolicyStore, JournalStore, ArchiveStateStore, RedisStatus, ReferenceReconciler],
+  exports: [
+    RecordStore,
+    RecordReader,
+    ReadMissCounter,
+    TtlPolicyStore,
+    JournalStore,
+    ArchiveStateStore,
+    RedisStatus,
+    ReferenceReconciler,
+  ],
 })
 export class StoreModule {}
