@@ -26,7 +26,7 @@ describe('waiting reads and the coherent read cache on a 3-node Redis Cluster', 
   async function keyPerMaster(): Promise<string[]> {
     const cluster = harness().redis.inspect as Cluster;
     const masters = cluster.nodes('master');
-    const slotOwners = (await cluster.cluster('SLOTS')) as Array<[number, number, [string, number]]>;
+    const slotOwners = await cluster.cluster('SLOTS');
     const masterOf = (key: string) => {
       const slot = calculateSlot(keyLayout.record(digester.digest(key)));
       const range = slotOwners.find(([start, end]) => slot >= start && slot <= end);

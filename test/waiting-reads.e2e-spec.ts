@@ -200,6 +200,28 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     expect(Math.max(first.at, second.at) - closedAt).toBeLessThan(1000);
   });
 
+  it('flushes the cache and still answers waiters when the invalidation connections are killed', async () => {
+    const [cached, waitedOn] = [freshKey('killed'), freshKey('killed')];
+    await applySet(writer(), [cached, waitedOn], { step: 1 });
+    await applySet(writer(), [cached], { step: 'cached 1' });
+    expect((await read(reader(), cached)).body.data).toEqual({ step: 'cached 1' });
+    const etag = (await read(reader(), waitedOn)).headers.etag;
+    const pending = send(read(reader(), waitedOn, { prefer: 'wait=20', 'if-none-match': etag }));
+    await untilWaiting(reader(), 1);
+
+    // Kills every subscribed connection: the tracking sessions of both instances.
+    expect(await harness().redis.inspect.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2);
+    const setAt = Date.now();
+    await applySet(writer(), [cached, waitedOn], { step: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await read(reader(), cached)).body.data).toEqual({ step: 2 });
+    const { response, at } = await pending;
+    expect(response.status).toBe(200);
+    expect(response.body.data).toEqual({ step: 2 });
+    expect(at - setAt).toBeLessThan(2000);
+    await followingChanges(reader());
+  });
+
   it('flushes the cache when Redis restarts: no stale read afterwards', async () => {
     const key = freshKey('restart');
     await applySet(writer(), [key], { step: 'before restart' });

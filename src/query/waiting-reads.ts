@@ -6,6 +6,12 @@ import { RecordReader } from '../store/record-reader';
 type WaitEnd = 'changed' | 'over';
 
 /**
+ * While changes are not being heard from every master (a tracking connection is being replaced, or the server
+ * refuses CLIENT TRACKING), waiters read again this often instead: slower answers, never missed ones.
+ */
+const RECHECK_WHILE_DEAF_MS = 1000;
+
+/**
  * Reads held open until their answer would differ from what the client has (Prefer: wait, batch-get waitSeconds).
  * A waiter is a timer and a callback registered with the RecordReader, which the store's invalidation channel calls
  * when one of its keys changes on any master: no Redis connection, command or poll per waiter.
@@ -88,7 +94,10 @@ export class WaitingReads implements OnModuleDestroy {
         resolve(end);
       };
       const onGone = () => finish('over');
-      const timer = setTimeout(() => finish('over'), milliseconds);
+      const deaf = !this.reader.followingChanges && milliseconds > RECHECK_WHILE_DEAF_MS;
+      const timer = deaf
+        ? setTimeout(() => finish('changed'), RECHECK_WHILE_DEAF_MS)
+        : setTimeout(() => finish('over'), milliseconds);
       gone.addEventListener('abort', onGone);
       this.waiting.add(finish);
       this.gauge.inc();

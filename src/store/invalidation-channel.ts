@@ -167,7 +167,9 @@ class TrackingSession {
       if (message === null || !Array.isArray(message)) this.events.everythingChanged();
       else this.events.keysChanged(message.map((key) => key.toString()));
     });
-    this.connection.on('error', (error: Error) => this.events.failed(error));
+    this.connection.on('error', (error: Error) => {
+      if (this.failures === 0) this.events.failed(error);
+    });
     this.connection.on('close', () => this.end());
     void this.setUp();
   }
@@ -186,7 +188,8 @@ class TrackingSession {
       }, PING_INTERVAL_MS).unref();
       this.events.stateChanged();
     } catch (error) {
-      if (error instanceof Error) this.events.failed(error);
+      // Reported once per run of failures: a server that refuses CLIENT TRACKING would otherwise log every second.
+      if (error instanceof Error && this.failures === 0) this.events.failed(error);
       this.connection.disconnect();
       this.end();
     }
