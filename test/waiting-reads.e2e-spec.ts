@@ -200,6 +200,37 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     expect(Math.max(first.at, second.at) - closedAt).toBeLessThan(1000);
   });
 
+  it('on SIGTERM answers every waiter of the process (304, 404) and exits 0', async () => {
+    const service = await harness().spawnService({ APP_ROLES: 'query', LOG_LEVEL: 'info' });
+    await eventually(
+      async () => ((await request(service.url).get('/health/ready')).status === 200 ? true : undefined),
+      10_000,
+      'ready',
+    );
+    const key = freshKey('sigterm');
+    await applySet(writer(), [key], { step: 1 });
+    const etag = (await request(service.url).get('/v1/data').set('x-webhook-key', key)).headers.etag;
+    const waiting = (headers: Record<string, string>, webhookKey: string) =>
+      send(request(service.url).get('/v1/data').set('x-webhook-key', webhookKey).set(headers));
+    const unchanged = waiting({ prefer: 'wait=30', 'if-none-match': etag }, key);
+    const absent = waiting({ prefer: 'wait=30' }, freshKey('absent'));
+    await eventually(
+      async () => {
+        const metrics = (await request(service.url).get('/metrics')).text;
+        return metrics.includes('\nsetgetapi_query_waiters 2\n') ? true : undefined;
+      },
+      5_000,
+      'two waiters',
+    );
+    const signalledAt = Date.now();
+    service.child.kill('SIGTERM');
+    const [first, second] = await Promise.all([unchanged, absent]);
+    expect(first.response.status).toBe(304);
+    expect(second.response.status).toBe(404);
+    expect(Math.max(first.at, second.at) - signalledAt).toBeLessThan(2000);
+    expect(await service.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('flushes the cache and still answers waiters when the invalidation connections are killed', async () => {
     const [cached, waitedOn] = [freshKey('killed'), freshKey('killed')];
     await applySet(writer(), [cached, waitedOn], { step: 1 });
