@@ -183,6 +183,24 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     for (const key of keys.slice(1)) expect(after.body.items[key].data).toEqual({ step: 2 });
   });
 
+  it('answers a GET from the cache exactly as from Redis: document, ETag, content type, 304', async () => {
+    const key = freshKey('hit');
+    await applySet(writer(), [key], { step: 'hit' });
+    const bytesBefore = reader().app.get(RecordReader).cacheBytes;
+    const fromRedis = await read(reader(), key);
+    expect(reader().app.get(RecordReader).cacheBytes).toBeGreaterThan(bytesBefore);
+    const fromCache = await read(reader(), key);
+    expect(fromCache.status).toBe(200);
+    expect(fromCache.text).toBe(fromRedis.text);
+    for (const header of ['etag', 'content-type', 'content-length']) {
+      expect(fromCache.headers[header]).toBe(fromRedis.headers[header]);
+    }
+    const notModified = await read(reader(), key, { 'if-none-match': `"other", ${fromRedis.headers.etag}` });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.etag).toBe(fromRedis.headers.etag);
+    expect((await read(reader(), key, { 'if-none-match': '"other"' })).status).toBe(200);
+  });
+
   it('answers every waiter (304 or 404) when the application closes, and exits', async () => {
     const closing: TestApp = await harness().startApp({ APP_ROLES: 'query' });
     await followingChanges(closing);

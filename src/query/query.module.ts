@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { StoreModule } from '../store/store.module';
+import { CachedReadHook } from './cached-read.hook';
 import { QueryLatencyHook } from './query-latency.hook';
 import { QueryController } from './query.controller';
 import { QueryService } from './query.service';
@@ -9,6 +10,6 @@ import { WaitingReads } from './waiting-reads';
 @Module({
   imports: [StoreModule],
   controllers: [QueryController],
-  providers: [QueryService, QueryLatencyHook, WaitingReads, ReadMissLimiter],
+  providers: [QueryService, QueryLatencyHook, CachedReadHook, WaitingReads, ReadMissLimiter],
 })
 export class QueryModule {}

@@ -39,6 +39,11 @@ export class ReadMissLimiter {
     this.trustProxy = config.reads.trustProxy;
   }
 
+  /** Whether any address is blocked now (or was, until its next read finds the block over). */
+  get blocking(): boolean {
+    return this.blockedUntil.size > 0;
+  }
+
   /** Answers 429 (throws) when the read's address is blocked. */
   refuseIfBlocked(origin: ReadOrigin): void {
     if (this.blockedUntil.size === 0) return;
