@@ -189,7 +189,11 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     const bytesBefore = reader().app.get(RecordReader).cacheBytes;
     const fromRedis = await read(reader(), key);
     expect(reader().app.get(RecordReader).cacheBytes).toBeGreaterThan(bytesBefore);
+    const slowPath = jest.spyOn(reader().app.get(RecordReader), 'read');
     const fromCache = await read(reader(), key);
+    // Served by CachedReadHook, before the controller.
+    expect(slowPath).not.toHaveBeenCalled();
+    slowPath.mockRestore();
     expect(fromCache.status).toBe(200);
     expect(fromCache.text).toBe(fromRedis.text);
     for (const header of ['etag', 'content-type', 'content-length']) {
