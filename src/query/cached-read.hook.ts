@@ -11,9 +11,9 @@ const READ_ROUTE = '/v1/data';
 const JSON_CONTENT = 'application/json; charset=utf-8';
 
 /**
- * Answers `GET /v1/data` from the read cache before Nest sees the request: a cache hit then costs what Fastify
- * costs, instead of Fastify plus Nest's guards, pipes and parameter extraction (which measured at about as much again
- * in bench/query.ts). It answers only what QueryController would answer the same way: a well-formed key whose
+ * Answers `GET /v1/data` from the read cache before Nest's router sees the request: a cache hit skips Nest's guards,
+ * pipes and parameter extraction, which saved 5–10 % of the CPU per hot read (same-run A/B, bench/RESULTS.md); the
+ * larger part of Nest's cost, the request hooks its Fastify adapter registers, runs before this hook. It answers only what QueryController would answer the same way: a well-formed key whose
  * record and body are both cached, no `Prefer` header, and no address blocked by the miss limit on this instance;
  * everything else (misses, waits, errors, 429s) goes on to the controller.
  */
