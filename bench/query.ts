@@ -150,7 +150,6 @@ async function main(): Promise<void> {
     REDIS_URL: redisServer.url,
     WEBHOOK_KEY_SECRET: SECRET,
     LOG_LEVEL: 'info',
-    READ_MISS_LIMIT_PER_MINUTE: '0',
   };
   const service = await spawnService(serviceEnv);
   const uncached = await spawnService({ ...serviceEnv, READ_CACHE_MAX_BYTES: '0' });

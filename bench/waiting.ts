@@ -16,13 +16,11 @@
  */
 import 'reflect-metadata';
 import Redis from 'ioredis';
-import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
-import { benchRecordReader, benchRecordStore, machineFacts, table } from './support';
+import { autocannonProcess, benchRecordReader, benchRecordStore, machineFacts, table } from './support';
 
 const WAITERS = Number(process.env.BENCH_WAITERS ?? 10_000);
 const HOLD_SECONDS = Number(process.env.BENCH_HOLD_SECONDS ?? 30);
@@ -30,8 +28,6 @@ const CHANGES = Math.min(Number(process.env.BENCH_CHANGES ?? 1000), WAITERS);
 const SECRET = 'bench-webhook-secret-0123456789';
 const PAYLOAD = { text: 'x'.repeat(1000) };
 const PLAIN_READ_SECONDS = Math.max(5, HOLD_SECONDS - 10);
-
-const run = promisify(execFile);
 
 function rssBytes(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -42,31 +38,6 @@ function rssBytes(pid: number): number {
 
 const percentile = (values: number[], fraction: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * fraction))];
-
-/** Plain reads from an autocannon process of its own: its p50 and p99 in ms. */
-async function plainReads(
-  url: string,
-  key: string,
-  seconds: number,
-): Promise<{ p50: number; p99: number; rps: number }> {
-  const { stdout } = await run(
-    process.execPath,
-    [
-      require.resolve('autocannon/autocannon.js'),
-      '-c',
-      '32',
-      '-d',
-      String(seconds),
-      '-j',
-      '-H',
-      `x-webhook-key=${key}`,
-      `${url}/v1/data`,
-    ],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
-  const result = JSON.parse(stdout) as { latency: { p50: number; p99: number }; requests: { average: number } };
-  return { p50: result.latency.p50, p99: result.latency.p99, rps: Math.round(result.requests.average) };
-}
 
 async function waiterCount(url: string): Promise<number> {
   const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -106,7 +77,6 @@ async function main(): Promise<void> {
     REDIS_URL: redisServer.url,
     WEBHOOK_KEY_SECRET: SECRET,
     LOG_LEVEL: 'info',
-    READ_MISS_LIMIT_PER_MINUTE: '0',
     READ_WAIT_MAX_SECONDS: String(HOLD_SECONDS * 4),
   });
   const pid = service.child.pid ?? 0;
@@ -114,8 +84,8 @@ async function main(): Promise<void> {
   try {
     console.log(`waiting-reads benchmark — ${machineFacts()}`);
     console.log(`${WAITERS} waiters held ${HOLD_SECONDS} s, ${CHANGES} of their keys changed one at a time\n`);
-    await plainReads(service.url, hotKey, 3);
-    const alone = await plainReads(service.url, hotKey, PLAIN_READ_SECONDS);
+    await autocannonProcess(`${service.url}/v1/data`, { 'x-webhook-key': hotKey }, 3);
+    const alone = await autocannonProcess(`${service.url}/v1/data`, { 'x-webhook-key': hotKey }, PLAIN_READ_SECONDS);
     const rssBefore = rssBytes(pid);
 
     const answeredAt = new Map<string, { at: number; status: number }>();
@@ -146,7 +116,7 @@ async function main(): Promise<void> {
     let rssPeak = rssBytes(pid);
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 250);
 
-    const beside = plainReads(service.url, hotKey, PLAIN_READ_SECONDS);
+    const beside = autocannonProcess(`${service.url}/v1/data`, { 'x-webhook-key': hotKey }, PLAIN_READ_SECONDS);
     const appliedAt = new Map<string, number>();
     const interval = (HOLD_SECONDS * 1000) / CHANGES;
     const started = Date.now();
