@@ -170,6 +170,8 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     await readAll();
     const cachedBytes = reader().app.get(RecordReader).cacheBytes;
     expect(cachedBytes).toBeGreaterThan(0);
+    const metrics = (await request(reader().url).get('/metrics')).text;
+    expect(metrics).toContain(`\nsetgetapi_read_cache_bytes ${cachedBytes}\n`);
     // Served from the cache: a second read adds nothing.
     await readAll();
     expect(reader().app.get(RecordReader).cacheBytes).toBe(cachedBytes);

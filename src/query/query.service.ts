@@ -3,6 +3,7 @@ import { ApiException } from '../common/api-exception';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { WEBHOOK_KEY_PATTERN, WEBHOOK_KEY_RULE } from '../contract/contract-rules';
+import { MetricsService } from '../metrics/metrics.service';
 import { FoundRecord, ReadResult, RecordReader } from '../store/record-reader';
 import { etagMatches } from './etag';
 import { ReadMissLimiter, ReadOrigin } from './read-miss-limiter';
@@ -29,6 +30,7 @@ export class QueryService implements OnModuleInit {
     private readonly records: RecordReader,
     private readonly waits: WaitingReads,
     private readonly limiter: ReadMissLimiter,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -38,6 +40,7 @@ export class QueryService implements OnModuleInit {
 
   onModuleInit(): void {
     this.records.followChanges();
+    this.metrics.reportReadCacheBytes(() => this.records.cacheBytes);
   }
 
   async read(
