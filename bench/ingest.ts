@@ -37,7 +37,7 @@ import { RecordMessage } from '../src/message/record-message.validation';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
 import { createQueuePair, QueuePair } from '../test/support/sqs';
-import { benchRecordStore, cpuMillis, cpuProfileArgs, machineFacts, spawnListening, table } from './support';
+import { benchRecordReader, cpuMillis, cpuProfileArgs, machineFacts, spawnListening, table } from './support';
 
 // The SDK warns that its 2027 releases need Node 22; the benchmark runs on the project's Node 20 on purpose.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -221,14 +221,14 @@ async function runWorker(
 
 /** Every key of every message must read back, and nothing may have gone to the dead-letter queue. */
 async function verify(redis: Redis, sqs: SQSClient, queues: QueuePair, keyCount: number): Promise<void> {
-  const store = benchRecordStore(redis, SECRET);
+  const reader = benchRecordReader(redis, SECRET);
   let found = 0;
   for (let start = 0; start < MESSAGES; start += 100) {
     const messages = Array.from({ length: Math.min(100, MESSAGES - start) }, (_, offset) =>
       benchMessage(start + offset, keyCount),
     );
     const keys = messages.flatMap((message) => message.webhookKeys);
-    found += (await store.readMany(keys)).size;
+    found += (await reader.readMany(keys)).size;
   }
   if (found !== MESSAGES * keyCount) throw new Error(`${found} of ${MESSAGES * keyCount} keys readable`);
   const deadLetters = await depth(sqs, queues.dlqUrl);

@@ -1,9 +1,12 @@
 /**
- * GET /v1/data against a baseline — bare Fastify + ioredis doing one HMAC of the webhook key and one Redis GET
- * (bench/baseline-query-server.mjs) — on the same private redis-server, in the same run; then POST
- * /v1/data/batch-get of 100 keys. A third server, the same work as a minimal Nest route
- * (bench/nest-floor-query-server.ts), shows how much of the gap is Nest's own per-request machinery. Every server
- * runs as a separate process (the service as `npm start` runs it, APP_ROLES=query).
+ * GET /v1/data against two references in the same run, on the same private redis-server: the ceiling, bare Fastify
+ * answering a constant 1 KiB buffer (bench/constant-route-server.mjs), and the baseline, bare Fastify + ioredis
+ * doing one HMAC of the webhook key and one Redis GET (bench/baseline-query-server.mjs). The service is measured
+ * with its read cache (hot keys: the same 1,000 keys read over and over) and, as a second process, without it
+ * (READ_CACHE_MAX_BYTES=0: cold keys, every read goes to Redis); then POST /v1/data/batch-get of 100 keys. A further
+ * server, the baseline's work as a minimal Nest route (bench/nest-floor-query-server.ts), shows how much of the gap
+ * is Nest's own per-request machinery. Every server runs as a separate process (the service as `npm start` runs
+ * it, APP_ROLES=query).
  *
  * By default everything shares the machine's cores, as in the harness the issue's goal was set in. With
  * BENCH_PIN=1 (two or more cores, taskset available) the servers are pinned to core 1 and the load generator and
@@ -23,13 +26,13 @@ import { join } from 'node:path';
 import { WebhookKeyDigester } from '../src/store/key-layout';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
-import { benchRecordStore, machineFacts, table } from './support';
+import { benchRecordReader, benchRecordStore, machineFacts, table } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECRET = 'bench-webhook-secret-0123456789';
-const KEYS = 200;
+const KEYS = 1000;
 const PAYLOAD = { text: 'x'.repeat(1000) };
 
 interface Target {
@@ -111,7 +114,7 @@ async function seed(redis: Redis, single: string[], shared: string[]): Promise<v
       { op: 'set', accountId: 'bench', flowId: 'query', webhookKeys: [key], dataJson: JSON.stringify(PAYLOAD) },
       { datumId: `s${index}`, ttlSeconds: 3600, now },
     );
-    const read = await store.read(key);
+    const read = await benchRecordReader(redis, SECRET).read(key);
     if (read.kind !== 'found') throw new Error(`seeding ${key} failed`);
     await redis.set(`bl:${digester.digest(key)}`, read.body);
   }
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
   const shared = Array.from({ length: KEYS }, (_, index) => `bench-shared-key-${index}`);
   await seed(redis, single, shared);
 
+  const constant = await startReference([join(__dirname, 'constant-route-server.mjs')]);
   const baseline = await startReference([join(__dirname, 'baseline-query-server.mjs'), redisServer.url, SECRET]);
   const floor = await startReference([
     require.resolve('ts-node/dist/bin.js'),
@@ -140,18 +144,26 @@ async function main(): Promise<void> {
     redisServer.url,
     SECRET,
   ]);
-  const service = await spawnService({
+  const serviceEnv = {
     APP_ROLES: 'query',
     PORT: '0',
     REDIS_URL: redisServer.url,
     WEBHOOK_KEY_SECRET: SECRET,
     LOG_LEVEL: 'info',
-  });
-  pin(baseline.child.pid ?? 0, 1);
-  pin(floor.child.pid ?? 0, 1);
-  pin(service.child.pid ?? 0, 1);
+  };
+  const service = await spawnService(serviceEnv);
+  const uncached = await spawnService({ ...serviceEnv, READ_CACHE_MAX_BYTES: '0' });
+  for (const child of [constant.child, baseline.child, floor.child, service.child, uncached.child]) {
+    pin(child.pid ?? 0, 1);
+  }
   const batchBody = JSON.stringify({ webhookKeys: [...single.slice(0, 50), ...shared.slice(0, 50)] });
   const targets: Target[] = [
+    {
+      name: 'ceiling: Fastify, constant 1 KiB',
+      url: constant.url,
+      pid: constant.child.pid ?? 0,
+      requests: reads(single),
+    },
     {
       name: 'baseline: Fastify + HMAC + GET',
       url: baseline.url,
@@ -164,11 +176,23 @@ async function main(): Promise<void> {
       pid: floor.child.pid ?? 0,
       requests: reads(single),
     },
-    { name: 'GET /v1/data, single-key data', url: service.url, pid: service.child.pid ?? 0, requests: reads(single) },
+    { name: 'hot: GET /v1/data, single-key', url: service.url, pid: service.child.pid ?? 0, requests: reads(single) },
     {
-      name: 'GET /v1/data, 10-key shared data',
+      name: 'hot: GET /v1/data, 10-key shared',
       url: service.url,
       pid: service.child.pid ?? 0,
+      requests: reads(shared),
+    },
+    {
+      name: 'cold: GET /v1/data, single-key',
+      url: uncached.url,
+      pid: uncached.child.pid ?? 0,
+      requests: reads(single),
+    },
+    {
+      name: 'cold: GET /v1/data, 10-key shared',
+      url: uncached.url,
+      pid: uncached.child.pid ?? 0,
       requests: reads(shared),
     },
     {
@@ -209,19 +233,24 @@ async function main(): Promise<void> {
       };
     });
     console.log(table(rows));
-    const [base, floorRow, inline, sharedRow, batchRow] = rows;
-    const ratios = (row: (typeof rows)[number]) =>
-      `throughput ${(row['req/s'] / base['req/s']).toFixed(2)}, CPU efficiency ${(base['CPU µs/req'] / row['CPU µs/req']).toFixed(2)}`;
+    const [ceiling, base, floorRow, hotSingle, hotShared, coldSingle, coldShared, batchRow] = rows;
+    const ratio = (row: (typeof rows)[number], reference: (typeof rows)[number]) =>
+      `${(row['req/s'] / reference['req/s']).toFixed(2)} (CPU efficiency ${(reference['CPU µs/req'] / row['CPU µs/req']).toFixed(2)})`;
     console.log(
-      `\nratio to baseline — single-key: ${ratios(inline)}; shared: ${ratios(sharedRow)} (goal ≥ 0.9, floor 0.8)`,
+      `\nhot single-key: ${ratio(hotSingle, ceiling)} of the ceiling (goal ≥ 0.8), ${ratio(hotSingle, base)} of the baseline (goal ≥ 1.2)`,
     );
-    console.log(`Nest's own floor — minimal route: ${ratios(floorRow)}`);
+    console.log(`hot shared: ${ratio(hotShared, ceiling)} of the ceiling, ${ratio(hotShared, base)} of the baseline`);
+    console.log(`cold single-key: ${ratio(coldSingle, base)} of the baseline (goal ≥ 0.9)`);
+    console.log(`cold shared: ${ratio(coldShared, base)} of the baseline (goal ≥ 0.9)`);
+    console.log(`Nest's own floor — minimal route: ${ratio(floorRow, base)} of the baseline`);
     console.log(`batch-get: ${batchRow['req/s'] * 100} keys/s`);
   } finally {
+    constant.child.kill('SIGTERM');
     baseline.child.kill('SIGTERM');
     floor.child.kill('SIGTERM');
     service.child.kill('SIGTERM');
-    await service.exited;
+    uncached.child.kill('SIGTERM');
+    await Promise.all([service.exited, uncached.exited]);
     redis.disconnect();
     await redisServer.destroy();
   }

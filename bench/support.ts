@@ -1,10 +1,12 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { cpus, totalmem } from 'node:os';
+import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/app-config';
 import { JournalStore } from '../src/store/journal-store';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordReader } from '../src/store/record-reader';
 import { RecordStore } from '../src/store/record-store';
 
 /** Machine facts printed at the top of every benchmark, so figures are never read without their context. */
@@ -50,6 +52,17 @@ export function benchRecordStore(redis: Redis, webhookKeySecret: string): Record
   );
 }
 
+/** The uncached read path (no invalidation channel is started, so the cache is never used). */
+export function benchRecordReader(redis: Redis, webhookKeySecret: string): RecordReader {
+  const config = loadConfig({ APP_ROLES: 'query', WEBHOOK_KEY_SECRET: webhookKeySecret });
+  return new RecordReader(
+    redis,
+    new KeyLayout(config.redis.keyPrefix),
+    new WebhookKeyDigester(webhookKeySecret),
+    config,
+  );
+}
+
 /** utime + stime of a process, in ms (clock ticks of 10 ms). */
 export function cpuMillis(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -81,4 +94,30 @@ export function spawnListening(
 /** Node options that write a CPU profile of a child process to `dir` when it exits; none without a directory. */
 export function cpuProfileArgs(dir: string | undefined, name: string): string[] {
   return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+}
+
+/**
+ * Load from an autocannon process of its own (32 connections on `url` with `headers`), so that the bench process's
+ * own work does not slow the load generator: requests per second and latency percentiles in ms.
+ */
+export async function autocannonProcess(
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+): Promise<{ rps: number; p50: number; p99: number; statuses: Record<string, number> }> {
+  const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [require.resolve('autocannon/autocannon.js'), '-c', '32', '-d', String(seconds), '-j', ...headerArgs, url],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const result = JSON.parse(stdout) as {
+    latency: { p50: number; p99: number };
+    requests: { average: number };
+    statusCodeStats?: Record<string, { count: number }>;
+  };
+  const statuses = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([status, { count }]) => [status, count]),
+  );
+  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, statuses };
 }

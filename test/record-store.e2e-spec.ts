@@ -7,6 +7,7 @@ import { ConfigModule } from '../src/config/config.module';
 import { RecordMessage } from '../src/message/record-message.validation';
 import { JournalStore } from '../src/store/journal-store';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordReader } from '../src/store/record-reader';
 import { attachedDigests, RecordStore } from '../src/store/record-store';
 import { ReferenceReconciler } from '../src/store/reference-reconciler';
 import { applyRecordKeys, RedisClient } from '../src/store/redis-client';
@@ -20,6 +21,7 @@ describe('RecordStore layout and reference counting', () => {
   let redis: RedisServer;
   let context: INestApplicationContext;
   let store: RecordStore;
+  let reader: RecordReader;
   let client: RedisClient;
   let inspect: Redis;
   const keys = new KeyLayout('sg:');
@@ -44,7 +46,7 @@ describe('RecordStore layout and reference counting', () => {
   const newKeyName = (name: string) => `wh-${name}-${++sequence}`;
   /** The `data` a read of `webhookKey` returns, as JSON text; null when the key reads as missing. */
   const readData = async (webhookKey: string) => {
-    const result = await store.read(webhookKey);
+    const result = await reader.read(webhookKey);
     return result.kind === 'found'
       ? JSON.stringify((JSON.parse(result.body.toString()) as { data: unknown }).data)
       : null;
@@ -58,6 +60,7 @@ describe('RecordStore layout and reference counting', () => {
       await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()
     ).init();
     store = context.get(RecordStore);
+    reader = context.get(RecordReader);
     client = context.get(getRedisConnectionToken());
     inspect = new Redis(redis.url);
     await new Promise((resolve) => client.once('ready', resolve));
@@ -90,7 +93,7 @@ describe('RecordStore layout and reference counting', () => {
     for (const key of webhookKeys) {
       expect(await inspect.hexists(recordKey(key), 'b')).toBe(0);
       expect(await inspect.pexpiretime(recordKey(key))).toBe(expiry);
-      const read = await store.read(key);
+      const read = await reader.read(key);
       expect(read.kind === 'found' && read.body.toString()).toBe(await inspect.get(datum));
     }
   });
@@ -98,12 +101,12 @@ describe('RecordStore layout and reference counting', () => {
   it('keeps the body of a single-key message in its record, and shares even a tiny body between two keys', async () => {
     await write(message(['single-key-01'], large), 3600);
     expect(await allKeys()).toEqual([recordKey('single-key-01')]);
-    const single = await store.read('single-key-01');
+    const single = await reader.read('single-key-01');
     expect(single.kind === 'found' && single.body.toString()).toBe(await inspect.hget(recordKey('single-key-01'), 'b'));
 
     await write(message(['small-key-01', 'small-key-02'], 1), 3600, 'm-tiny');
     expect(await inspect.exists(keys.datum('m-tiny'), keys.datumRefs('m-tiny'))).toBe(2);
-    const read = await store.read('small-key-02');
+    const read = await reader.read('small-key-02');
     expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toBe(1);
   });
 
@@ -134,7 +137,7 @@ describe('RecordStore layout and reference counting', () => {
     for (const key of webhookKeys) {
       expect(Object.keys(await inspect.hgetall(recordKey(key))).sort()).toEqual(['a', 'z']);
       expect(await inspect.pttl(recordKey(key))).toBeGreaterThan(0);
-      expect((await store.read(key)).kind).toBe('missing');
+      expect((await reader.read(key)).kind).toBe('missing');
     }
     // The key is free again: another account may take it.
     expect(await write(message([webhookKeys[0]], 'new owner', { accountId: 'globex', version: 0 }), 60)).toMatchObject({
@@ -152,7 +155,7 @@ describe('RecordStore layout and reference counting', () => {
     const ttl = await inspect.pttl(recordKey(key));
     expect(ttl).toBeGreaterThan(604_700_000);
     expect(ttl).toBeLessThanOrEqual(604_800_000);
-    expect(await store.read(key)).toEqual({ kind: 'missing' });
+    expect(await reader.read(key)).toEqual({ kind: 'missing' });
 
     // A late or redriven copy of an older message cannot bring the data back, nor can another account take the key.
     expect(await write(message([key], 'v5 again', { version: 5 }), null, 'm-v5')).toMatchObject({
@@ -174,7 +177,7 @@ describe('RecordStore layout and reference counting', () => {
         storedAt: Date.now(),
       }),
     ).toEqual({ restored: 0, kept: 0, deleted: 1 });
-    expect(await store.read(key)).toEqual({ kind: 'missing' });
+    expect(await reader.read(key)).toEqual({ kind: 'missing' });
 
     // A delete without a version leaves the key deleted and the tombstone guarding it.
     expect(await write(message([key], undefined, { op: 'delete' }), null)).toMatchObject({ applied: 1 });
@@ -183,7 +186,7 @@ describe('RecordStore layout and reference counting', () => {
 
     // A newer version, or a set without a version, applies over it.
     expect(await write(message([key], 'v7', { version: 7 }), null)).toMatchObject({ applied: 1 });
-    const read = await store.read(key);
+    const read = await reader.read(key);
     expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toBe('v7');
   });
 
@@ -253,7 +256,7 @@ describe('RecordStore layout and reference counting', () => {
     const afterReplay = await allKeys();
     expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
     expect(await allKeys()).toEqual(afterReplay);
-    const read = await store.read('replay-key-b');
+    const read = await reader.read('replay-key-b');
     expect(read.kind === 'found' && read.body.toString()).toBe(body);
     expect(await attached('m-new')).toEqual(digestsOf(webhookKeys));
 
@@ -278,7 +281,7 @@ describe('RecordStore layout and reference counting', () => {
     );
     expect(outcome).toEqual({ applied: 1, stale: 1, foreign: [digester.digest('guarded-key-2')], journalTrimmed: 0 });
     expect(await attached('m-guarded')).toEqual([digester.digest('guarded-key-3')]);
-    const kept = await store.read('guarded-key-1');
+    const kept = await reader.read('guarded-key-1');
     expect(kept.kind === 'found' && JSON.parse(kept.body.toString()).data).toBe('v5');
   });
 
@@ -305,7 +308,7 @@ describe('RecordStore layout and reference counting', () => {
     const appliedKeys = webhookKeys.filter((_, position) => position !== 120 && !foreignPositions.includes(position));
     expect(await attached('m-chunked')).toEqual(digestsOf(appliedKeys));
     const readData = async (webhookKey: string) => {
-      const read = await store.read(webhookKey);
+      const read = await reader.read(webhookKey);
       return read.kind === 'found' ? JSON.parse(read.body.toString()).data : read.kind;
     };
     expect(await readData(webhookKeys[120])).toBe('v9');
@@ -317,7 +320,7 @@ describe('RecordStore layout and reference counting', () => {
     expect(await write(message(['reloaded-key-1', 'reloaded-key-2'], 'before'), 3600)).toMatchObject({ applied: 2 });
     await inspect.script('FLUSH');
     expect(await write(message(['reloaded-key-1', 'reloaded-key-2'], 'after'), 3600)).toMatchObject({ applied: 2 });
-    const read = await store.read('reloaded-key-2');
+    const read = await reader.read('reloaded-key-2');
     expect(read.kind === 'found' && JSON.parse(read.body.toString()).data).toBe('after');
   });
 
@@ -343,8 +346,8 @@ describe('RecordStore layout and reference counting', () => {
       await write(message(['full-key-3'], big), 3600).catch(() => undefined);
       const usedAfter = Number(/used_memory:(\d+)/.exec(await inspect.info('memory'))?.[1]);
       expect(usedAfter).toBeLessThan(used + 64 * 1024 + 600 * 1024);
-      expect(await store.read('full-key-1')).toEqual({ kind: 'missing' });
-      expect(await store.read('full-key-3')).toEqual({ kind: 'missing' });
+      expect(await reader.read('full-key-1')).toEqual({ kind: 'missing' });
+      expect(await reader.read('full-key-3')).toEqual({ kind: 'missing' });
     } finally {
       await inspect.config('SET', 'maxmemory', '0');
     }
@@ -386,10 +389,11 @@ describe('RecordStore layout and reference counting', () => {
   it('reads many keys, inline and shared, in one call', async () => {
     await write(message(['many-key-1', 'many-key-2'], large), 3600);
     await write(message(['many-key-3'], 'inline'), 3600);
-    const found = await store.readMany(['many-key-1', 'many-key-2', 'many-key-3', 'many-key-4']);
+    const found = await reader.readMany(['many-key-1', 'many-key-2', 'many-key-3', 'many-key-4']);
     expect([...found.keys()]).toEqual(['many-key-1', 'many-key-2', 'many-key-3']);
-    expect(found.get('many-key-1')?.equals(found.get('many-key-2') ?? Buffer.alloc(0))).toBe(true);
-    expect(JSON.parse(found.get('many-key-3')?.toString() ?? '{}').data).toBe('inline');
+    expect(found.get('many-key-1')?.body.equals(found.get('many-key-2')?.body ?? Buffer.alloc(0))).toBe(true);
+    expect(found.get('many-key-1')?.etag).toBe(found.get('many-key-2')?.etag);
+    expect(JSON.parse(found.get('many-key-3')?.body.toString() ?? '{}').data).toBe('inline');
   });
 });
 

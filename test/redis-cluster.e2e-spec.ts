@@ -5,6 +5,7 @@ import mongoose from 'mongoose';
 import request from 'supertest';
 import { ArchivedPolicy, ArchivedRecord } from '../src/archive/archive.schemas';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { RecordReader } from '../src/store/record-reader';
 import { RecordStore, attachedDigests } from '../src/store/record-store';
 import { RedisStatus } from '../src/store/redis-status';
 import { ACME, ADMIN_KEY, eventually, startTestApp, WEBHOOK_KEY_SECRET } from './support/app';
@@ -135,10 +136,10 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
     } finally {
       calls.mockRestore();
     }
-    const documents = await store.readMany(webhookKeys);
-    expect(JSON.parse(documents.get(sameSlot[1])?.toString() ?? '{}').data).toBe('taken');
+    const documents = await suite.service.app.get(RecordReader).readMany(webhookKeys);
+    expect(JSON.parse(documents.get(sameSlot[1])?.body.toString() ?? '{}').data).toBe('taken');
     for (const key of [...others, sameSlot[0], sameSlot[2]]) {
-      expect(JSON.parse(documents.get(key)?.toString() ?? '{}').data).toBe('shared');
+      expect(JSON.parse(documents.get(key)?.body.toString() ?? '{}').data).toBe('shared');
     }
   });
 

@@ -137,6 +137,8 @@ describe('the typed client (openapi-fetch on the generated API types)', () => {
       data: { n: 1 },
     });
     expect(batch.data?.missing).toEqual([missing]);
+    expect(Object.keys(batch.data?.etags ?? {}).sort()).toEqual([first, second].sort());
+    expect(batch.data?.etags[first]).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
   });
 
   it('manages TTL policies (admin): account and flow, effective TTL, delete', async () => {

@@ -38,7 +38,10 @@ export function answerError(request: FastifyRequest, reply: FastifyReply, except
   void reply.status(body.statusCode).headers(headers).header('x-request-id', request.id).send(body);
 }
 
-/** 500 is a fault of ours (error, with the stack); other 5xx an outage (warn); 404 routine (debug); 4xx info. */
+/**
+ * 500 is a fault of ours (error, with the stack); other 5xx an outage (warn); 404 and 429 routine (debug: a guessing
+ * flood answered 429 must not cost a log line per request); other 4xx info.
+ */
 function log(request: FastifyRequest, body: ErrorResponseDto, exception: unknown): void {
   const fields = {
     req: { id: request.id, method: request.method, url: request.url },
@@ -51,7 +54,7 @@ function log(request: FastifyRequest, body: ErrorResponseDto, exception: unknown
   const status = body.statusCode;
   if (status === 500) logger.error(fields, body.message);
   else if (status >= 500) logger.warn(fields, body.message);
-  else if (status === 404) logger.debug(fields, body.message);
+  else if (status === 404 || status === 429) logger.debug(fields, body.message);
   else logger.log(fields, body.message);
 }
 

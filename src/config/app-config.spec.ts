@@ -116,6 +116,44 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('read settings', () => {
+    it('default to 60 s waits, a 64 MiB read cache and 600 misses a minute per socket address', () => {
+      expect(loadConfig(completeEnv()).reads).toEqual({
+        waitMaxSeconds: 60,
+        cacheMaxBytes: 67108864,
+        missLimitPerMinute: 600,
+        trustProxy: false,
+      });
+    });
+
+    it('reads 0 as "off" for the cache and the miss limit', () => {
+      const { reads } = loadConfig(completeEnv({ READ_CACHE_MAX_BYTES: '0', READ_MISS_LIMIT_PER_MINUTE: '0' }));
+      expect([reads.cacheMaxBytes, reads.missLimitPerMinute]).toEqual([0, 0]);
+    });
+
+    it.each([
+      ['true', true],
+      ['1', true],
+      ['yes', true],
+      ['false', false],
+      ['0', false],
+      ['', false],
+    ])('reads TRUST_PROXY=%p as %p', (value, expected) => {
+      expect(loadConfig(completeEnv({ TRUST_PROXY: value })).reads.trustProxy).toBe(expected);
+    });
+
+    it.each([
+      ['READ_WAIT_MAX_SECONDS', '0'],
+      ['READ_WAIT_MAX_SECONDS', '3601'],
+      ['READ_CACHE_MAX_BYTES', '-1'],
+      ['READ_CACHE_MAX_BYTES', '64MiB'],
+      ['READ_MISS_LIMIT_PER_MINUTE', 'many'],
+      ['TRUST_PROXY', 'loopback'],
+    ])('rejects %s=%s', (name, value) => {
+      expect(problemVariables(completeEnv({ [name]: value }))).toEqual([name]);
+    });
+  });
+
   describe('DEFAULT_TTL_SECONDS', () => {
     it('reads 0 as "never expires" (null)', () => {
       expect(loadConfig(completeEnv({ DEFAULT_TTL_SECONDS: '0' })).defaultTtlSeconds).toBeNull();

@@ -69,6 +69,16 @@ export interface AppConfig {
   adminKeys: ApiKey[];
   /** HMAC secrets of webhook keys, newest first: writes use the first, reads find data under any of them. */
   webhookKeySecrets: string[];
+  reads: {
+    /** Longest `Prefer: wait` (and batch-get `waitSeconds`) a read is held for. */
+    waitMaxSeconds: number;
+    /** Bound of the in-process read cache in bytes; 0: no cache. */
+    cacheMaxBytes: number;
+    /** Failed webhook-key reads per client address and minute before its reads answer 429; 0: no limit. */
+    missLimitPerMinute: number;
+    /** The client address is the left-most X-Forwarded-For entry instead of the socket's. */
+    trustProxy: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -131,6 +141,12 @@ export function loadConfig(env: Env): AppConfig {
     producerKeys: has('gateway') ? read.producerKeys('PRODUCER_API_KEYS') : [],
     adminKeys: has('admin') ? read.adminKeys('ADMIN_API_KEYS') : [],
     webhookKeySecrets: has('worker', 'query', 'admin') ? read.webhookKeySecrets('worker, query or admin') : [],
+    reads: {
+      waitMaxSeconds: read.int('READ_WAIT_MAX_SECONDS', 60, 1, 3600),
+      cacheMaxBytes: read.int('READ_CACHE_MAX_BYTES', 67_108_864, 0, 68_719_476_736),
+      missLimitPerMinute: read.int('READ_MISS_LIMIT_PER_MINUTE', 600, 0, 1_000_000_000),
+      trustProxy: read.flag('TRUST_PROXY'),
+    },
   };
 
   const apiKeys = [...config.producerKeys, ...config.adminKeys];
@@ -217,6 +233,14 @@ class EnvReader {
       return this.fail(name, `must be an integer from ${min} to ${max}, got "${value}"`, fallback);
     }
     return Number(value);
+  }
+
+  /** Off unless set; `true`/`1`/`yes` turn it on, `false`/`0`/`no` (or nothing) leave it off. */
+  flag(name: string): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined || ['false', '0', 'no'].includes(value)) return false;
+    if (['true', '1', 'yes'].includes(value)) return true;
+    return this.fail(name, `must be true or false, got "${value}"`, false);
   }
 
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {

@@ -67,6 +67,24 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** What setgetapi_read_cache_bytes reports; set by the query module, which owns the cache's reader. */
+  private readCacheBytesOf: (() => number) | null = null;
+
+  readonly readCacheBytes = new Gauge({
+    name: 'setgetapi_read_cache_bytes',
+    help: 'Bytes held by the in-process read cache (READ_CACHE_MAX_BYTES bounds it; 0 while it is off or flushed)',
+    registers: [this.registry],
+    collect: () => {
+      if (this.readCacheBytesOf !== null) this.readCacheBytes.set(this.readCacheBytesOf());
+    },
+  });
+
+  readonly queryWaiters = new Gauge({
+    name: 'setgetapi_query_waiters',
+    help: 'Reads held open for a change (Prefer: wait, batch-get waitSeconds) on this instance',
+    registers: [this.registry],
+  });
+
   readonly archiveRuns = new Counter({
     name: 'setgetapi_archive_runs_total',
     help: 'Archive runs this instance ran, by outcome',
@@ -162,6 +180,11 @@ export class MetricsService {
     if (!Number.isFinite(seconds) || seconds <= this.archiveLastSuccessSeconds) return;
     this.archiveLastSuccessSeconds = seconds;
     this.archiveLastSuccess.set(seconds);
+  }
+
+  /** Makes setgetapi_read_cache_bytes report `bytes()` at each scrape. */
+  reportReadCacheBytes(bytes: () => number): void {
+    this.readCacheBytesOf = bytes;
   }
 
   countKeys(outcome: KeyOutcome, count: number): void {

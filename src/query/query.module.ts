@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { StoreModule } from '../store/store.module';
+import { CachedReadHook } from './cached-read.hook';
 import { QueryLatencyHook } from './query-latency.hook';
 import { QueryController } from './query.controller';
 import { QueryService } from './query.service';
+import { ReadMissLimiter } from './read-miss-limiter';
+import { WaitingReads } from './waiting-reads';
 
 @Module({
   imports: [StoreModule],
   controllers: [QueryController],
-  providers: [QueryService, QueryLatencyHook],
+  providers: [QueryService, QueryLatencyHook, CachedReadHook, WaitingReads, ReadMissLimiter],
 })
 export class QueryModule {}

@@ -1,18 +1,53 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { ApiException } from '../common/api-exception';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { WEBHOOK_KEY_PATTERN, WEBHOOK_KEY_RULE } from '../contract/contract-rules';
-import { ReadResult, RecordStore } from '../store/record-store';
+import { MetricsService } from '../metrics/metrics.service';
+import { FoundRecord, ReadResult, RecordReader } from '../store/record-reader';
 import { etagMatches } from './etag';
+import { ReadMissLimiter, ReadOrigin } from './read-miss-limiter';
+import { WaitingReads } from './waiting-reads';
 
 export const WEBHOOK_KEY_HEADER = 'x-webhook-key';
 
+/** How a read may wait: for `seconds` at most, until `gone` says the client went away. */
+export interface ReadWait {
+  seconds: number;
+  gone: AbortSignal;
+}
+
+export interface BatchRead {
+  webhookKeys: string[];
+  /** ETags the client holds, by key: those keys count as changed once their ETag differs. */
+  etags?: Record<string, string>;
+  wait?: ReadWait;
+}
+
 @Injectable()
-export class QueryService {
-  constructor(private readonly records: RecordStore) {}
+export class QueryService implements OnModuleInit {
+  constructor(
+    private readonly records: RecordReader,
+    private readonly waits: WaitingReads,
+    private readonly limiter: ReadMissLimiter,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  get waitMaxSeconds(): number {
+    return this.config.reads.waitMaxSeconds;
+  }
+
+  onModuleInit(): void {
+    this.records.followChanges();
+    this.metrics.reportReadCacheBytes(() => this.records.cacheBytes);
+  }
 
   async read(
     webhookKey: string | undefined,
     ifNoneMatch: string | undefined,
+    origin: ReadOrigin,
+    wait?: ReadWait,
   ): Promise<ReadResult & { kind: 'found' | 'not-modified' }> {
     if (webhookKey === undefined || webhookKey === '') {
       throw new ApiException(400, `Missing ${WEBHOOK_KEY_HEADER} header`);
@@ -20,29 +55,61 @@ export class QueryService {
     if (!WEBHOOK_KEY_PATTERN.test(webhookKey)) {
       throw new ApiException(400, `${WEBHOOK_KEY_HEADER} must be ${WEBHOOK_KEY_RULE}`);
     }
+    this.limiter.refuseIfBlocked(origin);
     const holdsCurrent = ifNoneMatch === undefined ? undefined : (etag: string) => etagMatches(ifNoneMatch, etag);
-    const result = await this.records.read(webhookKey, holdsCurrent);
-    if (result.kind === 'missing') throw new ApiException(404, 'No data under this webhook key (unknown or expired)');
+    const read = () => this.records.read(webhookKey, holdsCurrent);
+    // What the client already has: the ETag it names (answered 304), or nothing (answered 404).
+    const unchanged = (result: ReadResult) => result.kind === (ifNoneMatch === undefined ? 'missing' : 'not-modified');
+    const result = wait ? await this.waits.until([webhookKey], wait.seconds, wait.gone, read, unchanged) : await read();
+    if (result.kind === 'missing') {
+      await this.limiter.countMisses(origin, 1);
+      throw new ApiException(404, 'No data under this webhook key (unknown or expired)');
+    }
     return result;
   }
 
   /**
-   * Answers `{ "items": {...}, "missing": [...] }` as bytes: the stored bodies are spliced in as they are, never
-   * parsed and serialised again.
+   * Answers `{ "items": {...}, "etags": {...}, "missing": [...] }` as bytes: the stored bodies are spliced in as they
+   * are, never parsed and serialised again. With a wait, answers once any key differs from what the client holds
+   * (the ETag in `etags`, or absence for a key without one), or when the wait is over.
    */
-  async readMany(webhookKeys: string[]): Promise<Buffer> {
-    const found = await this.records.readMany(webhookKeys);
-    const parts: Buffer[] = [Buffer.from('{"items":{')];
-    const missing: string[] = [];
-    for (const key of webhookKeys) {
-      const body = found.get(key);
-      if (body === undefined) {
-        missing.push(key);
-        continue;
-      }
-      parts.push(Buffer.from(`${parts.length > 1 ? ',' : ''}${JSON.stringify(key)}:`), body);
+  async readMany(batch: BatchRead, origin: ReadOrigin): Promise<Buffer> {
+    const { webhookKeys, etags = {} } = batch;
+    const stray = Object.keys(etags).find((key) => !webhookKeys.includes(key));
+    if (stray !== undefined) {
+      throw new ApiException(400, 'Invalid request', {
+        details: [{ field: 'etags', message: `names ${JSON.stringify(stray)}, which is not in webhookKeys` }],
+      });
     }
-    parts.push(Buffer.from(`},"missing":${JSON.stringify(missing)}}`));
-    return Buffer.concat(parts);
+    this.limiter.refuseIfBlocked(origin);
+    const read = () => this.records.readMany(webhookKeys);
+    const unchanged = (found: Map<string, FoundRecord>) =>
+      webhookKeys.every((key) => {
+        const held = etags[key];
+        const current = found.get(key);
+        return held === undefined ? current === undefined : current !== undefined && etagMatches(held, current.etag);
+      });
+    const found = batch.wait
+      ? await this.waits.until(webhookKeys, batch.wait.seconds, batch.wait.gone, read, unchanged)
+      : await read();
+    await this.limiter.countMisses(origin, webhookKeys.length - found.size);
+    return renderBatch(webhookKeys, found);
   }
+}
+
+function renderBatch(webhookKeys: string[], found: Map<string, FoundRecord>): Buffer {
+  const parts: Buffer[] = [Buffer.from('{"items":{')];
+  const etags: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const key of webhookKeys) {
+    const record = found.get(key);
+    if (record === undefined) {
+      missing.push(key);
+      continue;
+    }
+    etags[key] = record.etag;
+    parts.push(Buffer.from(`${parts.length > 1 ? ',' : ''}${JSON.stringify(key)}:`), record.body);
+  }
+  parts.push(Buffer.from(`},"etags":${JSON.stringify(etags)},"missing":${JSON.stringify(missing)}}`));
+  return Buffer.concat(parts);
 }

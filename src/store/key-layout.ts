@@ -24,6 +24,8 @@ import { createHmac } from 'node:crypto';
  *                         `<p>{jobs}:plan:<jobId>` its work list (list), `<p>{jobs}:done:<jobId>` what it did (set)
  * - `<p>lease:<name>`     a lease held by one process at a time (dead-letter walks, one running job each)
  * - `<p>audit`            the audit of admin changes (stream, newest last), trimmed by age and count
+ * - `<p>miss:<minute>:<address>`  failed webhook-key reads from one client address in one minute (Unix minutes),
+ *                         expiring with the minute (READ_MISS_LIMIT_PER_MINUTE)
  */
 export class KeyLayout {
   constructor(readonly prefix: string) {}
@@ -34,6 +36,16 @@ export class KeyLayout {
 
   datum(datumId: string): string {
     return `${this.prefix}d:{${datumId}}`;
+  }
+
+  /** What every record key starts with (Redis client-side caching follows changes by prefix). */
+  recordPrefix(): string {
+    return `${this.prefix}k:`;
+  }
+
+  /** What every shared body key starts with. */
+  datumPrefix(): string {
+    return `${this.prefix}d:`;
   }
 
   datumRefs(datumId: string): string {
@@ -102,6 +114,10 @@ export class KeyLayout {
 
   archiveRuns(): string {
     return `${this.prefix}archive:runs`;
+  }
+
+  readMisses(minute: number, address: string): string {
+    return `${this.prefix}miss:${minute}:${address}`;
   }
 
   writeProbe(): string {

@@ -1,4 +1,4 @@
-import { RecordBodyFields, renderRecordBody } from './record-body';
+import { expiryOfBody, RecordBodyFields, renderRecordBody } from './record-body';
 
 const STORED_AT = Date.UTC(2025, 0, 15, 10, 30, 0, 123);
 const EXPIRES_AT = Date.UTC(2025, 0, 22, 10, 30, 0, 123);
@@ -100,5 +100,28 @@ describe('renderRecordBody', () => {
     ])('changes when %s differs', (_field, change) => {
       expect(renderRecordBody(fields(change)).etag).not.toBe(renderRecordBody(fields()).etag);
     });
+  });
+});
+
+describe('expiryOfBody', () => {
+  it('reads the expiry renderRecordBody wrote', () => {
+    expect(expiryOfBody(Buffer.from(renderRecordBody(fields()).json))).toBe(EXPIRES_AT);
+  });
+
+  it('reads "never" as null', () => {
+    expect(expiryOfBody(Buffer.from(renderRecordBody(fields({ expiresAt: null })).json))).toBeNull();
+  });
+
+  it('is not fooled by an expiresAt inside the data', () => {
+    const body = renderRecordBody(fields({ dataJson: '{"expiresAt":"2020-01-01T00:00:00.000Z"}', expiresAt: null }));
+    expect(expiryOfBody(Buffer.from(body.json))).toBeNull();
+  });
+
+  it.each([
+    ['a document without expiresAt', '{"data":1}'],
+    ['an unparsable time', '{"expiresAt":"not a time at all, really"}'],
+    ['an empty body', ''],
+  ])('answers undefined for %s', (_case, json) => {
+    expect(expiryOfBody(Buffer.from(json))).toBeUndefined();
   });
 });

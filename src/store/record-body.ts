@@ -29,3 +29,21 @@ export function renderRecordBody(fields: RecordBodyFields): RecordBody {
 export function etagOf(json: string): string {
   return `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
 }
+
+const NEVER_EXPIRES_TAIL = '"expiresAt":null}';
+const EXPIRES_AT_TAIL = /"expiresAt":"([^"]{20,30})"}$/;
+/** Longer than either tail with any ISO 8601 time renderRecordBody writes. */
+const TAIL_BYTES = 48;
+
+/**
+ * When a rendered document expires (Unix ms), null for never, read from its last field (renderRecordBody always
+ * writes expiresAt last); undefined when the document does not end that way.
+ */
+export function expiryOfBody(body: Buffer): number | null | undefined {
+  const tail = body.toString('latin1', Math.max(0, body.length - TAIL_BYTES));
+  if (tail.endsWith(NEVER_EXPIRES_TAIL)) return null;
+  const match = EXPIRES_AT_TAIL.exec(tail);
+  if (match === null) return undefined;
+  const expiresAt = Date.parse(match[1]);
+  return Number.isNaN(expiresAt) ? undefined : expiresAt;
+}

@@ -50,9 +50,6 @@ export interface WriteContext {
   redriven?: boolean;
 }
 
-export type ReadResult =
-  { kind: 'missing' } | { kind: 'not-modified'; etag: string } | { kind: 'found'; etag: string; body: Buffer };
-
 /** A datum as Redis holds it now, for the archive's snapshot. */
 export interface StoredDatum {
   datumId: string;
@@ -122,9 +119,6 @@ interface KeyWrite {
   sentAt: number | null;
   redriven: boolean;
 }
-
-/** `e`, `b` and `d` of a key's record: its ETag, its inline body, the datum id of its shared body. */
-type RecordFields = [etag: Buffer | null, inline: Buffer | null, datumId: Buffer | null];
 
 /** A shared body as attach-datum.lua left it for this attempt. */
 interface Attachment {
@@ -424,7 +418,8 @@ export class RecordStore {
     const stored =
       webhookKeys.length > 1
         ? await this.redis.get(this.keys.datum(datumId))
-        : ((await this.readRecords([webhookKeys[0]]))[0][1]?.toString() ?? null);
+        : // After the write the key's one record is under the newest secret.
+          await this.redis.hget(this.keys.record(this.digester.digest(webhookKeys[0])), 'b');
     return stored ?? body.json;
   }
 
@@ -445,60 +440,6 @@ export class RecordStore {
         ),
       );
     }
-  }
-
-  /**
-   * The record under a webhook key. `holdsCurrent` says whether the caller already has the version with this ETag
-   * (a conditional request); then the answer is not-modified and the body is not read.
-   */
-  async read(webhookKey: string, holdsCurrent?: (etag: string) => boolean): Promise<ReadResult> {
-    const [[etag, inline, datumId]] = await this.readRecords([webhookKey]).catch(redisUnavailable);
-    if (etag === null) return { kind: 'missing' };
-    const etagText = etag.toString('latin1');
-    if (holdsCurrent?.(etagText)) return { kind: 'not-modified', etag: etagText };
-    const body =
-      inline ??
-      (datumId === null
-        ? null
-        : await this.redis.getBuffer(this.keys.datum(datumId.toString())).catch(redisUnavailable));
-    return body === null ? { kind: 'missing' } : { kind: 'found', etag: etagText, body };
-  }
-
-  /**
-   * The ETag, inline body and datum id of each key's record: under rotation, of the first of its records (newest
-   * secret first) that exists, a tombstone included, so that a key deleted under the newest secret never answers
-   * with data an older secret's record still holds (only a restore leaves a key two records). Every record of every
-   * key is asked for in the same tick, so auto-pipelining makes it one round trip whatever the number of secrets.
-   */
-  private async readRecords(webhookKeys: string[]): Promise<RecordFields[]> {
-    const perKey = this.digester.secretCount;
-    const names = webhookKeys.flatMap((key) => this.digester.digests(key).map((digest) => this.keys.record(digest)));
-    const fields = await Promise.all(names.map((name) => this.redis.hmgetBuffer(name, 'e', 'b', 'd', 'a')));
-    return webhookKeys.map((_, index) => {
-      const records = fields.slice(index * perKey, (index + 1) * perKey);
-      const [etag, inline, datumId] = records.find(([, , , owner]) => owner !== null) ?? records[0];
-      return [etag, inline, datumId];
-    });
-  }
-
-  /** Reads many keys in two round trips in all: the records, then the shared bodies they point at. */
-  async readMany(webhookKeys: string[]): Promise<Map<string, Buffer>> {
-    const records = await this.readRecords(webhookKeys).catch(redisUnavailable);
-    const datumIds = [
-      ...new Set(
-        records.flatMap(([etag, inline, datumId]) => (etag && !inline && datumId ? [datumId.toString()] : [])),
-      ),
-    ];
-    const datumBodies = await Promise.all(datumIds.map((id) => this.redis.getBuffer(this.keys.datum(id)))).catch(
-      redisUnavailable,
-    );
-    const bodiesById = new Map(datumIds.map((id, index) => [id, datumBodies[index]]));
-    const found = new Map<string, Buffer>();
-    records.forEach(([etag, inline, datumId], index) => {
-      const body = etag === null ? null : (inline ?? bodiesById.get(datumId?.toString() ?? '') ?? null);
-      if (body !== null) found.set(webhookKeys[index], body);
-    });
-    return found;
   }
 
   /**

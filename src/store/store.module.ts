@@ -10,6 +10,8 @@ import { MessageStatusStore } from './message-status-store';
 import { AuditStore } from './audit-store';
 import { JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
+import { ReadMissCounter } from './read-miss-counter';
+import { RecordReader } from './record-reader';
 import { RecordStore } from './record-store';
 import { ReferenceReconciler } from './reference-reconciler';
 import { redisModuleOptions } from './redis-client';
@@ -36,6 +38,8 @@ import { TtlPolicyStore } from './ttl-policy-store';
       inject: [APP_CONFIG],
     },
     RecordStore,
+    RecordReader,
+    ReadMissCounter,
     TtlPolicyStore,
     JournalStore,
     ArchiveStateStore,
@@ -49,6 +53,8 @@ import { TtlPolicyStore } from './ttl-policy-store';
   ],
   exports: [
     RecordStore,
+    RecordReader,
+    ReadMissCounter,
     TtlPolicyStore,
     JournalStore,
     ArchiveStateStore,

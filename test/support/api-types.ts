@@ -299,7 +299,7 @@ export interface paths {
         };
         /**
          * The data stored under a webhook key
-         * @description The webhook key, in the x-webhook-key header, is the credential.
+         * @description The webhook key, in the x-webhook-key header, is the credential. With `Prefer: wait=N` the read waits up to N seconds (at most READ_WAIT_MAX_SECONDS) for an answer other than the one the client has: with If-None-Match, until the data changes (200, or 404 when deleted or expired; 304 when the time is up); without, until the key exists (200; 404 when the time is up).
          */
         get: operations["QueryController_read"];
         put?: never;
@@ -321,7 +321,7 @@ export interface paths {
         put?: never;
         /**
          * The data under up to 100 webhook keys at once
-         * @description No header credential: each webhook key in the body is the credential for its own data.
+         * @description No header credential: each webhook key in the body is the credential for its own data. With waitSeconds, the answer waits until any key differs from what the client holds (etags), or the time is up.
          */
         post: operations["QueryController_readMany"];
         delete?: never;
@@ -482,6 +482,20 @@ export interface components {
         };
         BatchGetDto: {
             /**
+             * @description The ETag the client holds for some of the keys (each must be in webhookKeys). With waitSeconds, such a key counts as changed once its ETag differs (or it is gone); a key without one, once it exists.
+             * @example {
+             *       "wh_7f3c9a1e2b4d": "\"Qm9keUV0YWctMTIzNDU2Nzg5MA\""
+             *     }
+             */
+            etags?: {
+                [key: string]: string;
+            };
+            /**
+             * @description Hold the request until any key differs from what the client holds (see etags), at most this many seconds (shortened to READ_WAIT_MAX_SECONDS, 60 by default); then answer as usual. 0 or absent: answer at once.
+             * @example 30
+             */
+            waitSeconds?: number;
+            /**
              * @description 1 to 100 unique webhook keys, each 8 to 512 printable ASCII characters without whitespace
              * @example [
              *       "wh_7f3c9a1e2b4d",
@@ -491,6 +505,15 @@ export interface components {
             webhookKeys: string[];
         };
         BatchGetResultDto: {
+            /**
+             * @description The strong ETag of each found key, as GET /v1/data answers it
+             * @example {
+             *       "wh_7f3c9a1e2b4d": "\"Qm9keUV0YWctMTIzNDU2Nzg5MA\""
+             *     }
+             */
+            etags: {
+                [key: string]: string;
+            };
             /** @description Found keys, each with the same object GET /v1/data answers */
             items: {
                 [key: string]: components["schemas"]["RecordDataDto"];
@@ -1888,6 +1911,8 @@ export interface operations {
             header?: {
                 /** @description An ETag from an earlier answer */
                 "If-None-Match"?: string;
+                /** @description RFC 7240 `wait=N`: seconds to wait for a change (1 to READ_WAIT_MAX_SECONDS, 60 by default) */
+                Prefer?: string;
             };
             path?: never;
             cookie?: never;
@@ -1898,15 +1923,19 @@ export interface operations {
                 headers: {
                     /** @description Strong entity tag */
                     ETag?: string;
+                    /** @description The wait applied, `wait=N`, when Prefer asked for one */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RecordDataDto"];
                 };
             };
-            /** @description Unchanged since the ETag in If-None-Match */
+            /** @description Unchanged since the ETag in If-None-Match (after the wait, when Prefer asked for one) */
             304: {
                 headers: {
+                    /** @description The wait applied, `wait=N` */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1920,9 +1949,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Unknown or expired key */
+            /** @description Unknown, deleted or expired key */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many reads of unknown webhook keys from this address this minute (READ_MISS_LIMIT_PER_MINUTE): every webhook-key read from it answers 429 until the minute is over */
+            429: {
+                headers: {
+                    /** @description Seconds until the minute is over */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1954,6 +1994,17 @@ export interface operations {
             };
             400: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many reads of unknown webhook keys from this address this minute (READ_MISS_LIMIT_PER_MINUTE): every webhook-key read from it answers 429 until the minute is over */
+            429: {
+                headers: {
+                    /** @description Seconds until the minute is over */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -188,14 +188,17 @@ export function describeRecordsSuite(
       const [a, b, missing] = [newKey(), newKey(), newKey()];
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'batch', webhookKeys: [a], data: 'a' });
       await submit(ACME.apiKey, { accountId: 'acme', flowId: 'batch', webhookKeys: [b], data: 'b' });
-      const expectedA = (await readWhen(a)).body;
-      const expectedB = (await readWhen(b)).body;
+      const [readA, readB] = [await readWhen(a), await readWhen(b)];
 
       const response = await request(service().url)
         .post('/v1/data/batch-get')
         .send({ webhookKeys: [a, missing, b] });
       expect(response.status).toBe(200);
-      expect(response.body).toEqual({ items: { [a]: expectedA, [b]: expectedB }, missing: [missing] });
+      expect(response.body).toEqual({
+        items: { [a]: readA.body, [b]: readB.body },
+        etags: { [a]: readA.headers.etag, [b]: readB.headers.etag },
+        missing: [missing],
+      });
 
       const tooMany = Array.from({ length: 101 }, (_, index) => `key-${String(index).padStart(4, '0')}`);
       const refused = await request(service().url).post('/v1/data/batch-get').send({ webhookKeys: tooMany });

@@ -1,0 +1,100 @@
+import { MetricsService } from '../metrics/metrics.service';
+import { RecordReader } from '../store/record-reader';
+import { WaitingReads } from './waiting-reads';
+
+/** The part of RecordReader a waiter uses: watches whose callbacks the test fires as Redis invalidations would. */
+class FakeChanges {
+  readonly callbacks = new Set<() => void>();
+  followingChanges = true;
+
+  watch(_keys: string[], onChange: () => void): () => void {
+    this.callbacks.add(onChange);
+    return () => this.callbacks.delete(onChange);
+  }
+
+  change(): void {
+    for (const callback of [...this.callbacks]) callback();
+  }
+}
+
+function setUp(): { waits: WaitingReads; changes: FakeChanges; metrics: MetricsService } {
+  const changes = new FakeChanges();
+  const metrics = new MetricsService();
+  return { waits: new WaitingReads(changes as unknown as RecordReader, metrics), changes, metrics };
+}
+
+const unchanged = (answer: string) => answer === 'old';
+const never = new AbortController().signal;
+
+describe('WaitingReads', () => {
+  it('reads again when a change lands while the first read is in flight (no lost wake-up)', async () => {
+    const { waits, changes } = setUp();
+    const answers = ['old', 'new'];
+    let reads = 0;
+    const read = async () => {
+      const answer = answers[reads++];
+      // The change lands after Redis answered the first read, before the waiter started waiting.
+      if (reads === 1) changes.change();
+      return Promise.resolve(answer);
+    };
+    const startedAt = Date.now();
+    await expect(waits.until(['k'], 5, never, read, unchanged)).resolves.toBe('new');
+    expect(reads).toBe(2);
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+  });
+
+  it('keeps waiting after a wake-up that changed nothing, and answers the last read when the time is up', async () => {
+    const { waits, changes } = setUp();
+    let reads = 0;
+    const read = () => {
+      reads++;
+      return Promise.resolve('old');
+    };
+    const pending = waits.until(['k'], 1, never, read, unchanged);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    changes.change();
+    const startedAt = Date.now();
+    await expect(pending).resolves.toBe('old');
+    expect(reads).toBe(2);
+    expect(Date.now() - startedAt).toBeGreaterThan(700);
+    expect(changes.callbacks.size).toBe(0);
+  });
+
+  it('counts a waiter in the gauge while it waits, and frees it at once when its client goes away', async () => {
+    const { waits, changes, metrics } = setUp();
+    const gone = new AbortController();
+    const pending = waits.until(['k'], 30, gone.signal, () => Promise.resolve('old'), unchanged);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await metrics.queryWaiters.get()).values[0].value).toBe(1);
+    gone.abort();
+    await expect(pending).resolves.toBe('old');
+    expect((await metrics.queryWaiters.get()).values[0].value).toBe(0);
+    expect(changes.callbacks.size).toBe(0);
+  });
+
+  it('answers every waiter when the module is destroyed, and later reads without waiting', async () => {
+    const { waits } = setUp();
+    const pending = [1, 2, 3].map(() => waits.until(['k'], 30, never, () => Promise.resolve('old'), unchanged));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(waits.count).toBe(3);
+    waits.onModuleDestroy();
+    await expect(Promise.all(pending)).resolves.toEqual(['old', 'old', 'old']);
+    const startedAt = Date.now();
+    await waits.until(['k'], 30, never, () => Promise.resolve('old'), unchanged);
+    expect(Date.now() - startedAt).toBeLessThan(100);
+  });
+
+  it('reads again every second while changes are not being heard', async () => {
+    const { waits, changes } = setUp();
+    changes.followingChanges = false;
+    const answers = ['old', 'old', 'new'];
+    let reads = 0;
+    const startedAt = Date.now();
+    await expect(waits.until(['k'], 10, never, () => Promise.resolve(answers[reads++]), unchanged)).resolves.toBe(
+      'new',
+    );
+    expect(reads).toBe(3);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1900);
+    expect(Date.now() - startedAt).toBeLessThan(3500);
+  });
+});

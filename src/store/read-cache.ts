@@ -1,0 +1,129 @@
+/**
+ * A read that may put what it read into the cache once Redis has answered. It is stale when, since it began, an
+ * invalidation named its key or the whole cache was flushed: what it holds may then be older than what Redis holds.
+ */
+export interface CacheFill {
+  readonly key: string;
+  readonly generation: number;
+  stale: boolean;
+  readers: number;
+}
+
+/** What an entry costs besides its key and value bytes: the Map slots, the entry object, the fill bookkeeping. */
+export const ENTRY_OVERHEAD_BYTES = 96;
+
+/**
+ * The in-process cache of what Redis holds, keyed by Redis key, bounded in bytes and evicting the least recently
+ * used entry first. It knows nothing of Redis: the store feeds it invalidations (a key changed, or everything may
+ * have) and tells it whether invalidations are arriving at all (`usable`); while they are not it holds nothing.
+ *
+ * The race it closes: a read that Redis answered before a write can have its answer arrive after the write's
+ * invalidation. Every read that may fill the cache registers a fill first (`beginFill`); an invalidation of its
+ * key, or a flush, marks the fill stale, and `completeFill` drops a stale fill's value instead of caching it.
+ */
+export class ReadCache<Value> {
+  private readonly entries = new Map<string, { value: Value; bytes: number }>();
+  private readonly fills = new Map<string, CacheFill>();
+  private generation = 0;
+  private usedBytes = 0;
+  private usable = false;
+
+  constructor(
+    readonly maxBytes: number,
+    private readonly sizeOf: (value: Value) => number,
+  ) {}
+
+  get bytes(): number {
+    return this.usedBytes;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Whether the cache serves and takes entries: it is configured, and invalidations are known to arrive. */
+  get active(): boolean {
+    return this.usable && this.maxBytes > 0;
+  }
+
+  get(key: string): Value | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    // Map keeps insertion order: moving the entry to the end makes the first entry the least recently used.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  /** Registers a read of `key` about to go to Redis; pass the fill to completeFill when it is answered. */
+  beginFill(key: string): CacheFill {
+    const current = this.fills.get(key);
+    if (current !== undefined) {
+      current.readers++;
+      return current;
+    }
+    const fill: CacheFill = { key, generation: this.generation, stale: false, readers: 1 };
+    this.fills.set(key, fill);
+    return fill;
+  }
+
+  /**
+   * Ends a read: caches `value` (undefined: nothing to cache, e.g. the key is missing) unless the fill went stale,
+   * the cache was flushed since, or the cache is not active.
+   */
+  completeFill(fill: CacheFill, value: Value | undefined): void {
+    fill.readers--;
+    if (fill.readers === 0 && this.fills.get(fill.key) === fill) this.fills.delete(fill.key);
+    if (value === undefined || fill.stale || fill.generation !== this.generation || !this.active) return;
+    this.store(fill.key, value);
+  }
+
+  /** The key changed in Redis: forget it, and let no read begun before now cache it. */
+  invalidate(key: string): void {
+    const fill = this.fills.get(key);
+    if (fill !== undefined) {
+      fill.stale = true;
+      this.fills.delete(key);
+    }
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.usedBytes -= entry.bytes;
+  }
+
+  /** Anything may have changed: forget everything, and let no read begun before now cache what it read. */
+  flush(): void {
+    this.generation++;
+    this.fills.clear();
+    this.entries.clear();
+    this.usedBytes = 0;
+  }
+
+  /**
+   * Whether invalidations are arriving. Both directions flush: going unusable, because changes from now on go
+   * unseen; becoming usable again, because changes made while it was not were never seen.
+   */
+  setUsable(usable: boolean): void {
+    this.usable = usable;
+    this.flush();
+  }
+
+  private store(key: string, value: Value): void {
+    const bytes = key.length + this.sizeOf(value) + ENTRY_OVERHEAD_BYTES;
+    if (bytes > this.maxBytes) return;
+    const previous = this.entries.get(key);
+    if (previous !== undefined) {
+      this.entries.delete(key);
+      this.usedBytes -= previous.bytes;
+    }
+    while (this.usedBytes + bytes > this.maxBytes) {
+      const oldest = this.entries.entries().next();
+      if (oldest.done === true) break;
+      const [oldestKey, oldestEntry] = oldest.value;
+      this.entries.delete(oldestKey);
+      this.usedBytes -= oldestEntry.bytes;
+    }
+    this.entries.set(key, { value, bytes });
+    this.usedBytes += bytes;
+  }
+}

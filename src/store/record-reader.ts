@@ -1,0 +1,263 @@
+import { InjectRedis } from '@nestjs-modules/ioredis';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { InvalidationChannel } from './invalidation-channel';
+import { KeyLayout, WebhookKeyDigester } from './key-layout';
+import { ReadCache } from './read-cache';
+import { expiryOfBody } from './record-body';
+import { RedisClient } from './redis-client';
+import { redisUnavailable } from './redis-errors';
+
+export type ReadResult =
+  { kind: 'missing' } | { kind: 'not-modified'; etag: string } | { kind: 'found'; etag: string; body: Buffer };
+
+export interface FoundRecord {
+  etag: string;
+  body: Buffer;
+}
+
+/** A record hash as a read needs it: its ETag, and its body or the shared body it points at. */
+interface CachedRecord {
+  etag: string;
+  inline: Buffer | null;
+  datumId: string | null;
+  /** Unix ms, null for never; known only for a body held inline (a shared body carries its own). */
+  expireAt: number | null;
+}
+
+interface CachedBody {
+  body: Buffer;
+  expireAt: number | null;
+}
+
+type CacheEntry = CachedRecord | CachedBody;
+
+/**
+ * The read side of the records: GET /v1/data and batch-get, through an in-process cache of record hashes and
+ * shared bodies (READ_CACHE_MAX_BYTES) that Redis keeps coherent (InvalidationChannel), and the wake-ups of readers
+ * waiting for a key to change, which the same invalidations drive.
+ *
+ * Expiry: Redis reports a key's expiry when it deletes the key, which for a key nobody touches may be later than
+ * its time; a cached entry past its expiry is therefore never served, whatever Redis has reported.
+ */
+@Injectable()
+export class RecordReader implements OnApplicationShutdown {
+  private readonly cache: ReadCache<CacheEntry>;
+  /** Record key → the callbacks of the readers waiting for it to change. */
+  private readonly watchers = new Map<string, Set<() => void>>();
+  private channel: InvalidationChannel | null = null;
+
+  constructor(
+    @InjectRedis() private readonly redis: RedisClient,
+    private readonly keys: KeyLayout,
+    private readonly digester: WebhookKeyDigester,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.cache = new ReadCache<CacheEntry>(config.reads.cacheMaxBytes, (entry) =>
+      'etag' in entry
+        ? entry.etag.length + (entry.inline?.length ?? 0) + (entry.datumId?.length ?? 0)
+        : entry.body.length,
+    );
+  }
+
+  /**
+   * Starts hearing of every change to records and bodies (the query role calls it): until then nothing is cached
+   * and no waiting reader is woken.
+   */
+  followChanges(): void {
+    if (this.channel !== null) return;
+    this.channel = new InvalidationChannel(this.redis, [this.keys.recordPrefix(), this.keys.datumPrefix()], {
+      keysChanged: (keys) => {
+        for (const key of keys) {
+          this.cache.invalidate(key);
+          this.wake(this.watchers.get(key));
+        }
+      },
+      coherenceChanged: (coherent) => {
+        this.cache.setUsable(coherent);
+        // Waiters keep waiting while invalidations are lost; once they arrive again, every waiter reads again to
+        // see what changed meanwhile.
+        if (coherent) this.wakeEveryone();
+      },
+      everythingChanged: () => {
+        this.cache.flush();
+        this.wakeEveryone();
+      },
+    });
+    this.channel.start();
+  }
+
+  /** Whether changes are being heard from every master (waiting readers are woken, the cache is in use). */
+  get followingChanges(): boolean {
+    return this.channel?.isCoherent ?? false;
+  }
+
+  get cacheBytes(): number {
+    return this.cache.bytes;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.channel?.close();
+  }
+
+  /**
+   * Calls `onChange` whenever the record of one of `webhookKeys` may have changed (and whenever anything may have),
+   * until the returned function is called. Register before reading, so that no change after the read goes unseen.
+   */
+  watch(webhookKeys: string[], onChange: () => void): () => void {
+    // Under rotation a key may change under any secret's record.
+    const recordKeys = webhookKeys.flatMap((key) =>
+      this.digester.digests(key).map((digest) => this.keys.record(digest)),
+    );
+    for (const recordKey of recordKeys) {
+      let set = this.watchers.get(recordKey);
+      if (set === undefined) {
+        set = new Set();
+        this.watchers.set(recordKey, set);
+      }
+      set.add(onChange);
+    }
+    return () => {
+      for (const recordKey of recordKeys) {
+        const set = this.watchers.get(recordKey);
+        if (set === undefined) continue;
+        set.delete(onChange);
+        if (set.size === 0) this.watchers.delete(recordKey);
+      }
+    };
+  }
+
+  /**
+   * The record under a webhook key. `holdsCurrent` says whether the caller already has the version with this ETag
+   * (a conditional request); then the answer is not-modified and the body is not read.
+   */
+  async read(webhookKey: string, holdsCurrent?: (etag: string) => boolean): Promise<ReadResult> {
+    const record = await this.recordOf(webhookKey);
+    if (record === null) return { kind: 'missing' };
+    if (holdsCurrent?.(record.etag)) return { kind: 'not-modified', etag: record.etag };
+    const body = record.inline ?? (record.datumId === null ? null : await this.body(record.datumId));
+    return body === null ? { kind: 'missing' } : { kind: 'found', etag: record.etag, body };
+  }
+
+  /**
+   * The record under a webhook key when the cache holds all of it (record and body), without touching Redis; null
+   * otherwise (then `read` is the way). Synchronous, for the hot path.
+   */
+  readCached(webhookKey: string): FoundRecord | null {
+    if (!this.cache.active || this.digester.secretCount > 1) return null;
+    const record = this.cached(this.keys.record(this.digester.digest(webhookKey)));
+    if (record === undefined || !('etag' in record)) return null;
+    if (record.inline !== null) return { etag: record.etag, body: record.inline };
+    if (record.datumId === null) return null;
+    const body = this.cached(this.keys.datum(record.datumId));
+    return body !== undefined && 'body' in body ? { etag: record.etag, body: body.body } : null;
+  }
+
+  /** Whether reads may be served from the cache now. */
+  get cacheActive(): boolean {
+    return this.cache.active;
+  }
+
+  /** Reads many keys in two round trips at most: the records, then the shared bodies they point at. */
+  async readMany(webhookKeys: string[]): Promise<Map<string, FoundRecord>> {
+    const records = await Promise.all(webhookKeys.map((key) => this.recordOf(key)));
+    const datumIds = [
+      ...new Set(records.flatMap((record) => (record && !record.inline && record.datumId ? [record.datumId] : []))),
+    ];
+    const bodies = await Promise.all(datumIds.map((id) => this.body(id)));
+    const bodiesById = new Map(datumIds.map((id, index) => [id, bodies[index]]));
+    const found = new Map<string, FoundRecord>();
+    records.forEach((record, index) => {
+      if (record === null) return;
+      const body = record.inline ?? bodiesById.get(record.datumId ?? '') ?? null;
+      if (body !== null) found.set(webhookKeys[index], { etag: record.etag, body });
+    });
+    return found;
+  }
+
+  /**
+   * The record of a webhook key. Under a rotation of the secret (WEBHOOK_KEY_SECRETS) the key may have a record per
+   * secret: the first that exists, newest secret first, answers (a tombstone included, so that a key deleted under
+   * the newest secret never shows what an older record holds). Every record is asked for in the same tick, one
+   * round trip with auto-pipelining, and none is cached while a rotation lasts: the cache is per record.
+   */
+  private async recordOf(webhookKey: string): Promise<CachedRecord | null> {
+    if (this.digester.secretCount === 1) return this.record(this.keys.record(this.digester.digest(webhookKey)));
+    const records = await Promise.all(
+      this.digester
+        .digests(webhookKey)
+        .map((digest) => this.redis.hmgetBuffer(this.keys.record(digest), 'e', 'b', 'd', 'a')),
+    ).catch(redisUnavailable);
+    const [etag, inline, datumId] = records.find(([, , , owner]) => owner !== null) ?? records[0];
+    if (etag === null) return null;
+    return { etag: etag.toString('latin1'), inline, datumId: datumId?.toString() ?? null, expireAt: null };
+  }
+
+  private async record(recordKey: string): Promise<CachedRecord | null> {
+    const cached = this.cached(recordKey);
+    if (cached !== undefined && 'etag' in cached) return cached;
+    return this.fetch(recordKey, async () => {
+      const [etag, inline, datumId] = await this.redis.hmgetBuffer(recordKey, 'e', 'b', 'd');
+      if (etag === null) return { value: null, cacheable: undefined };
+      const expireAt = inline === null ? null : expiryOfBody(inline);
+      const record: CachedRecord = {
+        etag: etag.toString('latin1'),
+        inline,
+        datumId: datumId?.toString() ?? null,
+        expireAt: expireAt ?? null,
+      };
+      return { value: record, cacheable: expireAt === undefined ? undefined : record };
+    });
+  }
+
+  private async body(datumId: string): Promise<Buffer | null> {
+    const datumKey = this.keys.datum(datumId);
+    const cached = this.cached(datumKey);
+    if (cached !== undefined && 'body' in cached) return cached.body;
+    return this.fetch(datumKey, async () => {
+      const body = await this.redis.getBuffer(datumKey);
+      if (body === null) return { value: null, cacheable: undefined };
+      const expireAt = expiryOfBody(body);
+      return { value: body, cacheable: expireAt === undefined ? undefined : { body, expireAt } };
+    });
+  }
+
+  /** The cache's entry for `key` unless it is past its expiry. */
+  private cached(key: string): CacheEntry | undefined {
+    if (!this.cache.active) return undefined;
+    const entry = this.cache.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expireAt !== null && entry.expireAt <= Date.now()) {
+      this.cache.invalidate(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Reads `key` from Redis, and caches what `read` says may be cached unless the key changed meanwhile. */
+  private async fetch<T>(
+    key: string,
+    read: () => Promise<{ value: T; cacheable: CacheEntry | undefined }>,
+  ): Promise<T> {
+    if (!this.cache.active) return (await read().catch(redisUnavailable)).value;
+    const fill = this.cache.beginFill(key);
+    let cacheable: CacheEntry | undefined;
+    try {
+      const answer = await read().catch(redisUnavailable);
+      cacheable = answer.cacheable;
+      return answer.value;
+    } finally {
+      this.cache.completeFill(fill, cacheable);
+    }
+  }
+
+  private wake(callbacks: Set<() => void> | undefined): void {
+    if (callbacks === undefined) return;
+    for (const callback of [...callbacks]) callback();
+  }
+
+  private wakeEveryone(): void {
+    for (const callbacks of [...this.watchers.values()]) this.wake(callbacks);
+  }
+}
