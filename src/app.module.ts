@@ -11,6 +11,7 @@ import { LoggingModule } from './common/logging.module';
 import { AppConfig, AppRole } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DeadLetterModule } from './dead-letter/dead-letter.module';
+import { ErasureModule } from './erasure/erasure.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MessageStatusModule } from './message-status/message-status.module';
 import { GatewayModule } from './gateway/gateway.module';
@@ -40,7 +41,12 @@ export class AppModule {
       receiving: has('worker'),
       deadLetters: has('admin', 'scheduler'),
     });
+    // Admin and scheduler processes run jobs (and take over those of an instance that died).
     const jobs = has('admin', 'scheduler') ? JobsModule.forRoot({ adminRoutes: has('admin') }) : null;
+    const deadLetters =
+      jobs === null
+        ? null
+        : DeadLetterModule.forRoot(queue, jobs, { adminRoutes: has('admin'), sweeper: has('scheduler') });
     return {
       module: AppModule,
       imports: [
@@ -56,8 +62,8 @@ export class AppModule {
         ...(has('query') ? [QueryModule] : []),
         ...(has('admin') ? [ttlPolicies, AuditModule] : []),
         ...(archive ? [archive] : []),
-        ...(jobs
-          ? [jobs, DeadLetterModule.forRoot(queue, jobs, { adminRoutes: has('admin'), sweeper: has('scheduler') })]
+        ...(jobs && deadLetters && archive
+          ? [jobs, deadLetters, ErasureModule.forRoot(archive, deadLetters, jobs, { adminRoutes: has('admin') })]
           : []),
         // One ScheduleModule (one SchedulerRegistry) for every job: the archive's and the reconciler's.
         ...(has('scheduler') ? [ScheduleModule.forRoot(), ReconcileModule] : []),

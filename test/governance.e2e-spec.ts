@@ -102,6 +102,12 @@ describe('audit of admin changes', () => {
       call: async () => admin().delete(`/admin/dead-letters/${await deadLetter()}`),
     },
     {
+      route: 'delete /admin/accounts/{accountId}/data',
+      action: 'account.erase',
+      actor: 'ops.alice',
+      call: () => admin().delete('/admin/accounts/nobody/data'),
+    },
+    {
       route: 'post /admin/dead-letters/redrive',
       action: 'dead-letter.redrive',
       actor: 'ops.alice',
@@ -150,8 +156,9 @@ describe('audit of admin changes', () => {
     expect(recorded.map(({ action, actor }) => ({ action, actor }))).toEqual(
       [...changes].reverse().map(({ action, actor }) => ({ action, actor })),
     );
-    const [redrive, deadLetterDelete, restore, run, accountDelete, flowDelete, flowPut, accountPut] = recorded;
+    const [redrive, erase, deadLetterDelete, restore, run, accountDelete, flowDelete, flowPut, accountPut] = recorded;
     expect(redrive).toMatchObject({ after: { jobId: expect.any(String), selected: 1 } });
+    expect(erase).toMatchObject({ target: '/admin/accounts/nobody/data', after: { jobId: expect.any(String) } });
     expect(deadLetterDelete).toMatchObject({
       before: { errorCode: 'INVALID_JSON', accountId: 'acme', flowId: 'audit' },
     });

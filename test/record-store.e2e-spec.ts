@@ -224,6 +224,40 @@ describe('RecordStore layout and reference counting', () => {
       await store.write(message(plain, 'unjudged'), { datumId: 'sent-50', ...redriven(50), redriven: false }),
     ).toMatchObject({ applied: 2 });
     expect(await readData(plain[1])).toBe('"unjudged"');
+
+    // A delete without a version leaves a marker that frees the key, and whose time still guards redrives: of the
+    // account that deleted, and of any other; another account's delete leaves it as it is.
+    const freed = newKeyName('freed');
+    await store.write(message([freed], 'a'), { datumId: 'a-100', ...redriven(100), redriven: false });
+    await store.write(message([freed], null, { op: 'delete' }), {
+      datumId: 'a-del',
+      ...redriven(300),
+      redriven: false,
+    });
+    const globexDelete = message([freed], null, { op: 'delete', accountId: 'globex' });
+    expect(await store.write(globexDelete, { datumId: 'g-del', ...redriven(400), redriven: false })).toMatchObject({
+      applied: 1,
+    });
+    expect(await inspect.hgetall(recordKey(freed))).toMatchObject({ a: 'acme', s: '300' });
+    expect(await store.write(message([freed], 'old'), { datumId: 'a-200', ...redriven(200) })).toMatchObject({
+      applied: 0,
+      stale: 1,
+    });
+    const globexSet = message([freed], 'g', { accountId: 'globex' });
+    expect(await store.write(globexSet, { datumId: 'g-250', ...redriven(250) })).toMatchObject({
+      applied: 0,
+      stale: 1,
+    });
+    // A redrive whose send time is unknown only fills keys that hold nothing.
+    expect(
+      await store.write(message([freed], 'unknown'), {
+        datumId: 'u',
+        now: Date.now(),
+        ttlSeconds: null,
+        redriven: true,
+      }),
+    ).toMatchObject({ applied: 0, stale: 1 });
+    expect(await store.write(globexSet, { datumId: 'g-500', ...redriven(500) })).toMatchObject({ applied: 1 });
   });
 
   it('replays a message harmlessly; the reconciler frees what an attempt that died before releasing left', async () => {

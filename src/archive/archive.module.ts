@@ -69,6 +69,8 @@ export class ArchiveModule {
       imports: [StoreModule, ...mongo],
       controllers: roles.adminRoutes ? [ArchiveController] : [],
       providers: [...providers, ...(roles.scheduler ? [ArchiveScheduler] : [])],
+      // The erasure job (src/erasure) erases the account's archived copies through it.
+      exports: [ArchiveService],
     };
   }
 }

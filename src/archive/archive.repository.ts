@@ -118,6 +118,15 @@ export class ArchiveRepository {
     await mark();
   }
 
+  /** Removes every archived record and policy of an account (its erasure); returns how many of each. */
+  async eraseAccount(accountId: string): Promise<{ records: number; policies: number }> {
+    const [records, policies] = await Promise.all([
+      this.records.deleteMany({ accountId }),
+      this.policies.deleteMany({ accountId }),
+    ]);
+    return { records: records.deletedCount, policies: policies.deletedCount };
+  }
+
   /** Drops records deleted, replaced or expired before `cutoff`; returns how many. */
   async prune(cutoff: Date): Promise<number> {
     const result = await this.records.deleteMany({

@@ -20,6 +20,7 @@ const guard = new ApiKeyGuard(
   loadConfig({
     APP_ROLES: 'gateway,admin',
     SQS_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/records.fifo',
+    SQS_DLQ_URL: 'http://127.0.0.1:4566/000000000000/records-dlq.fifo',
     PRODUCER_API_KEYS: `ingest-acme=${PRODUCER_KEY}:acme`,
     ADMIN_API_KEYS: ADMIN_KEY,
     WEBHOOK_KEY_SECRET: 'guard-webhook-secret-01',

@@ -25,6 +25,8 @@ export class DeadLetterModule {
       imports: [StoreModule, jobsModule, queueModule],
       controllers: uses.adminRoutes ? [DeadLetterController] : [],
       providers: [DeadLetterService, DeadLetterWalks, ...(uses.sweeper ? [DeadLetterSweeper] : [])],
+      // The erasure job (src/erasure) deletes an account's dead letters through it.
+      exports: [DeadLetterService],
     };
   }
 }

@@ -95,6 +95,32 @@ export class DeadLetterService implements JobHandler, OnModuleInit {
   }
 
   /**
+   * An account's erasure, on the dead-letter side: every dead letter of the account goes from the queue and the
+   * index (the queue holds the account's data too). Walks until one is complete; returns how many were deleted.
+   */
+  async eraseAccount(accountId: string): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const { complete, count } = await this.walks.walk(
+        (message) => (entryOf(message).accountId === accountId ? 'hold' : 'release'),
+        async ({ held, complete }, lease) => {
+          lease.check();
+          await this.queue.delete(held);
+          await this.index.remove([...new Set(held.map((message) => message.origin.messageId))]);
+          return { complete, count: held.length };
+        },
+      );
+      deleted += count;
+      if (complete) break;
+    }
+    const left: string[] = [];
+    for await (const batch of this.index.all({ accountId })) left.push(...batch.map((entry) => entry.messageId));
+    // Entries whose message a complete walk did not meet are gone from the queue already.
+    await this.index.remove(left);
+    return deleted;
+  }
+
+  /**
    * Starts a redrive job. The selection is fixed now, in the order the messages must go back in: by group, then
    * by when each was first sent (and its sequence number), so that each group keeps its original order.
    */

@@ -26,7 +26,10 @@ export function decodeIngestMessage(message: QueueMessage, maxMessageBytes: numb
   try {
     parsed = parseContractJson(text);
   } catch (error) {
-    return { ok: false, code: 'INVALID_JSON', reason: `body is not JSON: ${(error as Error).message}` };
+    // The parser quotes the text around the fault, which may hold a webhook key: the reason (kept in Redis by the
+    // status and the dead-letter index) leaves the quote out. The body itself is in the dead-letter queue.
+    const problem = (error as Error).message.replace(/".*"/s, '(text)');
+    return { ok: false, code: 'INVALID_JSON', reason: `body is not JSON: ${problem}` };
   }
   const check = validateRecordMessage({ text, value: parsed });
   if (!check.valid) {

@@ -85,7 +85,8 @@ export class QueryService implements OnModuleInit {
     const read = () => this.records.readMany(webhookKeys);
     const unchanged = (found: Map<string, FoundRecord>) =>
       webhookKeys.every((key) => {
-        const held = etags[key];
+        // Own entries only: a key named like an Object.prototype member (`constructor`) is a valid webhook key.
+        const held = Object.hasOwn(etags, key) ? etags[key] : undefined;
         const current = found.get(key);
         return held === undefined ? current === undefined : current !== undefined && etagMatches(held, current.etag);
       });
@@ -99,7 +100,8 @@ export class QueryService implements OnModuleInit {
 
 function renderBatch(webhookKeys: string[], found: Map<string, FoundRecord>): Buffer {
   const parts: Buffer[] = [Buffer.from('{"items":{')];
-  const etags: Record<string, string> = {};
+  // A Map, written out with Object.fromEntries: `etags["__proto__"] = ...` would set no property at all.
+  const etags = new Map<string, string>();
   const missing: string[] = [];
   for (const key of webhookKeys) {
     const record = found.get(key);
@@ -107,9 +109,11 @@ function renderBatch(webhookKeys: string[], found: Map<string, FoundRecord>): Bu
       missing.push(key);
       continue;
     }
-    etags[key] = record.etag;
+    etags.set(key, record.etag);
     parts.push(Buffer.from(`${parts.length > 1 ? ',' : ''}${JSON.stringify(key)}:`), record.body);
   }
-  parts.push(Buffer.from(`},"etags":${JSON.stringify(etags)},"missing":${JSON.stringify(missing)}}`));
+  parts.push(
+    Buffer.from(`},"etags":${JSON.stringify(Object.fromEntries(etags))},"missing":${JSON.stringify(missing)}}`),
+  );
   return Buffer.concat(parts);
 }

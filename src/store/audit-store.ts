@@ -69,10 +69,25 @@ export class AuditStore {
 
   /** Up to `limit` entries, newest first, older than the entry `cursor` names (from the newest when null). */
   async page(limit: number, cursor: string | null): Promise<AuditPage> {
-    const found = await this.redis
-      .xrevrange(this.keys.audit(), cursor === null ? '+' : `(${cursor}`, '-', 'COUNT', limit + 1)
-      .catch(redisUnavailable);
+    const end = streamRangeEnd(cursor);
+    if (end === null) return { items: [], nextCursor: null };
+    const found = await this.redis.xrevrange(this.keys.audit(), end, '-', 'COUNT', limit + 1).catch(redisUnavailable);
     const items = found.slice(0, limit).map(([, fields]) => JSON.parse(fields[1]) as AuditEntry);
     return { items, nextCursor: found.length > limit ? found[limit - 1][0] : null };
   }
+}
+
+const MAX_STREAM_ID_PART = 2n ** 64n - 1n;
+
+/**
+ * The exclusive end of a page before `cursor` (a stream id of the cursor pattern), as XREVRANGE takes it; null when
+ * nothing can be older (`0-0`). Redis refuses ids beyond 64 bits instead of reading them as the largest: such a
+ * cursor is beyond every entry, so the page starts at the newest.
+ */
+export function streamRangeEnd(cursor: string | null): string | null {
+  if (cursor === null) return '+';
+  const [milliseconds, sequence] = cursor.split('-').map((part) => BigInt(part));
+  if (milliseconds > MAX_STREAM_ID_PART || sequence > MAX_STREAM_ID_PART) return '+';
+  if (milliseconds === 0n && sequence === 0n) return null;
+  return `(${cursor}`;
 }

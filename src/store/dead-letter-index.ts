@@ -1,5 +1,6 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
+import { withoutWebhookKeys } from './dead-letter-body';
 import { KeyLayout } from './key-layout';
 import { execTransaction, RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
@@ -66,7 +67,7 @@ export class DeadLetterIndex {
           this.redis
             .multi()
             .set(this.keys.deadLetter(summary.messageId), JSON.stringify(summary), 'NX')
-            .set(this.keys.deadLetterBody(summary.messageId), body, 'NX')
+            .set(this.keys.deadLetterBody(summary.messageId), withoutWebhookKeys(body), 'NX')
             .zadd(this.keys.deadLetterIndex(), 'NX', summary.deadLetteredAt, summary.messageId),
         ),
       ),

@@ -121,6 +121,20 @@ export class JournalStore {
     return newest ? newest[0] : null;
   }
 
+  /** Drops every entry of an account (its erasure), `count` read per step; returns how many. */
+  async eraseAccount(accountId: string, count = 1000): Promise<number> {
+    let erased = 0;
+    let from = '-';
+    for (;;) {
+      const raw = await this.redis.xrange(this.keys.journal(), from, '+', 'COUNT', count).catch(redisUnavailable);
+      const entries = raw.map(([id, fields]) => parseEntry(id, fields));
+      await this.acknowledge(entries.filter((entry) => entry.accountId === accountId)).catch(redisUnavailable);
+      erased += entries.filter((entry) => entry.accountId === accountId).length;
+      if (raw.length < count) return erased;
+      from = `(${raw[raw.length - 1][0]}`;
+    }
+  }
+
   /** Drops entries that are in the archive now, and what they counted towards the bound. */
   async acknowledge(entries: JournalEntry[]): Promise<void> {
     if (entries.length === 0) return;

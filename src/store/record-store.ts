@@ -96,7 +96,7 @@ const WAIT_REPLICAS_TIMEOUT_MS = 1000;
  */
 const KEYS_PER_SCRIPT_CALL = 100;
 
-type KeyOp = 'set' | 'delete' | 'restore';
+type KeyOp = 'set' | 'delete' | 'restore' | 'erase';
 
 /** What apply-record-keys.lua reports for one key (see the script). */
 type KeyReply = [outcome: string, previous: string, previousToken: string, previousInline: string, previousAt: string];
@@ -240,6 +240,15 @@ export class RecordStore {
   }
 
   /**
+   * Whether WEBHOOK_KEY_SECRETS lists more than one secret. A restore is refused then: it knows a key only by the
+   * one digest the archive holds, so it could not see the key's record under another secret (another account's,
+   * or newer data) and would write beside it.
+   */
+  get rotating(): boolean {
+    return this.digester.secretCount > 1;
+  }
+
+  /**
    * Writes an archived datum back under its keys, keeping its expiry, but only where a key is absent or holds
    * an older version of the same account (never over a tombstone); returns how many keys were written, how many
    * were left as they were (newer data, another account's, or this very datum already: restore is idempotent), and
@@ -380,7 +389,8 @@ export class RecordStore {
       if (ownAttachmentUnused && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
       if (result === 'kept' || result === 'held') {
         outcome.kept++;
-        outcome.applied.push({ digest, previous: '' });
+        // Kept under the record that holds it, an older secret's during a rotation: the journal names that one.
+        outcome.applied.push({ digest: digests[index][Number(previousAt)] ?? digest, previous: '' });
       } else if (result === 'stale') outcome.stale++;
       else if (result === 'tombstoned') outcome.tombstoned++;
       else if (result === 'foreign') outcome.foreign.push(digest);
@@ -418,8 +428,10 @@ export class RecordStore {
     const stored =
       webhookKeys.length > 1
         ? await this.redis.get(this.keys.datum(datumId))
-        : // After the write the key's one record is under the newest secret.
-          await this.redis.hget(this.keys.record(this.digester.digest(webhookKeys[0])), 'b');
+        : // The record that kept the body: under an older secret's digest too, during a rotation.
+          ((await Promise.all(
+            this.digester.digests(webhookKeys[0]).map((digest) => this.redis.hget(this.keys.record(digest), 'b')),
+          ).then((bodies) => bodies.find((body) => body !== null))) ?? null);
     return stored ?? body.json;
   }
 
@@ -440,6 +452,37 @@ export class RecordStore {
         ),
       );
     }
+  }
+
+  /**
+   * Erasure of an account: removes every record of `accountId` (data, tombstones, delete markers, under any secret)
+   * and frees the shared bodies only its keys held, as `count` records per SCAN step on every master. Each record
+   * goes through apply-record-keys.lua ('erase'), so a key another account took meanwhile is left alone. Nothing is
+   * journaled: the archive must not copy what is being erased. Returns how many records were removed.
+   */
+  async eraseAccount(accountId: string, count = 500): Promise<number> {
+    let erased = 0;
+    for await (const found of scanKeys(this.redis, `${this.keys.recordPrefix()}*`, count)) {
+      const owners = await Promise.all(found.map((key) => this.redis.hget(key, 'a'))).catch(redisUnavailable);
+      const digests = found.flatMap((key, index) => {
+        const digest = owners[index] === accountId ? this.keys.digestOfRecord(key) : null;
+        return digest === null ? [] : [[digest]];
+      });
+      if (digests.length === 0) continue;
+      const outcome = await this.applyToKeys({
+        op: 'erase',
+        accountId,
+        version: null,
+        datumId: '',
+        body: null,
+        digests,
+        expireAt: 0,
+        sentAt: null,
+        redriven: false,
+      }).catch(redisUnavailable);
+      erased += outcome.applied.length;
+    }
+    return erased;
   }
 
   /**

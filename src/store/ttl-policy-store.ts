@@ -70,6 +70,13 @@ export class TtlPolicyStore {
     return typeof raw === 'string' ? { accountId, flowId, ...parse(raw) } : null;
   }
 
+  /** Removes every policy of an account (its erasure); returns how many there were. */
+  async deleteAccount(accountId: string): Promise<number> {
+    const key = this.keys.ttlPolicies(accountId);
+    const [count] = (await execTransaction(this.redis.multi().hlen(key).del(key))) as [number, number];
+    return count;
+  }
+
   async listAccount(accountId: string): Promise<{ account: TtlPolicy | null; flows: TtlPolicy[] }> {
     const all = await this.redis.hgetall(this.keys.ttlPolicies(accountId)).catch(redisUnavailable);
     const flows: TtlPolicy[] = [];

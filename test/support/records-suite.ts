@@ -303,7 +303,15 @@ export function describeRecordsSuite(
         overwrite.body.messageId,
         remove.body.messageId,
       ]);
-      expect(dead.every((message) => message.Attributes?.MessageGroupId === 'globex:intruder')).toBe(true);
+      // Each dead letter alone in a group named after it, its ingest group kept as an attribute.
+      expect(
+        dead.every((message) => message.MessageAttributes?.originalGroupId?.StringValue === 'globex:intruder'),
+      ).toBe(true);
+      expect(
+        dead.every(
+          (message) => message.Attributes?.MessageGroupId === message.MessageAttributes?.originalMessageId?.StringValue,
+        ),
+      ).toBe(true);
       expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
     });
 
@@ -358,7 +366,8 @@ export function describeRecordsSuite(
       const byId = new Map(dead.map((message) => [message.MessageAttributes?.originalMessageId?.StringValue, message]));
       const invalidCopy = byId.get(invalidId);
       expect(invalidCopy?.Body).toBe(invalid);
-      expect(invalidCopy?.Attributes?.MessageGroupId).toBe('acme:raw');
+      expect(invalidCopy?.Attributes?.MessageGroupId).toBe(invalidId);
+      expect(invalidCopy?.MessageAttributes?.originalGroupId?.StringValue).toBe('acme:raw');
       expect(invalidCopy?.MessageAttributes?.errorCode?.StringValue).toBe('INVALID_MESSAGE');
       expect(invalidCopy?.MessageAttributes?.errorMessage?.StringValue).toContain('webhookKeys[0] must be 8 to 512');
       expect(invalidCopy?.MessageAttributes?.errorMessage?.StringValue).toContain('extra: property extra is not part');
@@ -440,10 +449,16 @@ export function describeRecordsSuite(
       expect((await request(service().url).get('/docs')).status).toBe(200);
       const document = (await request(service().url).get('/docs-json')).body;
       expect(Object.keys(document.paths).sort()).toEqual([
+        '/admin/accounts/{accountId}/data',
         '/admin/archive/restore',
         '/admin/archive/runs',
         '/admin/archive/runs/{runId}',
         '/admin/audit',
+        '/admin/dead-letters',
+        '/admin/dead-letters/redrive',
+        '/admin/dead-letters/{messageId}',
+        '/admin/jobs',
+        '/admin/jobs/{jobId}',
         '/admin/ttl-policies',
         '/admin/ttl-policies/accounts/{accountId}',
         '/admin/ttl-policies/accounts/{accountId}/flows/{flowId}',
@@ -454,6 +469,7 @@ export function describeRecordsSuite(
         '/v1/data',
         '/v1/data/batch-get',
         '/v1/records',
+        '/v1/records/{messageId}',
       ]);
       expect(document.components.schemas.RecordMessageDto.required).toEqual(['accountId', 'flowId', 'webhookKeys']);
       expect(document.paths['/v1/records'].post.requestBody.content['application/json'].examples.set).toBeDefined();

@@ -14,7 +14,8 @@
 --            s = when the message that stored this data was sent to the ingest queue (Unix ms; absent on older data)
 --            z = time of a delete: the record is then a tombstone holding only a, z, v (a versioned delete) and s
 -- ARGV (the same for every key)
--- ARGV[1]  'set', 'delete', or 'restore' (a set that only fills an absent key or one holding an older version)
+-- ARGV[1]  'set', 'delete', 'restore' (a set that only fills an absent key or one holding an older version), or
+--          'erase' (the account's erasure: removes the record, tombstone or marker of this account, leaving nothing)
 -- ARGV[2]  account id of the message
 -- ARGV[3]  version of the message, '' when it has none
 -- ARGV[4]  datum id (the message id)
@@ -44,7 +45,8 @@
 --   previous       the datum this key held before this write, '' when none or when not applied
 --   previousToken  the attachment under which the key held `previous` when that body is shared, else ''
 --   previousInline '1' when `previous` lived in this record (so this write ended it), else '0'
---   previousAt     which of the key's records held `previous` (0 for the newest secret's), '0' when none
+--   previousAt     which of the key's records held `previous`, or for a refused key the record it holds (0 for
+--                  the newest secret's), '0' when none
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[13] or '', ARGV[14] == '1'
 
@@ -58,13 +60,25 @@ if ARGV[9] ~= '' and now() - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
 end
 
 local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, storedSentAt)
+  if op == 'erase' then
+    if not owner then return 'stale' end
+    if owner ~= account then return 'foreign' end
+    return nil
+  end
   if not owner then return nil end
-  -- The marker a delete without a version leaves frees the key for any account (only its time guards redrives).
+  -- When what the key holds was sent (a marker or tombstone without `s`: the time of the delete, later still).
+  local storedAt = storedSentAt or deletedAt
+  local sentLater = redriven and (sentAt == '' or (storedAt and tonumber(storedAt) > tonumber(sentAt)))
+  -- The marker a delete without a version leaves frees the key for any account; its time still guards redrives,
+  -- and another delete without a version leaves it as it is (the key stays deleted, the marker keeps its time).
   if owner ~= account then
-    if deletedAt and not storedVersion then return nil end
+    if deletedAt and not storedVersion then
+      if sentLater then return 'stale' end
+      if op == 'delete' and version == '' then return 'kept' end
+      return nil
+    end
     return 'foreign'
   end
-  local sentLater = redriven and (sentAt == '' or (storedSentAt and tonumber(storedSentAt) > tonumber(sentAt)))
   if deletedAt then
     if op == 'restore' then return 'tombstoned' end
     if sentLater then return 'stale' end
@@ -88,6 +102,7 @@ local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, 
 end
 
 local function write(key, existed)
+  if op == 'erase' then return end
   if op == 'delete' then
     if tombstoneTtl ~= '0' and (version ~= '' or existed) then
       redis.call('HSET', key, 'a', account, 'z', now())
@@ -128,12 +143,14 @@ local function apply(first)
     currentAt = index - first
     if current[1] then break end
   end
+  if not current[1] then currentAt = 0 end
   local refused = guard(current[1], current[2], current[3], current[4], current[5], current[7])
-  if refused then return refused, '', '', '0', '0' end
+  -- A refused key stays where it is: `previousAt` says under which secret's record (what the journal must name).
+  if refused then return refused, '', '', '0', tostring(currentAt) end
   local previous, previousToken, previousInline = current[3] or '', current[4] or '', '0'
   if current[6] then previousInline = '1' end
-  local existed = current[1] ~= nil and current[1] ~= false
-  if not existed then currentAt = 0 end
+  -- Only a delete of data leaves a marker: one over nothing (or over a marker) has nothing to guard.
+  local existed = current[3] ~= nil and current[3] ~= false
   -- Records of older secrets other than the current one (left by a restore of archived data) go too: the key keeps
   -- one record. A shared body they pointed at keeps their attachment until the reconciler's grace has passed.
   redis.call('DEL', unpack(KEYS, first, last))
