@@ -1,5 +1,25 @@
 /* Generated from the OpenAPI document by `npm run generate:api-types`; `npm test` fails when it is stale. */
 export interface paths {
+    "/admin/accounts/{accountId}/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erase an account's data everywhere (a job)
+         * @description Its keys, data, tombstones and delete markers, TTL policies, journal entries, archived copies and dead letters. A restore afterwards brings none of it back. Messages of the account still queued or in flight when the job runs may land after it: stop its producers first, or run the erasure again.
+         */
+        delete: operations["ErasureController_erase"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/archive/restore": {
         parameters: {
             query?: never;
@@ -833,6 +853,54 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    ErasureController_erase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedJobDto"];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Redis cannot be reached (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     ArchiveController_restore: {
         parameters: {
             query?: never;
