@@ -56,7 +56,8 @@ export class DeadLetterPageDto {
   nextCursor!: string | null;
 }
 
-export class DeadLetterQuery {
+/** The filters of a listing and of a redrive's selection: exact matches, all optional. */
+export class DeadLetterFilterDto {
   @ApiPropertyOptional()
   @IsOptional()
   @Matches(ENTITY_ID_PATTERN, { message: `accountId must be ${ENTITY_ID_RULE}` })
@@ -71,7 +72,9 @@ export class DeadLetterQuery {
   @IsOptional()
   @Matches(ERROR_CODE_PATTERN, { message: 'errorCode must be an error code such as INVALID_MESSAGE' })
   errorCode?: string;
+}
 
+export class DeadLetterQuery extends DeadLetterFilterDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50, description: 'Entries carry bodies of up to 256 KiB' })
   @IsOptional()
   @Type(() => Number)
@@ -93,7 +96,7 @@ export class DeadLetterParams {
   messageId!: string;
 }
 
-export class RedriveRequestDto {
+export class RedriveRequestDto extends DeadLetterFilterDto {
   @ApiPropertyOptional({ type: [String], description: 'Only these messages' })
   // Not IsOptional: that lets null through, and a null selection must never mean "everything".
   @ValidateIf((_, value) => value !== undefined)
@@ -101,19 +104,4 @@ export class RedriveRequestDto {
   @ArrayMaxSize(10_000, { message: 'messageIds may list at most 10000 messages' })
   @Matches(MESSAGE_ID_PATTERN, { each: true, message: 'each of messageIds must be an SQS message id' })
   messageIds?: string[];
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Matches(ENTITY_ID_PATTERN, { message: `accountId must be ${ENTITY_ID_RULE}` })
-  accountId?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Matches(ENTITY_ID_PATTERN, { message: `flowId must be ${ENTITY_ID_RULE}` })
-  flowId?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Matches(ERROR_CODE_PATTERN, { message: 'errorCode must be an error code such as INVALID_MESSAGE' })
-  errorCode?: string;
 }

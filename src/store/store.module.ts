@@ -18,6 +18,23 @@ import { redisModuleOptions } from './redis-client';
 import { RedisStatus } from './redis-status';
 import { TtlPolicyStore } from './ttl-policy-store';
 
+/** What other modules use of Redis: these classes, never the client. */
+const STORES = [
+  RecordStore,
+  RecordReader,
+  ReadMissCounter,
+  TtlPolicyStore,
+  JournalStore,
+  ArchiveStateStore,
+  RedisStatus,
+  ReferenceReconciler,
+  MessageStatusStore,
+  DeadLetterIndex,
+  JobStore,
+  LeaseStore,
+  AuditStore,
+];
+
 /** Everything that touches Redis. Other modules use these classes, never the client. */
 @Module({
   imports: [
@@ -37,34 +54,8 @@ import { TtlPolicyStore } from './ttl-policy-store';
       useFactory: (config: AppConfig) => new WebhookKeyDigester(...config.webhookKeySecrets),
       inject: [APP_CONFIG],
     },
-    RecordStore,
-    RecordReader,
-    ReadMissCounter,
-    TtlPolicyStore,
-    JournalStore,
-    ArchiveStateStore,
-    RedisStatus,
-    ReferenceReconciler,
-    MessageStatusStore,
-    DeadLetterIndex,
-    JobStore,
-    LeaseStore,
-    AuditStore,
+    ...STORES,
   ],
-  exports: [
-    RecordStore,
-    RecordReader,
-    ReadMissCounter,
-    TtlPolicyStore,
-    JournalStore,
-    ArchiveStateStore,
-    RedisStatus,
-    ReferenceReconciler,
-    MessageStatusStore,
-    DeadLetterIndex,
-    JobStore,
-    LeaseStore,
-    AuditStore,
-  ],
+  exports: STORES,
 })
 export class StoreModule {}

@@ -770,6 +770,7 @@ export interface components {
         };
         RedriveRequestDto: {
             accountId?: string;
+            /** @example KEY_OWNED_BY_OTHER_ACCOUNT */
             errorCode?: string;
             flowId?: string;
             /** @description Only these messages */
