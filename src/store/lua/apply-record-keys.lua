@@ -69,11 +69,11 @@ local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, 
   -- When what the key holds was sent (a marker or tombstone without `s`: the time of the delete, later still).
   local storedAt = storedSentAt or deletedAt
   local sentLater = redriven and (sentAt == '' or (storedAt and tonumber(storedAt) > tonumber(sentAt)))
-  -- The marker a delete without a version leaves frees the key for any account; its time still guards redrives,
-  -- and another delete without a version leaves it as it is (the key stays deleted, the marker keeps its time).
+  -- The marker a delete without a version leaves frees the key for any other account (whose data it never held);
+  -- its time guards the redrives of its own account. Another account's delete without a version leaves it as it
+  -- is, so that it keeps guarding them.
   if owner ~= account then
     if deletedAt and not storedVersion then
-      if sentLater then return 'stale' end
       if op == 'delete' and version == '' then return 'kept' end
       return nil
     end
