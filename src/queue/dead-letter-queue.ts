@@ -68,6 +68,8 @@ export interface WalkResult {
  * plus the sends of a redrive chunk, and short enough that what a crashed walk held comes back soon.
  */
 const WALK_VISIBILITY_SECONDS = 60;
+/** Messages a walk receives beyond the queue's depth at its start before it stops (incomplete). */
+const WALK_SLACK = 100;
 
 /**
  * The dead-letter queue as the service reads it. A FIFO queue cannot be listed: a receive hands out only the first
@@ -98,8 +100,11 @@ export class DeadLetterQueue implements OnApplicationShutdown {
     const held: DeadLetterMessage[] = [];
     let complete = false;
     let gone = 0;
+    // Messages that arrive during the walk are received too; a walk does not chase a steady stream of them (it
+    // would hold each new one until its end): past what the queue held at its start, plus some, it stops.
+    const budget = (await this.depth()) + WALK_SLACK;
     try {
-      while (Date.now() < deadline && !enough()) {
+      while (Date.now() < deadline && !enough() && seen.size <= budget) {
         let received = await this.receive(0);
         // A short poll may miss messages on a busy SQS; only a long poll that finds nothing means the queue is done.
         if (received.length === 0) received = await this.receive(1);
