@@ -133,11 +133,16 @@ export class RecordReader implements OnApplicationShutdown {
    * (a conditional request); then the answer is not-modified and the body is not read.
    */
   async read(webhookKey: string, holdsCurrent?: (etag: string) => boolean): Promise<ReadResult> {
-    const record = await this.recordOf(webhookKey);
-    if (record === null) return { kind: 'missing' };
-    if (holdsCurrent?.(record.etag)) return { kind: 'not-modified', etag: record.etag };
-    const body = record.inline ?? (record.datumId === null ? null : await this.body(record.datumId));
-    return body === null ? { kind: 'missing' } : { kind: 'found', etag: record.etag, body };
+    for (let attempt = 1; ; attempt++) {
+      const record = await this.recordOf(webhookKey);
+      if (record === null) return { kind: 'missing' };
+      if (holdsCurrent?.(record.etag)) return { kind: 'not-modified', etag: record.etag };
+      const body = record.inline ?? (record.datumId === null ? null : await this.body(record.datumId));
+      if (body !== null) return { kind: 'found', etag: record.etag, body };
+      // The shared body went between the two reads: a write moved the key on and freed it. The key's record now
+      // says where its data is; read once more rather than answer 404 for a key that holds data.
+      if (attempt === 2) return { kind: 'missing' };
+    }
   }
 
   /**
