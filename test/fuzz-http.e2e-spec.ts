@@ -742,7 +742,18 @@ function firstAnswer(bytes: Buffer): Answer | null | string {
 }
 
 describe('HTTP fuzz: every route answers any request without a 5xx, and every 4xx is a contract JSON error', () => {
-  const harness = useHarness({ env: { MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES) }, apps: 1 });
+  const SEED = { apiKey: 'producer-key-fuzz-seed-01', accountId: 'fuzz-seed-account' };
+  const harness = useHarness({
+    // Thousands of random reads from one address would pass the read-miss limit and turn every read into a 429;
+    // the limit has a suite of its own (read-miss-limit.e2e-spec.ts), here the routes behind it are fuzzed.
+    env: {
+      MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
+      READ_MISS_LIMIT_PER_MINUTE: '0',
+      // The seeded record belongs to an account the fuzz never names: its erasure route would erase acme's.
+      PRODUCER_API_KEYS: `${ACME.apiKey}:${ACME.accountId},${GLOBEX.apiKey}:${GLOBEX.accountId},${SEED.apiKey}:${SEED.accountId}`,
+    },
+    apps: 1,
+  });
   let baseUrl: URL;
   let routes: Route[];
   let seeded: Seeded;
@@ -760,8 +771,8 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
     const key = `wh-seed-${randomUUID()}`;
     await request(service.url)
       .post('/v1/records')
-      .set('x-api-key', ACME.apiKey)
-      .send({ accountId: ACME.accountId, flowId: 'seed', webhookKeys: [key], data: { seeded: true } })
+      .set('x-api-key', SEED.apiKey)
+      .send({ accountId: SEED.accountId, flowId: 'seed', webhookKeys: [key], data: { seeded: true } })
       .expect(202);
     const stored = await eventually(
       async () => {
@@ -797,7 +808,8 @@ describe('HTTP fuzz: every route answers any request without a 5xx, and every 4x
     );
     expect([...answered.keys()].sort()).toEqual(routes.map(({ method, template }) => `${method} ${template}`).sort());
     // The fuzz reached the handlers, not only the guards and validation.
-    expect([...statuses]).toEqual(expect.arrayContaining([200, 202, 204, 304, 400, 401, 403, 404, 413, 415, 503]));
+    const expected = [200, 202, 204, 304, 400, 401, 403, 404, 413, 415, 503];
+    expect({ never: expected.filter((status) => !statuses.has(status)) }).toEqual({ never: [] });
     expect(await isAlive()).toBe(true);
   });
 

@@ -2,8 +2,11 @@ import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { withDeadline } from '../common/deadline';
 import { KeyLayout } from './key-layout';
-import { RedisClient } from './redis-client';
+import { RedisClient, scanTargets } from './redis-client';
 import { redisUnavailable } from './redis-errors';
+
+/** The share of `maxmemory` that must be free before the worker writes again after Redis refused for memory. */
+const MEMORY_HEADROOM = 0.05;
 
 /** How the rest of the service learns whether Redis is reachable, without touching the client itself. */
 @Injectable()
@@ -46,6 +49,27 @@ export class RedisStatus implements OnApplicationShutdown {
     await withDeadline(this.redis.set(this.keys.writeProbe(), '1', 'PX', 1000), timeoutMs, 'Redis write probe').catch(
       redisUnavailable,
     );
+    await withDeadline(this.requireHeadroom(), timeoutMs, 'Redis memory check').catch(redisUnavailable);
+  }
+
+  /**
+   * Hysteresis for a Redis that refused writes for memory: a tiny probe write gets through whenever memory dips
+   * just below `maxmemory` (client buffers draining, a key expiring), and messages received then fail again, each
+   * spending a receive. So writing counts as possible again only with MEMORY_HEADROOM of `maxmemory` free on every
+   * master. Rejects with an `OOM ...` error otherwise.
+   */
+  private async requireHeadroom(): Promise<void> {
+    for (const node of scanTargets(this.redis)) {
+      const info = await node.info('memory');
+      const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
+      const limit = Number(/^maxmemory:(\d+)/m.exec(info)?.[1] ?? 0);
+      if (limit > 0 && used > limit * (1 - MEMORY_HEADROOM)) {
+        // Worded as Redis words a refusal for memory, so that the pause shows OOM as its reason.
+        throw new Error(
+          `OOM used memory (${used} bytes) is within ${MEMORY_HEADROOM * 100} % of maxmemory (${limit}); waiting for room`,
+        );
+      }
+    }
   }
 
   /**
