@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { subjectOfGroup } from '../message/queue-body';
 import { MetricsService } from '../metrics/metrics.service';
-import { originOf } from '../queue/message-origin';
-import { QueueMessage } from '../queue/sqs-types';
+import { MessageOrigin, originOf } from '../queue/message-origin';
 import { DeadLetterEntry, DeadLetterIndex } from '../store/dead-letter-index';
 import { MessageStatus, MessageStatusStore } from '../store/message-status-store';
 import { DeadLetter, KeyCounts, Settled } from './ingest-batch';
@@ -29,16 +28,17 @@ export class DecisionRecorder {
     const decidedAt = Date.now();
     const statuses: MessageStatus[] = [];
     for (const { message, verdict } of applied) {
-      const status = statusOf(message, decidedAt, verdict.kind === 'done' ? verdict.keys : NO_KEYS);
+      const status = statusOf(originOf(message), decidedAt, verdict.kind === 'done' ? verdict.keys : NO_KEYS);
       if (status !== null) statuses.push({ ...status, status: 'applied' });
     }
     const entries: DeadLetterEntry[] = [];
     for (const letter of moved) {
-      const status = statusOf(letter.message, decidedAt, letter.keys ?? NO_KEYS);
+      const origin = originOf(letter.message);
+      const status = statusOf(origin, decidedAt, letter.keys ?? NO_KEYS);
       if (status !== null) {
         statuses.push({ ...status, status: 'dead-lettered', errorCode: letter.code, errorMessage: letter.reason });
       }
-      entries.push(entryOf(letter, decidedAt));
+      entries.push(entryOf(letter, origin, decidedAt));
     }
     const results = await Promise.allSettled([this.statuses.save(statuses), this.deadLetters.add(entries)]);
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
@@ -53,15 +53,13 @@ export class DecisionRecorder {
 }
 
 /** A status without its verdict, or null for a message whose account is unknown (no one could ask for it). */
-function statusOf(message: QueueMessage, decidedAt: number, keys: KeyCounts): Omit<MessageStatus, 'status'> | null {
-  const origin = originOf(message);
+function statusOf(origin: MessageOrigin, decidedAt: number, keys: KeyCounts): Omit<MessageStatus, 'status'> | null {
   const subject = subjectOfGroup(origin.groupId);
   if (subject === null) return null;
   return { messageId: origin.messageId, ...subject, decidedAt: new Date(decidedAt).toISOString(), keys };
 }
 
-function entryOf(letter: DeadLetter, deadLetteredAt: number): DeadLetterEntry {
-  const origin = originOf(letter.message);
+function entryOf(letter: DeadLetter, origin: MessageOrigin, deadLetteredAt: number): DeadLetterEntry {
   const subject = subjectOfGroup(origin.groupId);
   return {
     messageId: origin.messageId,

@@ -16,6 +16,7 @@ import { APP_CONFIG } from '../config/config.module';
 import {
   ATTRIBUTE,
   attribute,
+  deadLetterAttributes,
   deadLetterOriginOf,
   MessageOrigin,
   originAttributes,
@@ -151,13 +152,7 @@ export class DeadLetterQueue implements OnApplicationShutdown {
           MessageBody: message.body,
           MessageGroupId: message.origin.messageId,
           MessageDeduplicationId: `isolated-${message.sqsMessageId}`,
-          MessageAttributes: {
-            ...originAttributes(message.origin),
-            [ATTRIBUTE.errorCode]: textAttribute(message.errorCode),
-            [ATTRIBUTE.errorMessage]: textAttribute(message.errorMessage),
-            [ATTRIBUTE.deadLetteredAt]: textAttribute(String(message.deadLetteredAt)),
-            [ATTRIBUTE.receiveCount]: textAttribute(String(message.receiveCount)),
-          },
+          MessageAttributes: deadLetterAttributes(message.origin, message),
         }),
       ),
     );

@@ -9,7 +9,7 @@ import {
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { ATTRIBUTE, originAttributes, originOf, textAttribute } from './message-origin';
+import { deadLetterAttributes, originOf } from './message-origin';
 
 export const INGEST_SQS_CLIENT = Symbol('INGEST_SQS_CLIENT');
 
@@ -96,13 +96,12 @@ export class IngestQueue implements OnModuleInit, OnApplicationShutdown {
               MessageBody: message.Body ?? '',
               MessageGroupId: origin.messageId,
               MessageDeduplicationId: message.MessageId,
-              MessageAttributes: {
-                ...originAttributes(origin),
-                [ATTRIBUTE.errorCode]: textAttribute(code),
-                [ATTRIBUTE.errorMessage]: textAttribute(reasonThatFits(reason, message.Body ?? '')),
-                [ATTRIBUTE.deadLetteredAt]: textAttribute(String(Date.now())),
-                [ATTRIBUTE.receiveCount]: textAttribute(message.Attributes?.ApproximateReceiveCount ?? '0'),
-              },
+              MessageAttributes: deadLetterAttributes(origin, {
+                errorCode: code,
+                errorMessage: reasonThatFits(reason, message.Body ?? ''),
+                deadLetteredAt: Date.now(),
+                receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+              }),
             }),
           );
           this.logger.warn(`message ${message.MessageId} moved to the dead-letter queue: ${code}: ${reason}`);

@@ -75,3 +75,26 @@ export function originAttributes(origin: MessageOrigin): Record<string, MessageA
     ...(origin.sequenceNumber !== null && { [ATTRIBUTE.sequenceNumber]: textAttribute(origin.sequenceNumber) }),
   };
 }
+
+/** Why and when a message was dead-lettered, as its copy in the dead-letter queue carries it. */
+export interface DeadLetterReason {
+  errorCode: string;
+  errorMessage: string;
+  /** Unix ms. */
+  deadLetteredAt: number;
+  receiveCount: number;
+}
+
+/** The attributes of a dead letter: its origin and its reason (DeadLetterQueue reads them back, deadLetterOf). */
+export function deadLetterAttributes(
+  origin: MessageOrigin,
+  reason: DeadLetterReason,
+): Record<string, MessageAttributeValue> {
+  return {
+    ...originAttributes(origin),
+    [ATTRIBUTE.errorCode]: textAttribute(reason.errorCode),
+    [ATTRIBUTE.errorMessage]: textAttribute(reason.errorMessage),
+    [ATTRIBUTE.deadLetteredAt]: textAttribute(String(reason.deadLetteredAt)),
+    [ATTRIBUTE.receiveCount]: textAttribute(String(reason.receiveCount)),
+  };
+}
