@@ -1,5 +1,5 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { withDeadline } from '../common/deadline';
 import { KeyLayout } from './key-layout';
 import { RedisClient, scanTargets } from './redis-client';
@@ -11,10 +11,16 @@ const MEMORY_HEADROOM = 0.05;
 /** How the rest of the service learns whether Redis is reachable, without touching the client itself. */
 @Injectable()
 export class RedisStatus implements OnApplicationShutdown {
+  private readonly logger = new Logger(RedisStatus.name);
+
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
-  ) {}
+  ) {
+    // Without a listener ioredis writes every connection error to the console itself, once per reconnect attempt.
+    // The readiness probe reports Redis down (at warn, once per change); the errors themselves go to debug.
+    redis.on('error', (error: Error) => this.logger.debug(`Redis connection: ${error.message}`));
+  }
 
   isReady(): boolean {
     return this.redis.status === 'ready';
