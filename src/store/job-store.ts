@@ -35,7 +35,8 @@ export class JobStore {
     const transaction = this.redis
       .multi()
       .set(this.keys.job(job.jobId), JSON.stringify(job))
-      .zadd(this.keys.jobIndex(), Date.parse(job.startedAt), job.jobId);
+      .zadd(this.keys.jobIndex(), Date.parse(job.startedAt), job.jobId)
+      .sadd(this.keys.runningJobs(), job.jobId);
     for (let start = 0; start < plan.length; start += 1000) {
       transaction.rpush(this.keys.jobPlan(job.jobId), ...plan.slice(start, start + 1000));
     }
@@ -59,8 +60,11 @@ export class JobStore {
     return new Set(items.filter((_, index) => flags[index] === 1));
   }
 
+  /** Saves a job's progress; a finished job leaves the running set in the same transaction. */
   async save(job: JobRecord): Promise<void> {
-    await this.redis.set(this.keys.job(job.jobId), JSON.stringify(job), 'XX').catch(redisUnavailable);
+    const transaction = this.redis.multi().set(this.keys.job(job.jobId), JSON.stringify(job), 'XX');
+    if (job.status !== 'running') transaction.srem(this.keys.runningJobs(), job.jobId);
+    await execTransaction(transaction).catch(redisUnavailable);
   }
 
   async get(jobId: string): Promise<JobRecord | null> {
@@ -74,10 +78,16 @@ export class JobStore {
     return this.load(ids);
   }
 
-  /** Every job still running, oldest first: the ones an instance may have to take over. */
+  /**
+   * Every job still running, oldest first: the ones an instance may have to take over. Read from the running set,
+   * not the index, because every admin and scheduler process asks every few seconds and the index keeps up to
+   * FINISHED_JOBS_KEPT finished jobs.
+   */
   async running(): Promise<JobRecord[]> {
-    const ids = await this.redis.zrange(this.keys.jobIndex(), 0, -1).catch(redisUnavailable);
-    return (await this.load(ids)).filter((job) => job.status === 'running');
+    const ids = await this.redis.smembers(this.keys.runningJobs()).catch(redisUnavailable);
+    return (await this.load(ids))
+      .filter((job) => job.status === 'running')
+      .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
   }
 
   private async load(ids: string[]): Promise<JobRecord[]> {

@@ -21,7 +21,8 @@ import { createHmac } from 'node:crypto';
  *                         `<p>{dead-letters}:e:<messageId>` one entry (string: JSON) and `...:b:<messageId>` its body;
  *                         one hash tag so an entry and its place in the index change together (MULTI), also on a cluster
  * - `<p>{jobs}:index`     admin jobs by start time (sorted set); `<p>{jobs}:job:<jobId>` one job (string: JSON);
- *                         `<p>{jobs}:plan:<jobId>` its work list (list), `<p>{jobs}:done:<jobId>` what it did (set)
+ *                         `<p>{jobs}:plan:<jobId>` its work list (list), `<p>{jobs}:done:<jobId>` what it did (set),
+ *                         `<p>{jobs}:running` the ids of the jobs still running (set)
  * - `<p>lease:<name>`     a lease held by one process at a time (dead-letter walks, one running job each)
  * - `<p>audit`            the audit of admin changes (stream, newest last), trimmed by age and count
  * - `<p>miss:<minute>:<address>`  failed webhook-key reads from one client address in one minute (Unix minutes),
@@ -146,6 +147,10 @@ export class KeyLayout {
 
   job(jobId: string): string {
     return `${this.prefix}{jobs}:job:${jobId}`;
+  }
+
+  runningJobs(): string {
+    return `${this.prefix}{jobs}:running`;
   }
 
   jobPlan(jobId: string): string {
