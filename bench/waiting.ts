@@ -39,10 +39,14 @@ function rssBytes(pid: number): number {
 const percentile = (values: number[], fraction: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * fraction))];
 
-async function waiterCount(url: string): Promise<number> {
+async function metric(url: string, name: string): Promise<number> {
   const metrics = await (await fetch(`${url}/metrics`)).text();
-  return Number(/\nsetgetapi_query_waiters (\d+)/.exec(metrics)?.[1] ?? -1);
+  return Number(new RegExp(`\\n${name} (\\d+)`).exec(metrics)?.[1] ?? -1);
 }
+
+const waiterCount = (url: string) => metric(url, 'setgetapi_query_waiters');
+/** V8 heap in use (prom-client's default metrics): what the waiters hold, apart from RSS's unreturned garbage. */
+const heapUsed = (url: string) => metric(url, 'nodejs_heap_size_used_bytes');
 
 async function main(): Promise<void> {
   const redisServer = await RedisServer.start();
@@ -87,6 +91,7 @@ async function main(): Promise<void> {
     await autocannonProcess(`${service.url}/v1/data`, { 'x-webhook-key': hotKey }, 3);
     const alone = await autocannonProcess(`${service.url}/v1/data`, { 'x-webhook-key': hotKey }, PLAIN_READ_SECONDS);
     const rssBefore = rssBytes(pid);
+    const heapBefore = await heapUsed(service.url);
 
     const answeredAt = new Map<string, { at: number; status: number }>();
     const sockets: Array<{ destroy: () => void }> = [];
@@ -113,6 +118,8 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const held = await waiterCount(service.url);
+    const rssHeld = rssBytes(pid);
+    const heapHeld = await heapUsed(service.url);
     let rssPeak = rssBytes(pid);
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 250);
 
@@ -143,6 +150,10 @@ async function main(): Promise<void> {
         { measure: 'waiters held (setgetapi_query_waiters)', value: `${held} (${stillWaiting} after the changes)` },
         { measure: 'RSS before the waiters', value: `${(rssBefore / 1048576).toFixed(1)} MB` },
         { measure: 'RSS growth, peak while held', value: `${((rssPeak - rssBefore) / 1048576).toFixed(1)} MB` },
+        {
+          measure: 'once all connected: RSS growth / V8 heap growth',
+          value: `${((rssHeld - rssBefore) / 1048576).toFixed(1)} / ${((heapHeld - heapBefore) / 1048576).toFixed(1)} MB`,
+        },
         {
           measure: 'apply → answer, p50 / p99 / max',
           value: `${percentile(latencies, 0.5).toFixed(1)} / ${percentile(latencies, 0.99).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms`,

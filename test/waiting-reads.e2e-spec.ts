@@ -193,7 +193,7 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     expect(reader().app.get(RecordReader).cacheBytes).toBeGreaterThan(bytesBefore);
     const slowPath = jest.spyOn(reader().app.get(RecordReader), 'read');
     const fromCache = await read(reader(), key);
-    // Served by CachedReadHook, before the controller.
+    // Served by EarlyReadHook, before the controller.
     expect(slowPath).not.toHaveBeenCalled();
     slowPath.mockRestore();
     expect(fromCache.status).toBe(200);

@@ -15,7 +15,7 @@ import { ErrorResponseDto } from '../common/error-response.dto';
 import { preferredWaitSeconds } from './prefer-wait';
 import { BatchGetDto, BatchGetResultDto, RecordDataDto } from './query.dto';
 import { ReadOrigin } from './read-miss-limiter';
-import { QueryService, ReadWait, WEBHOOK_KEY_HEADER } from './query.service';
+import { QueryService, waitUntilGone, WEBHOOK_KEY_HEADER } from './query.service';
 
 const JSON_CONTENT = 'application/json; charset=utf-8';
 
@@ -78,12 +78,9 @@ export class QueryController {
     const waitSeconds = preferredWaitSeconds(prefer, this.query.waitMaxSeconds);
     // Set first so that every answer of a waiting read carries it, 404 and 429 included.
     if (waitSeconds !== null) reply.header('preference-applied', `wait=${waitSeconds}`);
-    const result = await this.query.read(
-      webhookKey,
-      ifNoneMatch,
-      originOf(request),
-      waitSeconds === null ? undefined : waitFor(waitSeconds, reply),
-    );
+    // A wait already held by EarlyReadHook (before Nest's routing) is not held again: the read answers what is there.
+    const wait = waitSeconds === null || request.waitHeld ? undefined : waitUntilGone(waitSeconds, reply.raw);
+    const result = await this.query.read(webhookKey, ifNoneMatch, originOf(request), wait);
     reply.header('etag', result.etag);
     if (result.kind === 'not-modified') await reply.code(304).send();
     else await reply.header('content-type', JSON_CONTENT).send(result.body);
@@ -107,7 +104,7 @@ export class QueryController {
       {
         webhookKeys: body.webhookKeys,
         etags: body.etags,
-        wait: waitSeconds === 0 ? undefined : waitFor(waitSeconds, reply),
+        wait: waitSeconds === 0 ? undefined : waitUntilGone(waitSeconds, reply.raw),
       },
       originOf(request),
     );
@@ -117,14 +114,4 @@ export class QueryController {
 
 function originOf(request: FastifyRequest): ReadOrigin {
   return { socketAddress: request.socket.remoteAddress, forwardedFor: request.headers['x-forwarded-for'] };
-}
-
-/** A wait that ends early when the client closes its connection, so that its waiter is freed at once. */
-function waitFor(seconds: number, reply: FastifyReply): ReadWait {
-  const gone = new AbortController();
-  const response = reply.raw;
-  response.once('close', () => {
-    if (!response.writableFinished) gone.abort();
-  });
-  return { seconds, gone: gone.signal };
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { StoreModule } from '../store/store.module';
-import { CachedReadHook } from './cached-read.hook';
+import { EarlyReadHook } from './early-read.hook';
 import { QueryLatencyHook } from './query-latency.hook';
 import { QueryController } from './query.controller';
 import { QueryService } from './query.service';
@@ -10,6 +10,6 @@ import { WaitingReads } from './waiting-reads';
 @Module({
   imports: [StoreModule],
   controllers: [QueryController],
-  providers: [QueryService, QueryLatencyHook, CachedReadHook, WaitingReads, ReadMissLimiter],
+  providers: [QueryService, QueryLatencyHook, EarlyReadHook, WaitingReads, ReadMissLimiter],
 })
 export class QueryModule {}

@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { ServerResponse } from 'node:http';
 import { ApiException } from '../common/api-exception';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -15,6 +16,15 @@ export const WEBHOOK_KEY_HEADER = 'x-webhook-key';
 export interface ReadWait {
   seconds: number;
   gone: AbortSignal;
+}
+
+/** A wait that ends early when the client closes its connection, so that its waiter is freed at once. */
+export function waitUntilGone(seconds: number, response: ServerResponse): ReadWait {
+  const gone = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) gone.abort();
+  });
+  return { seconds, gone: gone.signal };
 }
 
 export interface BatchRead {
@@ -56,16 +66,24 @@ export class QueryService implements OnModuleInit {
       throw new ApiException(400, `${WEBHOOK_KEY_HEADER} must be ${WEBHOOK_KEY_RULE}`);
     }
     this.limiter.refuseIfBlocked(origin);
-    const holdsCurrent = ifNoneMatch === undefined ? undefined : (etag: string) => etagMatches(ifNoneMatch, etag);
-    const read = () => this.records.read(webhookKey, holdsCurrent);
-    // What the client already has: the ETag it names (answered 304), or nothing (answered 404).
-    const unchanged = (result: ReadResult) => result.kind === (ifNoneMatch === undefined ? 'missing' : 'not-modified');
-    const result = wait ? await this.waits.until([webhookKey], wait.seconds, wait.gone, read, unchanged) : await read();
+    const result = await this.readOnceChanged(webhookKey, ifNoneMatch, wait);
     if (result.kind === 'missing') {
       await this.limiter.countMisses(origin, 1);
       throw new ApiException(404, 'No data under this webhook key (unknown or expired)');
     }
     return result;
+  }
+
+  /**
+   * Reads the key; with a wait, once the answer differs from what the client has (the ETag in If-None-Match, answered
+   * 304, or nothing, answered 404) or the wait is over. The key must be well-formed.
+   */
+  readOnceChanged(webhookKey: string, ifNoneMatch: string | undefined, wait?: ReadWait): Promise<ReadResult> {
+    const holdsCurrent = ifNoneMatch === undefined ? undefined : (etag: string) => etagMatches(ifNoneMatch, etag);
+    const read = () => this.records.read(webhookKey, holdsCurrent);
+    if (wait === undefined) return read();
+    const unchanged = (result: ReadResult) => result.kind === (ifNoneMatch === undefined ? 'missing' : 'not-modified');
+    return this.waits.until([webhookKey], wait.seconds, wait.gone, read, unchanged);
   }
 
   /**

@@ -1,0 +1,85 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { WEBHOOK_KEY_PATTERN } from '../contract/contract-rules';
+import { RecordReader } from '../store/record-reader';
+import { etagMatches } from './etag';
+import { preferredWaitSeconds } from './prefer-wait';
+import { ReadMissLimiter } from './read-miss-limiter';
+import { QueryService, waitUntilGone, WEBHOOK_KEY_HEADER } from './query.service';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** EarlyReadHook held this read's `Prefer: wait` already: the controller answers without waiting again. */
+    waitHeld: boolean;
+  }
+}
+
+const READ_ROUTE = '/v1/data';
+const JSON_CONTENT = 'application/json; charset=utf-8';
+
+/**
+ * `GET /v1/data` work done in a Fastify `onRequest` hook, before Nest's router sees the request:
+ *
+ * - **Cache hits are answered here.** Skipping Nest's guards, pipes and parameter extraction saved 5–10 % of the CPU
+ *   per hot read (same-run A/B, bench/RESULTS.md). It answers only what QueryController would answer the same way: a
+ *   well-formed key whose record and body are both cached, no `Prefer` header, and no address blocked by the miss
+ *   limit on this instance.
+ * - **Waits are held here.** A read with `Prefer: wait` waits in this hook until its answer differs from what the
+ *   client has, or the wait is over, and only then goes on to the controller, which reads once more and answers
+ *   (status, headers and errors stay the controller's). A waiter held here has none of Nest's per-request objects
+ *   yet, which is most of what 10,000 held reads cost in memory (bench/RESULTS.md, `bench:waiting`).
+ *
+ * Everything else (misses, malformed keys or preferences, blocked addresses, 429s) goes straight on to the controller.
+ */
+@Injectable()
+export class EarlyReadHook implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly reader: RecordReader,
+    private readonly query: QueryService,
+    private readonly limiter: ReadMissLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.decorateRequest('waitHeld', false);
+    fastify.addHook('onRequest', (request, reply, done) => {
+      if (request.method !== 'GET' || request.routeOptions.url !== READ_ROUTE || this.limiter.blocking) return done();
+      const webhookKey = request.headers[WEBHOOK_KEY_HEADER];
+      if (typeof webhookKey !== 'string' || !WEBHOOK_KEY_PATTERN.test(webhookKey)) return done();
+      if (request.headers.prefer !== undefined) this.holdWait(request, reply, webhookKey, done);
+      else if (!this.answerFromCache(request, reply, webhookKey)) done();
+    });
+  }
+
+  /** Answers a cache hit; false when the cache cannot answer. */
+  private answerFromCache(request: FastifyRequest, reply: FastifyReply, webhookKey: string): boolean {
+    if (!this.reader.cacheActive) return false;
+    const found = this.reader.readCached(webhookKey);
+    if (found === null) return false;
+    reply.header('etag', found.etag);
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, found.etag)) void reply.code(304).send();
+    else void reply.header('content-type', JSON_CONTENT).send(found.body);
+    return true;
+  }
+
+  private holdWait(request: FastifyRequest, reply: FastifyReply, webhookKey: string, done: () => void): void {
+    const { prefer } = request.headers;
+    const seconds = typeof prefer === 'string' ? preferredWaitSeconds(prefer, this.config.reads.waitMaxSeconds) : null;
+    if (seconds === null) return done();
+    // Whatever ends the wait (a change, the time, the client gone, shutdown, a Redis failure the controller's own
+    // read will meet and answer), the controller answers without waiting again.
+    const goOn = () => {
+      request.waitHeld = true;
+      done();
+    };
+    this.query
+      .readOnceChanged(webhookKey, request.headers['if-none-match'], waitUntilGone(seconds, reply.raw))
+      .then(goOn, goOn);
+  }
+}
