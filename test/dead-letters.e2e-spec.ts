@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ACME, ADMIN_KEY, eventually, GLOBEX, startTestApp, TestApp } from './support/app';
 import { useHarness } from './support/harness';
+import { freePort } from './support/redis-server';
 import { createQueuePair, drainMessages, QueuePair, queueDepth, sendRaw } from './support/sqs';
 
 interface DeadLetterItem {
@@ -344,6 +345,59 @@ describe('message status, dead letters, redrive and jobs', () => {
       async () => {
         for (let n = 0; n < count; n++) {
           const response = await request(reader.url).get('/v1/data').set('x-webhook-key', `wh-killed-${n}`);
+          if (response.status !== 200 || (response.body as { data: unknown }).data !== n) return undefined;
+        }
+        return true;
+      },
+      60_000,
+      'every redriven message to be applied',
+    );
+    expect(await queueDepth(sqs, queues.queueUrl)).toBe(0);
+  }, 240_000);
+
+  it('finishes a redrive that Redis interrupts by refusing writes (READONLY), losing and repeating nothing', async () => {
+    const { sqs, redis, startApp } = harness();
+    const queues = await createQueuePair(sqs);
+    const prefix = ownPrefix();
+    const count = 450;
+    const ids = await putDeadLetters(queues, 'readonly', count);
+    const indexer = await startTestApp(harness().env({ APP_ROLES: 'admin,scheduler', ...prefix }, queues));
+    try {
+      await indexed(indexer, ids);
+    } finally {
+      await indexer.close();
+    }
+
+    const admin = await startApp({ APP_ROLES: 'admin,worker,query', ...prefix }, queues);
+    await ready(admin.url);
+    const jobId = await redrive({ flowId: 'readonly' }, admin.url);
+    await eventually(
+      async () => {
+        const response = await request(admin.url).get(`/admin/jobs/${jobId}`).set('x-api-key', ADMIN_KEY);
+        const progress = (response.body as Job).progress;
+        return progress.redriven > 0 && progress.redriven < count ? true : undefined;
+      },
+      25_000,
+      'the redrive to be under way',
+    );
+    // A replica of a master nobody runs: it keeps its data and refuses every write (job progress, done set, lease
+    // renewals, the worker's applies) until it is a master again. Shorter than the job lease (15 s).
+    await redis.inspect.call('REPLICAOF', '127.0.0.1', String(await freePort()));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      const during = await request(admin.url).get(`/admin/jobs/${jobId}`).set('x-api-key', ADMIN_KEY);
+      expect((during.body as Job).status).toBe('running');
+    } finally {
+      await redis.inspect.call('REPLICAOF', 'NO', 'ONE');
+    }
+
+    const job = await finishedJob(jobId, admin.url, 150_000);
+    expect(job.status).toBe('succeeded');
+    expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
+    await eventually(
+      async () => {
+        for (let n = 0; n < count; n++) {
+          const response = await request(admin.url).get('/v1/data').set('x-webhook-key', `wh-readonly-${n}`);
           if (response.status !== 200 || (response.body as { data: unknown }).data !== n) return undefined;
         }
         return true;
