@@ -54,7 +54,16 @@ export async function call<T>(method: string, path: string, options: CallOptions
   }
   let response: Response;
   try {
-    response = await fetch(path, { method, headers, body, signal: options.signal, credentials: 'omit' });
+    // no-store: the browser's cache would otherwise revalidate with its own If-None-Match, and a waiting read's
+    // conditions must be exactly the console's.
+    response = await fetch(path, {
+      method,
+      headers,
+      body,
+      signal: options.signal,
+      credentials: 'omit',
+      cache: 'no-store',
+    });
   } catch (error) {
     if (options.signal?.aborted) throw error;
     const message = error instanceof Error ? error.message : String(error);

@@ -30,7 +30,7 @@ function App({ initialRole }: { initialRole: Role | null }) {
     <div>
       <header>
         <h1>setGetApi console</h1>
-        <span data-testid="signed-in-as">signed in with a {role} key</span>
+        <span data-testid="signed-in-as">signed in with {role === 'admin' ? 'an admin' : 'a producer'} key</span>
         <button
           type="button"
           onClick={() => {

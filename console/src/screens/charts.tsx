@@ -87,7 +87,8 @@ export function ChartsScreen() {
       <Chart
         title="Query p99"
         series={[{ name: 'p99', colour: '#6b3fa0', values: points.map((point) => point.p99) }]}
-        format={(value) => `${(value * 1000).toFixed(1)} ms`}
+        // The histogram's bucket bound the 99th percentile falls under: an upper bound, not an estimate.
+        format={(value) => `≤ ${(value * 1000).toFixed(1)} ms`}
       />
       <Chart
         title="Dead-letter depth"
@@ -96,7 +97,7 @@ export function ChartsScreen() {
       />
       <Chart
         title="Redis readiness"
-        series={[{ name: 'redis up', colour: '#1b7f3b', values: points.map((point) => point.redisUp) }]}
+        series={[{ name: 'redis', colour: '#1b7f3b', values: points.map((point) => point.redisUp) }]}
         format={(value) => (value === 1 ? 'up' : 'down')}
       />
       {latest && <p data-testid="charts-samples">{points.length} samples</p>}
@@ -130,8 +131,9 @@ function Chart({ title, series, format }: { title: string; series: Series[]; for
             </span>
           );
         })}
+        {all.length > 0 && <span class="scale">(top of the chart: {format(top)})</span>}
       </figcaption>
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={title}>
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} preserveAspectRatio="none" role="img" aria-label={title}>
         <line x1="0" y1={HEIGHT} x2={WIDTH} y2={HEIGHT} stroke="#999" />
         {series.map((line) => (
           <polyline
@@ -139,6 +141,7 @@ function Chart({ title, series, format }: { title: string; series: Series[]; for
             fill="none"
             stroke={line.colour}
             stroke-width="2"
+            vector-effect="non-scaling-stroke"
             points={line.values
               .map((value, index) => (value === null ? null : `${x(index).toFixed(1)},${y(value).toFixed(1)}`))
               .filter((point) => point !== null)
