@@ -81,6 +81,16 @@ describe('the web console (GET /console)', () => {
     });
   }
 
+  /** The exact text of a key's `data`, once the worker has stored it. */
+  async function readData(webhookKey: string): Promise<string> {
+    return eventually(async () => {
+      const answer = await fetch(`${url()}/v1/data`, { headers: { 'x-webhook-key': webhookKey } });
+      if (answer.status !== 200) return undefined;
+      const text = await answer.text();
+      return text.slice(text.indexOf(',"data":') + ',"data":'.length, text.lastIndexOf(',"version":'));
+    });
+  }
+
   /** Waits until the locator's text matches; fails with the last text seen. */
   async function textOf(locator: Locator, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
     let last = '';
@@ -247,6 +257,18 @@ describe('the web console (GET /console)', () => {
       const text = await page.getByTestId('message-status').first().textContent();
       return text?.startsWith('applied') ? true : undefined;
     });
+
+    // Pasted text: a JSON array, each item sent as its own text.
+    const pasted = [
+      `{"accountId":"acme","flowId":"upload","webhookKeys":["${key('pasted-1')}"],"data":[1.0, "a,]"]}`,
+      `{"accountId":"acme","flowId":"upload","webhookKeys":["${key('pasted-2')}"],"op":"delete"}`,
+    ];
+    await page.getByLabel(/Or paste messages/).fill(`[\n${pasted.join(',\n')}\n]`);
+    await page.getByRole('button', { name: 'Check pasted messages' }).click();
+    await textOf(page.getByTestId('upload-counts'), /^2 messages: 0 invalid, 0 accepted, 0 refused, 2 to send/);
+    await page.getByRole('button', { name: 'Send 2 messages' }).click();
+    await textOf(page.getByTestId('upload-counts'), /^2 messages: 0 invalid, 2 accepted, 0 refused/);
+    expect(await readData(key('pasted-1'))).toBe('[1.0, "a,]"]');
   });
 
   it(`parses and validates ${LARGE_UPLOAD} messages from one file without blocking the page`, async () => {
@@ -298,6 +320,10 @@ describe('the web console (GET /console)', () => {
     await page.getByRole('button', { name: 'Read' }).click();
     await textOf(page.getByTestId('lookup-data'), /"n": 0/);
     expect(await page.getByTestId('lookup-exact').textContent()).toBe(UPLOADED_DATA);
+    // Indented for reading, with no value changed.
+    expect(await page.getByTestId('lookup-data').textContent()).toBe(
+      '{\n  "n": 0,\n  "big": 12345678901234567890123,\n  "price": 1.50\n}',
+    );
     expect(await page.getByTestId('lookup-expires').textContent()).toMatch(/expires in 6d 23:5\d:\d\d/);
     await expectAccessible(page, 'lookup');
 

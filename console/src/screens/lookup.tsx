@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, describeError } from '../api';
+import { prettyJson } from '../pretty';
 
 interface Found {
   /** The answer's exact bytes. */
@@ -116,8 +117,8 @@ export function LookupScreen() {
               <code>{found.etag}</code>
             </dd>
           </dl>
-          <h3>data</h3>
-          <pre data-testid="lookup-data">{pretty(dataText)}</pre>
+          <h3>data (indented; every value exactly as stored)</h3>
+          <pre data-testid="lookup-data">{prettyJson(dataText)}</pre>
           <details>
             <summary>Exact bytes of data ({new TextEncoder().encode(dataText).length} bytes)</summary>
             <pre data-testid="lookup-exact">{dataText}</pre>
@@ -136,15 +137,6 @@ function exactData(text: string): string {
   const start = text.indexOf(',"data":');
   const end = text.lastIndexOf(',"version":');
   return start < 0 || end < start ? text : text.slice(start + ',"data":'.length, end);
-}
-
-/** Pretty-printed for reading; numbers beyond double precision show rounded here, exactly under "exact bytes". */
-function pretty(text: string): string {
-  try {
-    return JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    return text;
-  }
 }
 
 function countdown(expiresAt: string, now: number): string {
