@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BrowserContext, chromium, Locator, Page } from 'playwright-core';
 import { ACME, ADMIN_KEY, eventually, GLOBEX } from './support/app';
 import { useHarness } from './support/harness';
+import { readCounter } from './support/service-process';
 
 /**
  * The web console in a real browser (Debian's chromium driven by playwright-core) against a real service process
@@ -269,6 +270,58 @@ describe('the web console (GET /console)', () => {
     await page.getByRole('button', { name: 'Send 2 messages' }).click();
     await textOf(page.getByTestId('upload-counts'), /^2 messages: 0 invalid, 2 accepted, 0 refused/);
     expect(await readData(key('pasted-1'))).toBe('[1.0, "a,]"]');
+  });
+
+  it('sends a retry after a lost answer with the same Idempotency-Key: the message is applied once', async () => {
+    const page = producerPage;
+    const stored = () => readCounter(url(), 'setgetapi_ingest_messages_total', { outcome: 'stored' });
+    // Earlier uploads settled: the count holds still for a second.
+    const before = await eventually(async () => {
+      const first = await stored();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return (await stored()) === first ? first : undefined;
+    });
+    // The gateway takes the message, and its answer is lost on the way back.
+    await page.route('**/v1/records', async (route) => {
+      await route.fetch();
+      await route.abort('failed');
+    });
+    const lostKey = key('lost-answer');
+    await page
+      .getByLabel(/Or paste messages/)
+      .fill(JSON.stringify({ accountId: 'acme', flowId: 'lost', webhookKeys: [lostKey], data: 'once' }));
+    await page.getByRole('button', { name: 'Check pasted messages' }).click();
+    await textOf(page.getByTestId('upload-counts'), /^1 messages: 0 invalid, 0 accepted, 0 refused, 1 to send/);
+    await page.getByRole('button', { name: 'Send 1 messages' }).click();
+    await textOf(page.getByTestId('upload-counts'), /0 accepted, 1 refused/);
+    await page.unroute('**/v1/records');
+    await page.getByRole('button', { name: 'Retry 1 refused' }).click();
+    await textOf(page.getByTestId('upload-counts'), /1 accepted, 0 refused/);
+    expect(await readData(lostKey)).toBe('"once"');
+    // A second copy would be right behind the first in its group.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect((await stored()) - before).toBe(1);
+
+    // An edited message is another message: its own key, or SQS would drop it as a repeat of the lost one.
+    await page.route('**/v1/records', async (route) => {
+      await route.fetch();
+      await route.abort('failed');
+    });
+    const editedKey = key('edited-after-lost-answer');
+    const first = JSON.stringify({ accountId: 'acme', flowId: 'lost', webhookKeys: [editedKey], data: 'first' });
+    await page.getByLabel(/Or paste messages/).fill(first);
+    await page.getByRole('button', { name: 'Check pasted messages' }).click();
+    await page.getByRole('button', { name: 'Send 1 messages' }).click();
+    await textOf(page.getByTestId('upload-counts'), /0 accepted, 1 refused/);
+    await page.unroute('**/v1/records');
+    expect(await readData(editedKey)).toBe('"first"');
+    await page.getByLabel('Show').selectOption('problems');
+    await page.getByRole('button', { name: 'Edit item 1' }).click();
+    await page.getByLabel('Edit item 1').fill(first.replace('"first"', '"edited"'));
+    await page.getByRole('button', { name: 'Check and keep' }).click();
+    await page.getByRole('button', { name: 'Send 1 messages' }).click();
+    await textOf(page.getByTestId('upload-counts'), /1 accepted, 0 refused/);
+    await eventually(async () => ((await readData(editedKey)) === '"edited"' ? true : undefined));
   });
 
   it(`parses and validates ${LARGE_UPLOAD} messages from one file without blocking the page`, async () => {

@@ -8,6 +8,11 @@ type RowState = 'invalid' | 'ready' | 'sending' | 'accepted' | 'failed';
 interface Row {
   label: string;
   text: string;
+  /**
+   * Sent as Idempotency-Key: a retry after a lost answer (the gateway may have queued it) is then not queued twice
+   * (SQS drops it within 5 minutes). A new one with each edit, or SQS would drop the edited text as a repeat.
+   */
+  idempotencyKey: string;
   problems: string[];
   state: RowState;
   messageId?: string;
@@ -59,7 +64,11 @@ export function UploadScreen({ role }: { role: Role }) {
         { source, fileName, schema: schema ?? null },
         (messages, done, total) => {
           for (const message of messages) {
-            rows.current.push({ ...message, state: message.problems.length > 0 ? 'invalid' : 'ready' });
+            rows.current.push({
+              ...message,
+              idempotencyKey: newIdempotencyKey(),
+              state: message.problems.length > 0 ? 'invalid' : 'ready',
+            });
           }
           setParsing(`Checked ${done} of ${total}`);
           refresh();
@@ -86,7 +95,10 @@ export function UploadScreen({ role }: { role: Role }) {
         const row = rows.current[index];
         row.state = 'sending';
         refresh();
-        const answer = await call<{ messageId: string }>('POST', '/v1/records', { body: row.text });
+        const answer = await call<{ messageId: string }>('POST', '/v1/records', {
+          body: row.text,
+          headers: { 'idempotency-key': row.idempotencyKey },
+        });
         if (answer.status === 202 && answer.body) {
           row.state = 'accepted';
           row.messageId = answer.body.messageId;
@@ -121,6 +133,7 @@ export function UploadScreen({ role }: { role: Role }) {
       checked.push(...messages.map((message) => message.problems)),
     );
     row.text = editing.text.trim();
+    row.idempotencyKey = newIdempotencyKey();
     row.problems = checked.length === 1 ? checked[0] : ['the edit must hold exactly one message'];
     row.state = row.problems.length > 0 ? 'invalid' : 'ready';
     row.error = undefined;
@@ -339,4 +352,10 @@ function summarizeStatus({ status, keys, errorCode, errorMessage }: MessageStatu
   const parts = [status, `keys applied ${keys.applied}, stale ${keys.stale}, foreign ${keys.foreign}`];
   if (errorCode) parts.push(`${errorCode}: ${errorMessage ?? ''}`);
   return parts.join(' · ');
+}
+
+/** 128 random bits in hex. crypto.getRandomValues, unlike randomUUID, works on a plain-HTTP origin too. */
+function newIdempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `console-${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
 }
