@@ -1,6 +1,6 @@
 /**
- * Unit specs sit beside their source (src/, and infra/ for the AWS stack); end-to-end suites under test/ boot the
- * real app against real processes.
+ * Unit specs sit beside their source (src/, infra/ for the AWS stack, console/ for the web console's pure logic);
+ * end-to-end suites under test/ boot the real app against real processes.
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] };
 
@@ -12,7 +12,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/infra/**/*.spec.ts'],
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/infra/**/*.spec.ts', '<rootDir>/console/**/*.spec.ts'],
       transform,
     },
     {

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ArchiveModule } from './archive/archive.module';
 import { AuditModule } from './audit/audit.module';
+import { ConsoleModule } from './console/console.module';
 import { ApiException } from './common/api-exception';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { HttpErrorFilter } from './common/http-error.filter';
@@ -60,7 +61,7 @@ export class AppModule {
         ...(has('gateway') ? [GatewayModule.forRoot(queue), MessageStatusModule] : []),
         ...(has('worker') ? [IngestModule.forRoot(ttlPolicies, queue)] : []),
         ...(has('query') ? [QueryModule] : []),
-        ...(has('admin') ? [ttlPolicies, AuditModule] : []),
+        ...(has('admin') ? [ttlPolicies, AuditModule, ConsoleModule] : []),
         ...(archive ? [archive] : []),
         ...(jobs && deadLetters && archive
           ? [jobs, deadLetters, ErasureModule.forRoot(archive, deadLetters, jobs, { adminRoutes: has('admin') })]
