@@ -173,6 +173,7 @@ describe('RecordStore layout and reference counting', () => {
         version: 5,
         body: '{"data":1}',
         digests: [digester.digest(key)],
+        masks: [digester.digested(key).mask],
         expiresAt: null,
         storedAt: Date.now(),
       }),

@@ -114,12 +114,22 @@ describe('journalWrites', () => {
 describe('snapshotWrites', () => {
   it('takes account, flow, version and storedAt from the stored document, and never a key in clear', () => {
     const writes = snapshotWrites(
-      [{ datumId: 'datum-2', body: BODY, digests: ['digest-a'], expiresAt: EXPIRES_AT }],
+      [{ datumId: 'datum-2', body: BODY, digests: ['digest-a'], masks: [''], expiresAt: EXPIRES_AT }],
       NOW,
     );
     expect(writes).toEqual(
       journalWrites([entry({ keys: [{ digest: 'digest-a', previous: '' }], ended: [] })], NOW).datums,
     );
+  });
+
+  it('sets the mask of each key that has one, key by key, so masks written before stay', () => {
+    const [write] = snapshotWrites(
+      [{ datumId: 'datum-2', body: BODY, digests: ['digest-a', 'digest-b'], masks: ['mask-a', ''], expiresAt: null }],
+      NOW,
+    );
+    const update = (write as { updateOne: { update: { $set: Record<string, unknown> } } }).updateOne.update.$set;
+    expect(update['masks.digest-a']).toBe('mask-a');
+    expect(Object.keys(update).filter((field) => field.startsWith('masks'))).toEqual(['masks.digest-a']);
   });
 });
 

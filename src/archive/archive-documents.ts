@@ -63,6 +63,7 @@ export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] 
         keys: datum.digests,
       },
       now,
+      maskUpdates(datum),
     );
   });
 }
@@ -72,12 +73,24 @@ type DatumFields = Pick<
   'accountId' | 'flowId' | 'version' | 'storedAt' | 'expiresAt' | 'body' | 'keys'
 >;
 
-function upsertDatum(datumId: string, fields: DatumFields, now: Date): RecordWrite {
+/**
+ * `masks.<digest>` of every key with a mask: set key by key, so that masks of keys a journal entry named (it
+ * carries none) or an earlier snapshot wrote stay.
+ */
+function maskUpdates(datum: StoredDatum): Record<string, string> {
+  const updates: Record<string, string> = {};
+  datum.digests.forEach((digest, index) => {
+    if (datum.masks[index] !== '') updates[`masks.${digest}`] = datum.masks[index];
+  });
+  return updates;
+}
+
+function upsertDatum(datumId: string, fields: DatumFields, now: Date, masks: Record<string, string> = {}): RecordWrite {
   return {
     updateOne: {
       filter: { _id: datumId },
       update: {
-        $set: fields,
+        $set: { ...fields, ...masks },
         $setOnInsert: { firstArchivedAt: now, deleted: false, deletedAt: null, replacedAt: null },
       },
       upsert: true,

@@ -57,6 +57,8 @@ export interface StoredDatum {
   body: string;
   /** Digests of the keys pointing at it. */
   digests: string[];
+  /** The mask (`h`) of each key of `digests`, same order; '' where its record has none (or is gone). */
+  masks: string[];
   expiresAt: number | null;
 }
 
@@ -67,6 +69,8 @@ export interface DatumToRestore {
   version: number | null;
   body: string;
   digests: string[];
+  /** The mask of each key of `digests` (same order), '' where the archive holds none: stored as the record's `h`. */
+  masks: string[];
   expiresAt: number | null;
   /**
    * When the archived data was stored: it stands for the send time of the message that stored it (which is no
@@ -113,6 +117,8 @@ interface KeyWrite {
    * which knows only the digest the archive holds). The key is written under the first.
    */
   digests: string[][];
+  /** Per key, its mask under the first digest ('' when unknown): the record's `h`, what re-key moves it by. */
+  masks: string[];
   /** Unix ms, 0 for none. */
   expireAt: number;
   /** Unix ms the data was sent (see apply-record-keys.lua's `s`), null when unknown. */
@@ -198,13 +204,15 @@ export class RecordStore {
             expiresAt: expireAt === 0 ? null : expireAt,
           })
         : null;
+    const digested = message.webhookKeys.map((key) => this.digester.digested(key));
     const outcome = await this.applyToKeys({
       op: message.op,
       accountId: message.accountId,
       version,
       datumId: context.datumId,
       body,
-      digests: message.webhookKeys.map((key) => this.digester.digests(key)),
+      digests: digested.map(({ digests }) => digests),
+      masks: digested.map(({ mask }) => mask),
       expireAt,
       sentAt: context.sentAt ?? null,
       redriven: context.redriven ?? false,
@@ -262,6 +270,7 @@ export class RecordStore {
       datumId: datum.datumId,
       body: { json: datum.body, etag: etagOf(datum.body) },
       digests: datum.digests.map((digest) => [digest]),
+      masks: datum.masks,
       expireAt: datum.expiresAt ?? 0,
       sentAt: datum.storedAt,
       redriven: false,
@@ -296,7 +305,7 @@ export class RecordStore {
         applyRecordKeys(
           this.redis,
           positions.flatMap((position) => records[position]),
-          args,
+          [...args, ...positions.map((position) => write.masks[position] ?? '')],
         ),
       ),
     );
@@ -476,6 +485,7 @@ export class RecordStore {
         datumId: '',
         body: null,
         digests,
+        masks: [],
         expireAt: 0,
         sentAt: null,
         redriven: false,
@@ -537,12 +547,12 @@ export class RecordStore {
   private async readDatum(key: string): Promise<StoredDatum | null> {
     const digest = this.keys.digestOfRecord(key);
     if (digest !== null) {
-      const [[owner, datumId, body], expireTime] = await Promise.all([
-        this.redis.hmget(key, 'a', 'd', 'b'),
+      const [[owner, datumId, body, mask], expireTime] = await Promise.all([
+        this.redis.hmget(key, 'a', 'd', 'b', 'h'),
         this.redis.pexpiretime(key),
       ]);
       if (owner === null || datumId === null || body === null || expireTime === -2) return null;
-      return { datumId, body, digests: [digest], expiresAt: expireTime === -1 ? null : expireTime };
+      return { datumId, body, digests: [digest], masks: [mask ?? ''], expiresAt: expireTime === -1 ? null : expireTime };
     }
     const datumId = this.keys.datumIdOf(key);
     if (datumId === null) return null;
@@ -553,7 +563,15 @@ export class RecordStore {
     ]);
     const digests = attachedDigests(fields);
     if (body === null || digests.length === 0 || expireTime === -2) return null;
-    return { datumId, body, digests, expiresAt: expireTime === -1 ? null : expireTime };
+    // The masks live in the keys' records (the same for whatever datum a record holds): one more pipelined read.
+    const masks = await Promise.all(digests.map((attached) => this.redis.hget(this.keys.record(attached), 'h')));
+    return {
+      datumId,
+      body,
+      digests,
+      masks: masks.map((mask) => mask ?? ''),
+      expiresAt: expireTime === -1 ? null : expireTime,
+    };
   }
 }
 
