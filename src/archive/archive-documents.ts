@@ -1,5 +1,6 @@
 import { AnyBulkWriteOperation, mongo } from 'mongoose';
 import { JournalEntry } from '../store/journal-store';
+import { WebhookKeyDigester } from '../store/key-layout';
 import { StoredDatum } from '../store/record-store';
 import { TtlPolicy } from '../store/ttl-policy-store';
 import { ArchivedPolicy, ArchivedRecord } from './archive.schemas';
@@ -139,4 +140,52 @@ export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys'
   const ended = record.endedKeys ?? {};
   const restorable = record.keys.filter((digest) => ended[digest] === undefined);
   return { restorable, ended: record.keys.length - restorable.length };
+}
+
+/** The fields of an archived datum that re-key reads. */
+export type RekeyedFields = Pick<ArchivedRecord, '_id' | 'keys' | 'masks' | 'endedKeys' | 'deleted'>;
+
+/**
+ * The update that moves an archived datum's keys to the newest secret (POST /admin/rekey): each digest with a mask
+ * a listed secret opens becomes the newest secret's, in `keys`, `masks` and `endedKeys` alike. Null when nothing is
+ * to move. `unmovable` counts the keys a restore could still write back (the datum not deleted, the key not ended)
+ * that have no mask, or a mask no listed secret opens: they stay under their secret, restorable only while it is
+ * listed. The update applies only if `keys` is still as read.
+ */
+export function rekeyWrite(
+  record: RekeyedFields,
+  digester: Pick<WebhookKeyDigester, 'unmask' | 'newestOf'>,
+): { write: RecordWrite | null; unmovable: number } {
+  const masks = { ...(record.masks ?? {}) };
+  const ended = record.endedKeys === undefined ? undefined : { ...record.endedKeys };
+  const renamed = new Map<string, string>();
+  let unmovable = 0;
+  for (const digest of new Set([...record.keys, ...Object.keys(ended ?? {})])) {
+    const mask = masks[digest];
+    const unmasked = mask === undefined ? null : digester.unmask(digest, mask);
+    if (unmasked === null) {
+      if (!record.deleted && record.keys.includes(digest) && ended?.[digest] === undefined) unmovable++;
+      continue;
+    }
+    if (unmasked.secretIndex === 0) continue;
+    const newest = digester.newestOf(unmasked.keyHash);
+    renamed.set(digest, newest.digest);
+    delete masks[digest];
+    masks[newest.digest] = newest.mask;
+    if (ended?.[digest] !== undefined) {
+      ended[newest.digest] = ended[digest];
+      delete ended[digest];
+    }
+  }
+  if (renamed.size === 0) return { write: null, unmovable };
+  const keys = record.keys.map((digest) => renamed.get(digest) ?? digest);
+  return {
+    write: {
+      updateOne: {
+        filter: { _id: record._id, keys: record.keys },
+        update: { $set: { keys, masks, ...(ended !== undefined && { endedKeys: ended }) } },
+      },
+    },
+    unmovable,
+  };
 }
