@@ -147,8 +147,8 @@ export type RekeyedFields = Pick<ArchivedRecord, '_id' | 'keys' | 'masks' | 'end
 
 /**
  * The update that moves an archived datum's keys to the newest secret (POST /admin/rekey): each digest with a mask
- * a listed secret opens becomes the newest secret's, in `keys`, `masks` and `endedKeys` alike. Null when nothing is
- * to move. `unmovable` counts the keys a restore could still write back (the datum not deleted, the key not ended)
+ * a listed secret opens becomes the newest secret's, in `keys`, `masks` and `endedKeys` alike, and masks of digests
+ * the datum names no more are dropped. Null when nothing is to change. `unmovable` counts the keys a restore could still write back (the datum not deleted, the key not ended)
  * that have no mask, or a mask no listed secret opens: they stay under their secret, restorable only while it is
  * listed. The update applies only if `keys` is still as read.
  */
@@ -177,7 +177,12 @@ export function rekeyWrite(
       delete ended[digest];
     }
   }
-  if (renamed.size === 0) return { write: null, unmovable };
+  // Masks of digests the datum no longer names (a snapshot replaced `keys` with the digests live now, the newest
+  // secret's once the records moved): only an older secret opens them, and they serve nothing.
+  const named = new Set([...record.keys, ...Object.keys(ended ?? {})].map((digest) => renamed.get(digest) ?? digest));
+  const stale = Object.keys(masks).filter((digest) => !named.has(digest));
+  for (const digest of stale) delete masks[digest];
+  if (renamed.size === 0 && stale.length === 0) return { write: null, unmovable };
   const keys = record.keys.map((digest) => renamed.get(digest) ?? digest);
   return {
     write: {
