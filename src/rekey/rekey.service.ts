@@ -3,6 +3,7 @@ import { ArchiveService } from '../archive/archive.service';
 import { ApiException } from '../common/api-exception';
 import { JobContext, JobHandler, JobRunner } from '../jobs/job-runner';
 import { JobRecord, JobStore } from '../store/job-store';
+import { WebhookKeyDigester } from '../store/key-layout';
 import { RecordScanPosition, RecordStore } from '../store/record-store';
 
 export const REKEY_JOB = 'rekey';
@@ -48,10 +49,15 @@ export class RekeyService implements JobHandler, OnModuleInit {
     private readonly archive: ArchiveService,
     private readonly jobs: JobStore,
     private readonly runner: JobRunner,
+    private readonly digester: WebhookKeyDigester,
   ) {}
 
+  /**
+   * Only a process that knows the secrets runs (or takes over) a re-key: a scheduler-only process has none
+   * (WEBHOOK_KEY_SECRETS is not read there), and would find every record's secret unknown.
+   */
   onModuleInit(): void {
-    this.runner.register(this);
+    if (this.digester.secretCount > 0) this.runner.register(this);
   }
 
   /**
