@@ -333,6 +333,9 @@ describe('re-key killed with SIGKILL half way', () => {
     await eventually(async () => ((await fetch(`${second.url}/health/ready`)).ok ? true : undefined), 20_000);
     // The job is still running (nobody holds it until its lease runs out): a second re-key is refused meanwhile.
     expect((await admin(second.url).post('/admin/rekey')).status).toBe(409);
+    // So is an erasure: its walk could miss a record the re-key renames under it.
+    const erasure = await request(second.url).delete('/admin/accounts/acme/data').set('x-api-key', ADMIN_KEY);
+    expect(erasure.status).toBe(409);
     const job = await finishedJob(second.url, jobId, 60_000);
     expect(job.status).toBe('succeeded');
     expect(job.progress.unmovable).toBe(0);
