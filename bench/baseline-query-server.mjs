@@ -2,7 +2,7 @@
 // webhook key and one Redis GET, and nothing else. Usage: node baseline-query-server.mjs <redisUrl> <secret>
 import Fastify from 'fastify';
 import Redis from 'ioredis';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 const [redisUrl, secret] = process.argv.slice(2);
 const redis = new Redis(redisUrl, { enableAutoPipelining: true });
@@ -10,7 +10,8 @@ const app = Fastify();
 
 app.get('/v1/data', async (request, reply) => {
   const key = request.headers['x-webhook-key'];
-  const body = await redis.getBuffer(`bl:${createHmac('sha256', secret).update(String(key)).digest('base64url')}`);
+  const keyHash = createHash('sha256').update(String(key)).digest();
+  const body = await redis.getBuffer(`bl:${createHmac('sha256', secret).update(keyHash).digest('base64url')}`);
   if (body === null) return reply.code(404).send();
   return reply.header('content-type', 'application/json; charset=utf-8').send(body);
 });

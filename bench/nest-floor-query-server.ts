@@ -1,5 +1,5 @@
 /**
- * The framework floor of bench/query.ts: the baseline's work (one HMAC, one Redis GET, the stored bytes sent as
+ * The framework floor of bench/query.ts: the baseline's work (one SHA-256 and one HMAC: the service's digest, one Redis GET, the stored bytes sent as
  * they are) as a minimal Nest 11 route on Fastify, without anything of the service (no guard, pipe, filter, logger,
  * metrics). The gap between it and the bare baseline is what Nest's per-request machinery costs on this machine.
  * Usage: ts-node --transpile-only nest-floor-query-server.ts <redisUrl> <secret>
@@ -10,7 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyReply } from 'fastify';
 import Redis from 'ioredis';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 
 const [redisUrl, secret] = process.argv.slice(2);
@@ -20,7 +20,8 @@ const redis = new Redis(redisUrl, { enableAutoPipelining: true });
 class FloorController {
   @Get()
   async read(@Headers('x-webhook-key') key: string, @Res() reply: FastifyReply): Promise<void> {
-    const body = await redis.getBuffer(`bl:${createHmac('sha256', secret).update(String(key)).digest('base64url')}`);
+    const keyHash = createHash('sha256').update(String(key)).digest();
+    const body = await redis.getBuffer(`bl:${createHmac('sha256', secret).update(keyHash).digest('base64url')}`);
     if (body === null) await reply.code(404).send();
     else await reply.header('content-type', 'application/json; charset=utf-8').send(body);
   }

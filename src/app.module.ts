@@ -13,6 +13,7 @@ import { AppConfig, AppRole } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DeadLetterModule } from './dead-letter/dead-letter.module';
 import { ErasureModule } from './erasure/erasure.module';
+import { RekeyModule } from './rekey/rekey.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MessageStatusModule } from './message-status/message-status.module';
 import { GatewayModule } from './gateway/gateway.module';
@@ -64,7 +65,12 @@ export class AppModule {
         ...(has('admin') ? [ttlPolicies, AuditModule, ConsoleModule] : []),
         ...(archive ? [archive] : []),
         ...(jobs && deadLetters && archive
-          ? [jobs, deadLetters, ErasureModule.forRoot(archive, deadLetters, jobs, { adminRoutes: has('admin') })]
+          ? [
+              jobs,
+              deadLetters,
+              ErasureModule.forRoot(archive, deadLetters, jobs, { adminRoutes: has('admin') }),
+              RekeyModule.forRoot(archive, jobs, { adminRoutes: has('admin') }),
+            ]
           : []),
         // One ScheduleModule (one SchedulerRegistry) for every job: the archive's and the reconciler's.
         ...(has('scheduler') ? [ScheduleModule.forRoot(), ReconcileModule] : []),

@@ -135,7 +135,10 @@ describe('RecordStore layout and reference counting', () => {
     // No body, no data: per key a marker of the delete (owner and time, no version), which guards redrives.
     expect(await allKeys()).toEqual(webhookKeys.map(recordKey).sort());
     for (const key of webhookKeys) {
-      expect(Object.keys(await inspect.hgetall(recordKey(key))).sort()).toEqual(['a', 'z']);
+      // The marker keeps the key's mask (h), so that a re-key can move it.
+      const marker = await inspect.hgetall(recordKey(key));
+      expect(Object.keys(marker).sort()).toEqual(['a', 'h', 'z']);
+      expect(marker.h).toBe(digester.digested(key).mask);
       expect(await inspect.pttl(recordKey(key))).toBeGreaterThan(0);
       expect((await reader.read(key)).kind).toBe('missing');
     }
@@ -150,7 +153,7 @@ describe('RecordStore layout and reference counting', () => {
     await write(message([key], 'v5', { version: 5 }), null, 'm-v5');
     expect(await write(message([key], undefined, { op: 'delete', version: 6 }), null)).toMatchObject({ applied: 1 });
     const tombstone = await inspect.hgetall(recordKey(key));
-    expect(Object.keys(tombstone).sort()).toEqual(['a', 'v', 'z']);
+    expect(Object.keys(tombstone).sort()).toEqual(['a', 'h', 'v', 'z']);
     expect(tombstone).toMatchObject({ a: 'acme', v: '6' });
     const ttl = await inspect.pttl(recordKey(key));
     expect(ttl).toBeGreaterThan(604_700_000);
@@ -173,6 +176,7 @@ describe('RecordStore layout and reference counting', () => {
         version: 5,
         body: '{"data":1}',
         digests: [digester.digest(key)],
+        masks: [digester.digested(key).mask],
         expiresAt: null,
         storedAt: Date.now(),
       }),

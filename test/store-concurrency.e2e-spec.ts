@@ -152,6 +152,7 @@ describe('RecordStore under concurrent, crashing and replayed writes (model-base
       version: model.message.version ?? null,
       body: body ?? inline ?? `{"data":${model.message.dataJson}}`,
       digests: model.message.webhookKeys.map((key) => digester.digest(key)),
+      masks: model.message.webhookKeys.map((key) => digester.digested(key).mask),
       expiresAt: null,
       storedAt: Date.now(),
     });

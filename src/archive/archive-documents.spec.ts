@@ -1,5 +1,6 @@
+import { WebhookKeyDigester } from '../store/key-layout';
 import { JournalEntry } from '../store/journal-store';
-import { journalWrites, policyId, policyWrite, restorableKeys, snapshotWrites } from './archive-documents';
+import { journalWrites, policyId, policyWrite, rekeyWrite, restorableKeys, snapshotWrites } from './archive-documents';
 
 const NOW = new Date('2026-11-25T02:00:00.000Z');
 const STORED_AT = Date.parse('2026-11-24T10:00:00.000Z');
@@ -114,12 +115,22 @@ describe('journalWrites', () => {
 describe('snapshotWrites', () => {
   it('takes account, flow, version and storedAt from the stored document, and never a key in clear', () => {
     const writes = snapshotWrites(
-      [{ datumId: 'datum-2', body: BODY, digests: ['digest-a'], expiresAt: EXPIRES_AT }],
+      [{ datumId: 'datum-2', body: BODY, digests: ['digest-a'], masks: [''], expiresAt: EXPIRES_AT }],
       NOW,
     );
     expect(writes).toEqual(
       journalWrites([entry({ keys: [{ digest: 'digest-a', previous: '' }], ended: [] })], NOW).datums,
     );
+  });
+
+  it('sets the mask of each key that has one, key by key, so masks written before stay', () => {
+    const [write] = snapshotWrites(
+      [{ datumId: 'datum-2', body: BODY, digests: ['digest-a', 'digest-b'], masks: ['mask-a', ''], expiresAt: null }],
+      NOW,
+    );
+    const update = (write as { updateOne: { update: { $set: Record<string, unknown> } } }).updateOne.update.$set;
+    expect(update['masks.digest-a']).toBe('mask-a');
+    expect(Object.keys(update).filter((field) => field.startsWith('masks'))).toEqual(['masks.digest-a']);
   });
 });
 
@@ -162,5 +173,73 @@ describe('restorableKeys', () => {
     };
     expect(restorableKeys(record)).toEqual({ restorable: ['digest-a', 'digest-c'], ended: 1 });
     expect(restorableKeys({ keys: ['digest-a'] })).toEqual({ restorable: ['digest-a'], ended: 0 });
+  });
+});
+
+describe('rekeyWrite', () => {
+  const older = new WebhookKeyDigester('older-secret-0123456789');
+  const rotating = new WebhookKeyDigester('newer-secret-0123456789', 'older-secret-0123456789');
+  const [live, ended, bare] = ['wh-live', 'wh-ended', 'wh-bare'].map((key) => older.digested(key));
+  const at = new Date('2026-11-30T10:00:00Z');
+
+  it('renames every key with a mask to the newest secret, in keys, masks and endings alike', () => {
+    const { write, unmovable } = rekeyWrite(
+      {
+        _id: 'datum-1',
+        keys: [live.digests[0], ended.digests[0]],
+        masks: { [live.digests[0]]: live.mask, [ended.digests[0]]: ended.mask },
+        endedKeys: { [ended.digests[0]]: { at, reason: 'replaced' } },
+        deleted: false,
+      },
+      rotating,
+    );
+    expect(unmovable).toBe(0);
+    const newest = (key: string) => rotating.digested(key);
+    expect(write).toEqual({
+      updateOne: {
+        filter: { _id: 'datum-1', keys: [live.digests[0], ended.digests[0]] },
+        update: {
+          $set: {
+            keys: [newest('wh-live').digests[0], newest('wh-ended').digests[0]],
+            masks: {
+              [newest('wh-live').digests[0]]: newest('wh-live').mask,
+              [newest('wh-ended').digests[0]]: newest('wh-ended').mask,
+            },
+            endedKeys: { [newest('wh-ended').digests[0]]: { at, reason: 'replaced' } },
+          },
+        },
+      },
+    });
+  });
+
+  it('counts a restorable key without a mask unmovable, and leaves it; an ended one is not counted', () => {
+    const { write, unmovable } = rekeyWrite(
+      {
+        _id: 'datum-2',
+        keys: [bare.digests[0], ended.digests[0]],
+        endedKeys: { [ended.digests[0]]: { at, reason: 'deleted' } },
+        deleted: false,
+      },
+      rotating,
+    );
+    expect({ write, unmovable }).toEqual({ write: null, unmovable: 1 });
+    expect(rekeyWrite({ _id: 'datum-3', keys: [bare.digests[0]], deleted: true }, rotating).unmovable).toBe(0);
+  });
+
+  it('changes nothing under the newest secret, and drops masks of digests the datum names no more', () => {
+    const current = rotating.digested('wh-live');
+    const unchanged = {
+      _id: 'datum-4',
+      keys: current.digests.slice(0, 1),
+      masks: { [current.digests[0]]: current.mask },
+    };
+    expect(rekeyWrite({ ...unchanged, deleted: false }, rotating)).toEqual({ write: null, unmovable: 0 });
+    const stale = { ...unchanged.masks, [live.digests[0]]: live.mask };
+    expect(rekeyWrite({ ...unchanged, masks: stale, deleted: false }, rotating).write).toEqual({
+      updateOne: {
+        filter: { _id: 'datum-4', keys: unchanged.keys },
+        update: { $set: { keys: unchanged.keys, masks: unchanged.masks } },
+      },
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { AnyBulkWriteOperation, mongo } from 'mongoose';
 import { JournalEntry } from '../store/journal-store';
+import { WebhookKeyDigester } from '../store/key-layout';
 import { StoredDatum } from '../store/record-store';
 import { TtlPolicy } from '../store/ttl-policy-store';
 import { ArchivedPolicy, ArchivedRecord } from './archive.schemas';
@@ -63,6 +64,7 @@ export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] 
         keys: datum.digests,
       },
       now,
+      maskUpdates(datum),
     );
   });
 }
@@ -72,12 +74,24 @@ type DatumFields = Pick<
   'accountId' | 'flowId' | 'version' | 'storedAt' | 'expiresAt' | 'body' | 'keys'
 >;
 
-function upsertDatum(datumId: string, fields: DatumFields, now: Date): RecordWrite {
+/**
+ * `masks.<digest>` of every key with a mask: set key by key, so that masks of keys a journal entry named (it
+ * carries none) or an earlier snapshot wrote stay.
+ */
+function maskUpdates(datum: StoredDatum): Record<string, string> {
+  const updates: Record<string, string> = {};
+  datum.digests.forEach((digest, index) => {
+    if (datum.masks[index] !== '') updates[`masks.${digest}`] = datum.masks[index];
+  });
+  return updates;
+}
+
+function upsertDatum(datumId: string, fields: DatumFields, now: Date, masks: Record<string, string> = {}): RecordWrite {
   return {
     updateOne: {
       filter: { _id: datumId },
       update: {
-        $set: fields,
+        $set: { ...fields, ...masks },
         $setOnInsert: { firstArchivedAt: now, deleted: false, deletedAt: null, replacedAt: null },
       },
       upsert: true,
@@ -126,4 +140,57 @@ export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys'
   const ended = record.endedKeys ?? {};
   const restorable = record.keys.filter((digest) => ended[digest] === undefined);
   return { restorable, ended: record.keys.length - restorable.length };
+}
+
+/** The fields of an archived datum that re-key reads. */
+export type RekeyedFields = Pick<ArchivedRecord, '_id' | 'keys' | 'masks' | 'endedKeys' | 'deleted'>;
+
+/**
+ * The update that moves an archived datum's keys to the newest secret (POST /admin/rekey): each digest with a mask
+ * a listed secret opens becomes the newest secret's, in `keys`, `masks` and `endedKeys` alike, and masks of digests
+ * the datum names no more are dropped. Null when nothing is to change. `unmovable` counts the keys a restore could still write back (the datum not deleted, the key not ended)
+ * that have no mask, or a mask no listed secret opens: they stay under their secret, restorable only while it is
+ * listed. The update applies only if `keys` is still as read.
+ */
+export function rekeyWrite(
+  record: RekeyedFields,
+  digester: Pick<WebhookKeyDigester, 'unmask' | 'newestOf'>,
+): { write: RecordWrite | null; unmovable: number } {
+  const masks = { ...(record.masks ?? {}) };
+  const ended = record.endedKeys === undefined ? undefined : { ...record.endedKeys };
+  const renamed = new Map<string, string>();
+  let unmovable = 0;
+  for (const digest of new Set([...record.keys, ...Object.keys(ended ?? {})])) {
+    const mask = masks[digest];
+    const unmasked = mask === undefined ? null : digester.unmask(digest, mask);
+    if (unmasked === null) {
+      if (!record.deleted && record.keys.includes(digest) && ended?.[digest] === undefined) unmovable++;
+      continue;
+    }
+    if (unmasked.secretIndex === 0) continue;
+    const newest = digester.newestOf(unmasked.keyHash);
+    renamed.set(digest, newest.digest);
+    delete masks[digest];
+    masks[newest.digest] = newest.mask;
+    if (ended?.[digest] !== undefined) {
+      ended[newest.digest] = ended[digest];
+      delete ended[digest];
+    }
+  }
+  // Masks of digests the datum no longer names (a snapshot replaced `keys` with the digests live now, the newest
+  // secret's once the records moved): only an older secret opens them, and they serve nothing.
+  const named = new Set([...record.keys, ...Object.keys(ended ?? {})].map((digest) => renamed.get(digest) ?? digest));
+  const stale = Object.keys(masks).filter((digest) => !named.has(digest));
+  for (const digest of stale) delete masks[digest];
+  if (renamed.size === 0 && stale.length === 0) return { write: null, unmovable };
+  const keys = record.keys.map((digest) => renamed.get(digest) ?? digest);
+  return {
+    write: {
+      updateOne: {
+        filter: { _id: record._id, keys: record.keys },
+        update: { $set: { keys, masks, ...(ended !== undefined && { endedKeys: ended }) } },
+      },
+    },
+    unmovable,
+  };
 }

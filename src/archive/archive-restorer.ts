@@ -64,6 +64,7 @@ export class ArchiveRestorer {
         version: record.version,
         body: record.body,
         digests: restorable,
+        masks: restorable.map((digest) => record.masks?.[digest] ?? ''),
         expiresAt: record.expiresAt === null ? null : record.expiresAt.getTime(),
         storedAt: record.storedAt.getTime(),
       });

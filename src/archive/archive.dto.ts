@@ -9,8 +9,12 @@ export class ArchiveRunDto {
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'], example: 'succeeded' })
   status!: 'running' | 'succeeded' | 'failed';
 
-  @ApiProperty({ enum: ['schedule', 'manual'], example: 'schedule' })
-  trigger!: 'schedule' | 'manual';
+  @ApiProperty({
+    enum: ['schedule', 'manual', 'rekey'],
+    example: 'schedule',
+    description: '`rekey`: started by a re-key job (POST /admin/rekey) before it re-keys the archive',
+  })
+  trigger!: 'schedule' | 'manual' | 'rekey';
 
   @ApiProperty({ format: 'date-time', example: '2026-11-25T02:00:00.012Z' })
   startedAt!: string;

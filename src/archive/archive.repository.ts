@@ -3,7 +3,7 @@ import { InjectConnection, InjectModel } from '@nestjs/mongoose';
 import { AnyBulkWriteOperation, Connection, ConnectionStates, Model, mongo } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { RecordWrite } from './archive-documents';
+import { RecordWrite, RekeyedFields } from './archive-documents';
 import { AuditEntry } from '../store/audit-store';
 import {
   ARCHIVED_AUDIT,
@@ -125,6 +125,15 @@ export class ArchiveRepository {
       this.policies.deleteMany({ accountId }),
     ]);
     return { records: records.deletedCount, policies: policies.deletedCount };
+  }
+
+  /** Every archived datum's keys, masks and endings (what re-key reads), in batches. */
+  rekeyedFields$(): AsyncIterable<RekeyedFields> {
+    return this.records
+      .find({}, { keys: 1, masks: 1, endedKeys: 1, deleted: 1 })
+      .batchSize(CURSOR_BATCH)
+      .lean<RekeyedFields>()
+      .cursor();
   }
 
   /** Drops records deleted, replaced or expired before `cutoff`; returns how many. */

@@ -17,6 +17,11 @@ export interface ArchivedRecord {
   /** The exact JSON document reads returned, kept as text so a restore gives back the same bytes. */
   body: string;
   keys: string[];
+  /**
+   * digest → the key's mask (`h` of its record in Redis, WebhookKeyDigester): what the re-key job moves the
+   * document's keys to the newest secret by. Written by every run's snapshot; absent for a key never snapshotted.
+   */
+  masks?: Record<string, string>;
   /** digest → when the key was overwritten by a later write or deleted. */
   endedKeys?: Record<string, KeyEnding>;
   /** Set when a delete removed the datum's last key. */
@@ -66,6 +71,7 @@ export const ArchivedRecordSchema = new Schema<ArchivedRecord>(
     expiresAt: { type: Date, default: null },
     body: { type: String, required: true },
     keys: { type: [String], required: true },
+    masks: { type: Schema.Types.Mixed, default: undefined },
     endedKeys: { type: Schema.Types.Mixed, default: undefined },
     deleted: { type: Boolean, default: false },
     deletedAt: { type: Date, default: null },

@@ -5,12 +5,20 @@ import { DependencyUnavailableError } from '../common/dependency-unavailable.err
 import { ArchiveRun, ArchiveStateStore } from '../store/archive-state-store';
 import { JournalStore } from '../store/journal-store';
 import { RecordStore } from '../store/record-store';
+import { WebhookKeyDigester } from '../store/key-layout';
 import { ArchiveRestorer, RestoreCounts, RestoreFilter } from './archive-restorer';
 import { ArchiveBusyError, ArchiveRunner } from './archive-runner';
+import { RecordWrite, rekeyWrite } from './archive-documents';
 import { ArchiveRepository } from './archive.repository';
 
 /** The archive lock an erasure holds: its journal and MongoDB steps take seconds, not minutes. */
 const ERASURE_LOCK_MS = 120_000;
+/** The archive lock the re-key holds, renewed at every batch of archived datums. */
+const REKEY_LOCK_MS = 60_000;
+/** How often the re-key looks whether the archive run it started has ended. */
+const RUN_POLL_MS = 250;
+/** Archived datums per re-key bulk write. */
+const REKEY_BATCH = 500;
 
 /** What the archive routes and the schedule ask of the archive. */
 export abstract class ArchiveService {
@@ -25,6 +33,19 @@ export abstract class ArchiveService {
    * journal is cleared: nothing else holds a copy).
    */
   abstract eraseAccount(accountId: string): Promise<ArchiveErasure>;
+  /**
+   * Re-key, on the archive's side (after the records in Redis have moved): an archive run first, so that the journal
+   * entries written before the move (which name the older digests) are in MongoDB, then, under the archive lock,
+   * every archived datum's keys moved to the newest secret by their masks. `report` gets the counts after each
+   * batch. Resumable: a datum moved already has nothing left to move.
+   */
+  abstract rekey(report: (counts: ArchiveRekeyCounts) => Promise<void>, signal: AbortSignal): Promise<void>;
+}
+
+/** What a batch of the archive's re-key did (counts of archived datums, and of their keys for `unmovable`). */
+export interface ArchiveRekeyCounts {
+  moved: number;
+  unmovable: number;
 }
 
 export interface ArchiveErasure {
@@ -44,6 +65,7 @@ export class MongoArchiveService extends ArchiveService {
     private readonly journal: JournalStore,
     private readonly repository: ArchiveRepository,
     private readonly records: RecordStore,
+    private readonly digester: WebhookKeyDigester,
   ) {
     super();
   }
@@ -94,6 +116,66 @@ export class MongoArchiveService extends ArchiveService {
       await this.state.releaseLock(owner);
     }
   }
+
+  async rekey(report: (counts: ArchiveRekeyCounts) => Promise<void>, signal: AbortSignal): Promise<void> {
+    await this.drainJournal(signal);
+    const owner = `rekey-${randomUUID()}`;
+    const holdLock = async () => {
+      if (!(await this.state.holdLock(owner, REKEY_LOCK_MS))) {
+        // A run started between ours and now: its journal entries name the newest digests already; wait for it.
+        throw new DependencyUnavailableError('MongoDB', new Error('an archive run is in progress; re-keying after it'));
+      }
+    };
+    await holdLock();
+    try {
+      let batch: RecordWrite[] = [];
+      let unmovable = 0;
+      const flush = async () => {
+        signal.throwIfAborted();
+        const moved = await this.repository.writeRecords(batch).catch(mongoUnavailable);
+        await report({ moved, unmovable });
+        batch = [];
+        unmovable = 0;
+        await holdLock();
+      };
+      for await (const record of this.repository.rekeyedFields$()) {
+        const rekeyed = rekeyWrite(record, this.digester);
+        unmovable += rekeyed.unmovable;
+        if (rekeyed.write !== null) batch.push(rekeyed.write);
+        if (batch.length >= REKEY_BATCH) await flush();
+      }
+      await flush();
+    } catch (error) {
+      // The driver's failures (MongoDB away) pause the job; it resumes in a few seconds.
+      if (error instanceof DependencyUnavailableError || signal.aborted) throw error;
+      throw new DependencyUnavailableError('MongoDB', error);
+    } finally {
+      await this.state.releaseLock(owner).catch(() => undefined);
+    }
+  }
+
+  /** One archive run, started here and waited for: the journal is in MongoDB afterwards. */
+  private async drainJournal(signal: AbortSignal): Promise<void> {
+    let run: ArchiveRun;
+    try {
+      run = await this.runner.start('rekey');
+    } catch (error) {
+      if (!(error instanceof ArchiveBusyError)) throw error;
+      throw new DependencyUnavailableError('MongoDB', new Error('an archive run is in progress; re-keying after it'));
+    }
+    for (;;) {
+      signal.throwIfAborted();
+      await new Promise((resolve) => setTimeout(resolve, RUN_POLL_MS));
+      const now = await this.state.getRun(run.runId);
+      if (now?.status === 'succeeded') return;
+      if (now?.status === 'failed') {
+        throw new DependencyUnavailableError(
+          'MongoDB',
+          new Error(`the archive run before the re-key failed: ${now.error}`),
+        );
+      }
+    }
+  }
 }
 
 /** The archive without MONGODB_URI: every route answers 503 saying so. */
@@ -125,8 +207,15 @@ export class ArchiveOff extends ArchiveService {
     this.off();
   }
 
+  /** Without the archive nothing holds a digest but Redis (the journal is written only while MONGODB_URI is set). */
+  async rekey(): Promise<void> {}
+
   /** Without the archive, only the journal could hold a copy (it is written only while MONGODB_URI is set). */
   async eraseAccount(accountId: string): Promise<ArchiveErasure> {
     return { journalEntries: await this.journal.eraseAccount(accountId), archivedRecords: 0, archivedPolicies: 0 };
   }
+}
+
+function mongoUnavailable(error: unknown): never {
+  throw new DependencyUnavailableError('MongoDB', error);
 }

@@ -1,5 +1,11 @@
 import { Controller, Delete, HttpCode, Param } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Audited } from '../audit/audited';
 import { RequireApiKey } from '../common/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
@@ -24,6 +30,7 @@ export class ErasureController {
       'when the job runs may land after it: stop its producers first, or run the erasure again.',
   })
   @ApiAcceptedResponse({ type: StartedJobDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'A re-key (POST /admin/rekey) is running' })
   @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'Redis cannot be reached (Retry-After)' })
   async erase(@Param() params: AccountParams): Promise<StartedJobDto> {
     const job = await this.erasure.start(params.accountId);

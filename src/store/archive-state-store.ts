@@ -10,7 +10,8 @@ export type ArchiveRunStatus = 'running' | 'succeeded' | 'failed';
 export interface ArchiveRun {
   runId: string;
   status: ArchiveRunStatus;
-  trigger: 'schedule' | 'manual';
+  /** 'rekey': the run the re-key job starts so that the journal is drained before it re-keys the archive. */
+  trigger: 'schedule' | 'manual' | 'rekey';
   startedAt: string;
   finishedAt: string | null;
   recordsArchived: number;

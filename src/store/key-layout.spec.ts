@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 
 /** The part of a key Redis Cluster hashes (the first non-empty `{...}`), or null when the whole key is hashed. */
@@ -63,8 +63,9 @@ describe('WebhookKeyDigester', () => {
   const secret = 'webhook-secret-0123456789';
   const webhookKey = 'wh_7f3c9a1e2b4d';
 
-  it('gives the base64url HMAC-SHA256 of the key under the secret', () => {
-    const expected = createHmac('sha256', secret).update(webhookKey).digest('base64url');
+  it('gives the base64url HMAC-SHA256 of the SHA-256 of the key under the secret', () => {
+    const keyHash = createHash('sha256').update(webhookKey).digest();
+    const expected = createHmac('sha256', secret).update(keyHash).digest('base64url');
     expect(new WebhookKeyDigester(secret).digest(webhookKey)).toBe(expected);
   });
 
@@ -109,5 +110,52 @@ describe('WebhookKeyDigester', () => {
 
   it('refuses to digest in a process without a secret', () => {
     expect(() => new WebhookKeyDigester().digest(webhookKey)).toThrow('no webhook-key secret is configured');
+  });
+
+  describe('mask', () => {
+    const older = 'older-secret-0123456789';
+    const keyHash = createHash('sha256').update(webhookKey).digest();
+
+    it('is SHA-256(key) XOR HMAC(HMAC(secret, label), digest), in 43 base64url characters', () => {
+      const { digests, mask } = new WebhookKeyDigester(secret).digested(webhookKey);
+      const padKey = createHmac('sha256', secret).update('setgetapi key mask').digest();
+      const pad = createHmac('sha256', padKey).update(digests[0]).digest();
+      const expected = Buffer.from(keyHash.map((byte, index) => byte ^ pad[index])).toString('base64url');
+      expect(mask).toBe(expected);
+      expect(mask).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+
+    it('gives back SHA-256 of the key, never the key, and under which listed secret the digest is', () => {
+      const { digests, mask } = new WebhookKeyDigester(older).digested(webhookKey);
+      const rotating = new WebhookKeyDigester(secret, older);
+      const unmasked = rotating.unmask(digests[0], mask);
+      expect(unmasked).toEqual({ secretIndex: 1, keyHash });
+      expect(unmasked?.keyHash.toString('utf8')).not.toContain(webhookKey);
+      // From it, the key's digest and mask under the newest secret, exactly as a write under that secret makes them.
+      const newest = rotating.newestOf(keyHash);
+      expect(newest).toEqual({
+        digest: rotating.digest(webhookKey),
+        mask: new WebhookKeyDigester(secret).digested(webhookKey).mask,
+      });
+      expect(rotating.unmask(newest.digest, newest.mask)).toEqual({ secretIndex: 0, keyHash });
+    });
+
+    it('gives nothing under a wrong secret, for another digest, or for a damaged mask', () => {
+      const { digests, mask } = new WebhookKeyDigester(older).digested(webhookKey);
+      expect(new WebhookKeyDigester(secret).unmask(digests[0], mask)).toBeNull();
+      const other = new WebhookKeyDigester(older).digest('wh_other');
+      expect(new WebhookKeyDigester(older).unmask(other, mask)).toBeNull();
+      const flipped = Buffer.from(mask, 'base64url');
+      flipped[0] ^= 1;
+      expect(new WebhookKeyDigester(older).unmask(digests[0], flipped.toString('base64url'))).toBeNull();
+      expect(new WebhookKeyDigester(older).unmask(digests[0], 'short')).toBeNull();
+    });
+
+    it('differs per secret and per key, and never contains the key', () => {
+      const one = new WebhookKeyDigester(secret).digested(webhookKey).mask;
+      expect(new WebhookKeyDigester(older).digested(webhookKey).mask).not.toBe(one);
+      expect(new WebhookKeyDigester(secret).digested('wh_other').mask).not.toBe(one);
+      expect(one).not.toContain(webhookKey);
+    });
   });
 });

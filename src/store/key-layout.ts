@@ -1,10 +1,11 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /**
  * Every Redis key the service writes, in one place (docs/design.md, "Key layout", describes the same).
  *
- * - `<p>k:<digest>`       record of one webhook key (hash). The key itself is never stored, only its
- *                         HMAC-SHA256 digest, so the record key spreads over Redis Cluster slots like a random key.
+ * - `<p>k:<digest>`       record of one webhook key (hash). The key itself is never stored, only its digest
+ *                         HMAC-SHA256(secret, SHA-256(key)), so the record key spreads over Redis Cluster slots like
+ *                         a random key, and (field `h`) its mask, from which only the secret recovers SHA-256(key)
  * - `<p>d:{<datum>}`      body shared by several keys of one message (string: the JSON a read returns)
  * - `<p>r:{<datum>}`      its references (hash): `#e` its ETag, `#x` its expiry, and one attachment
  *                         `<digest>|<token>` per key pointing at it; `{<datum>}` is a hash tag so the body and its
@@ -170,13 +171,41 @@ export class KeyLayout {
   }
 }
 
+/** What the pad of a key's mask is derived from (HMAC-SHA256 of the secret over it): fixed, part of the format. */
+const MASK_PAD_LABEL = 'setgetapi key mask';
+
+/** A webhook key as the store keeps it: its digest under every listed secret, and its mask under the newest. */
+export interface DigestedKey {
+  /** Newest secret first; a write stores the key under the first. */
+  digests: string[];
+  /** `h` of the record written under `digests[0]` (see WebhookKeyDigester). */
+  mask: string;
+}
+
+/** What a mask gives back with the secrets listed now (WebhookKeyDigester.unmask). */
+export interface Unmasked {
+  /** Which listed secret the digest is under: 0 when it is the newest's already. */
+  secretIndex: number;
+  /** SHA-256 of the key (never the key: that is not recoverable from anything stored). */
+  keyHash: Buffer;
+}
+
 /**
- * Webhook keys are credentials: Redis and MongoDB only ever see their HMAC-SHA256 digest (base64url, 43 chars).
- * Under rotation (WEBHOOK_KEY_SECRETS) a key has one digest per secret, newest first: writes store it under the
- * first, reads and guards look under every one.
+ * Webhook keys are credentials: Redis and MongoDB only ever see their digest, HMAC-SHA256(secret, SHA-256(key))
+ * (base64url, 43 chars), and beside it the key's mask `h` = SHA-256(key) XOR HMAC-SHA256(pad(secret), digest),
+ * where pad(secret) = HMAC-SHA256(secret, MASK_PAD_LABEL) (base64url, 43 chars). Under rotation
+ * (WEBHOOK_KEY_SECRETS) a key has one digest per secret, newest first: writes store it under the first, reads and
+ * guards look under every one.
+ *
+ * Why the mask (docs/integrity.md, "Re-key"): the service never has a stored key in clear, yet the re-key job must
+ * compute every stored key's digest under the newest secret. With the secret and the digest, the mask gives back
+ * SHA-256(key) — from which the digest under any secret follows — and never the key itself. Without the secret
+ * the pad is unknown and the mask is indistinguishable from random bytes.
  */
 export class WebhookKeyDigester {
   private readonly secrets: readonly string[];
+  /** pad(secret) of every secret, in the order of `secrets`. */
+  private readonly padKeys: readonly Buffer[];
 
   /**
    * `secrets` newest first. None in a process whose roles never see a webhook key (the configuration requires them
@@ -184,6 +213,7 @@ export class WebhookKeyDigester {
    */
   constructor(...secrets: string[]) {
     this.secrets = secrets;
+    this.padKeys = secrets.map((secret) => createHmac('sha256', secret).update(MASK_PAD_LABEL).digest());
   }
 
   /** How many secrets are listed: 1 unless a rotation is under way. */
@@ -198,7 +228,60 @@ export class WebhookKeyDigester {
 
   /** The key's digest under every listed secret, newest first. */
   digests(webhookKey: string): string[] {
-    if (this.secrets.length === 0) throw new Error('no webhook-key secret is configured in this process');
-    return this.secrets.map((secret) => createHmac('sha256', secret).update(webhookKey).digest('base64url'));
+    return this.digestsOfHash(keyHashOf(webhookKey));
   }
+
+  /** Digests under every secret and the mask under the newest: what a write stores. */
+  digested(webhookKey: string): DigestedKey {
+    const keyHash = keyHashOf(webhookKey);
+    const digests = this.digestsOfHash(keyHash);
+    return { digests, mask: this.maskOf(keyHash, 0, digests[0]) };
+  }
+
+  /**
+   * SHA-256 of the key a record holds, from its digest and mask, and which listed secret the digest is under; null
+   * when none is (the mask was made under a secret no longer listed, or is damaged).
+   */
+  unmask(digest: string, mask: string): Unmasked | null {
+    const masked = Buffer.from(mask, 'base64url');
+    if (masked.length !== 32) return null;
+    for (let index = 0; index < this.secrets.length; index++) {
+      const keyHash = xor(masked, this.pad(index, digest));
+      if (this.digestOfHash(index, keyHash) === digest) return { secretIndex: index, keyHash };
+    }
+    return null;
+  }
+
+  /** Digest and mask under the newest secret of a key known by its SHA-256 (what `unmask` gave back). */
+  newestOf(keyHash: Buffer): { digest: string; mask: string } {
+    const digest = this.digestOfHash(0, keyHash);
+    return { digest, mask: this.maskOf(keyHash, 0, digest) };
+  }
+
+  private digestsOfHash(keyHash: Buffer): string[] {
+    if (this.secrets.length === 0) throw new Error('no webhook-key secret is configured in this process');
+    return this.secrets.map((_, index) => this.digestOfHash(index, keyHash));
+  }
+
+  private digestOfHash(secretIndex: number, keyHash: Buffer): string {
+    return createHmac('sha256', this.secrets[secretIndex]).update(keyHash).digest('base64url');
+  }
+
+  private maskOf(keyHash: Buffer, secretIndex: number, digest: string): string {
+    return xor(keyHash, this.pad(secretIndex, digest)).toString('base64url');
+  }
+
+  private pad(secretIndex: number, digest: string): Buffer {
+    return createHmac('sha256', this.padKeys[secretIndex]).update(digest).digest();
+  }
+}
+
+function keyHashOf(webhookKey: string): Buffer {
+  return createHash('sha256').update(webhookKey).digest();
+}
+
+function xor(left: Buffer, right: Buffer): Buffer {
+  const out = Buffer.alloc(left.length);
+  for (let index = 0; index < left.length; index++) out[index] = left[index] ^ right[index];
+  return out;
 }

@@ -9,7 +9,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { JournalKey, JournalStore } from './journal-store';
 import { KeyLayout, WebhookKeyDigester } from './key-layout';
 import { etagOf, RecordBody, renderRecordBody } from './record-body';
-import { applyRecordKeys, defineStoreScripts, RedisClient, scanKeys } from './redis-client';
+import { applyRecordKeys, defineStoreScripts, RedisClient, scanKeys, scanTargets } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 /**
@@ -50,6 +50,35 @@ export interface WriteContext {
   redriven?: boolean;
 }
 
+/** Where a walk over every master's record keys stands (RecordStore.scanRecordKeys): saved in the re-key job. */
+export interface RecordScanPosition {
+  /** Index of the master in the client's list (one on a single server). */
+  node: number;
+  /** SCAN cursor on that master. */
+  cursor: string;
+}
+
+export interface RecordScanPage {
+  recordKeys: string[];
+  /** Where to resume once this page is done. */
+  next: RecordScanPosition;
+}
+
+/** What re-keying a page of records did. */
+export interface RekeyCounts {
+  moved: number;
+  /** Under the newest secret already. */
+  alreadyCurrent: number;
+  /** Older records of keys that had one under the newest secret too: never read, removed (rekey-record.lua). */
+  superseded: number;
+  /** Records without a mask, or whose mask no listed secret opens: left under their secret. */
+  unmovable: number;
+  unmovableDigests: string[];
+}
+
+/** How often re-key reads a record again when it changed between the read and the move. */
+const REKEY_ATTEMPTS = 5;
+
 /** A datum as Redis holds it now, for the archive's snapshot. */
 export interface StoredDatum {
   datumId: string;
@@ -57,6 +86,8 @@ export interface StoredDatum {
   body: string;
   /** Digests of the keys pointing at it. */
   digests: string[];
+  /** The mask (`h`) of each key of `digests`, same order; '' where its record has none (or is gone). */
+  masks: string[];
   expiresAt: number | null;
 }
 
@@ -67,6 +98,8 @@ export interface DatumToRestore {
   version: number | null;
   body: string;
   digests: string[];
+  /** The mask of each key of `digests` (same order), '' where the archive holds none: stored as the record's `h`. */
+  masks: string[];
   expiresAt: number | null;
   /**
    * When the archived data was stored: it stands for the send time of the message that stored it (which is no
@@ -113,6 +146,8 @@ interface KeyWrite {
    * which knows only the digest the archive holds). The key is written under the first.
    */
   digests: string[][];
+  /** Per key, its mask under the first digest ('' when unknown): the record's `h`, what re-key moves it by. */
+  masks: string[];
   /** Unix ms, 0 for none. */
   expireAt: number;
   /** Unix ms the data was sent (see apply-record-keys.lua's `s`), null when unknown. */
@@ -198,13 +233,15 @@ export class RecordStore {
             expiresAt: expireAt === 0 ? null : expireAt,
           })
         : null;
+    const digested = message.webhookKeys.map((key) => this.digester.digested(key));
     const outcome = await this.applyToKeys({
       op: message.op,
       accountId: message.accountId,
       version,
       datumId: context.datumId,
       body,
-      digests: message.webhookKeys.map((key) => this.digester.digests(key)),
+      digests: digested.map(({ digests }) => digests),
+      masks: digested.map(({ mask }) => mask),
       expireAt,
       sentAt: context.sentAt ?? null,
       redriven: context.redriven ?? false,
@@ -262,6 +299,7 @@ export class RecordStore {
       datumId: datum.datumId,
       body: { json: datum.body, etag: etagOf(datum.body) },
       digests: datum.digests.map((digest) => [digest]),
+      masks: datum.masks,
       expireAt: datum.expiresAt ?? 0,
       sentAt: datum.storedAt,
       redriven: false,
@@ -296,7 +334,7 @@ export class RecordStore {
         applyRecordKeys(
           this.redis,
           positions.flatMap((position) => records[position]),
-          args,
+          [...args, ...positions.map((position) => write.masks[position] ?? '')],
         ),
       ),
     );
@@ -476,6 +514,7 @@ export class RecordStore {
         datumId: '',
         body: null,
         digests,
+        masks: [],
         expireAt: 0,
         sentAt: null,
         redriven: false,
@@ -486,37 +525,89 @@ export class RecordStore {
   }
 
   /**
-   * Re-key of one webhook key: moves its record from an older secret's digest to the newest secret's, unchanged
-   * (move-record.lua), so that the older secret can be dropped once every key wanted has moved. The service keeps
-   * no webhook key in clear, so only a caller that has the key (a read, a re-key request listing keys) can move it.
-   * Standalone Redis only, like every rotation (the configuration refuses several secrets on a cluster). Answers
-   * `moved`; `current` when the key is under the newest secret already; `missing` when it has no record at all;
-   * `changed` when its record changed between the read and the move (a write moved it, deleted or rewrote it, or
-   * its shared body lost the key's attachment): nothing was moved, and asking again decides.
+   * Re-key, Redis side: the record keys of every master, SCAN page by page from `from` (where an earlier walk
+   * stopped; `{ node: 0, cursor: '0' }` for the start), each page with the position to resume after it.
+   * A record present for the whole walk is seen at least once (SCAN's guarantee); one moved meanwhile may be seen
+   * twice, which re-key counts as current.
    */
-  async moveToNewestSecret(webhookKey: string): Promise<'moved' | 'current' | 'missing' | 'changed'> {
-    const [newest, ...older] = this.digester.digests(webhookKey);
-    const records = await Promise.all(
-      [newest, ...older].map((digest) => this.redis.hmget(this.keys.record(digest), 'a', 'd', 't', 'b')),
-    ).catch(redisUnavailable);
-    if (records[0][0] !== null) return 'current';
-    const at = records.findIndex(([owner]) => owner !== null);
-    if (at < 0) return 'missing';
-    const [, datumId, token, inline] = records[at];
-    const shared = inline === null && token !== null && datumId !== null;
-    const oldRecord = this.keys.record(older[at - 1]);
-    const outcome = await this.redis
-      .moveRecord(
-        this.keys.record(newest),
-        oldRecord,
-        shared ? this.keys.datumRefs(datumId) : oldRecord,
-        newest,
-        older[at - 1],
-        datumId ?? '',
-        shared ? token : '',
-      )
-      .catch(redisUnavailable);
-    return outcome as 'moved' | 'current' | 'changed';
+  async *scanRecordKeys(from: RecordScanPosition, count: number): AsyncGenerator<RecordScanPage> {
+    const nodes = scanTargets(this.redis);
+    for (let node = from.node; node < nodes.length; node++) {
+      let cursor = node === from.node ? from.cursor : '0';
+      do {
+        const [next, keys] = await nodes[node]
+          .scan(cursor, 'MATCH', `${this.keys.recordPrefix()}*`, 'COUNT', count)
+          .catch(redisUnavailable);
+        cursor = next;
+        const after = cursor === '0' ? { node: node + 1, cursor: '0' } : { node, cursor };
+        yield { recordKeys: keys, next: after };
+      } while (cursor !== '0');
+    }
+  }
+
+  /**
+   * Re-key of records found by scanRecordKeys: each record not under the newest secret moves there unchanged but for
+   * its mask (rekey-record.lua), with its shared body's attachment. The key's SHA-256 comes from the record's mask
+   * and digest (WebhookKeyDigester.unmask), so no key in clear is needed. A record without a mask, or whose mask no
+   * listed secret opens, stays where it is and is counted unmovable (logged by the caller). A record that changed
+   * between the read and the move is read again, up to REKEY_ATTEMPTS times.
+   */
+  async rekeyRecords(recordKeys: string[]): Promise<RekeyCounts> {
+    const counts: RekeyCounts = { moved: 0, alreadyCurrent: 0, superseded: 0, unmovable: 0, unmovableDigests: [] };
+    await Promise.all(
+      recordKeys.map(async (recordKey) => {
+        const digest = this.keys.digestOfRecord(recordKey);
+        if (digest === null) return;
+        const outcome = await this.rekeyRecord(recordKey, digest);
+        if (outcome === 'moved') counts.moved++;
+        else if (outcome === 'current') counts.alreadyCurrent++;
+        else if (outcome === 'superseded') counts.superseded++;
+        else if (outcome === 'unmovable') {
+          counts.unmovable++;
+          counts.unmovableDigests.push(digest);
+        }
+      }),
+    );
+    return counts;
+  }
+
+  private async rekeyRecord(
+    recordKey: string,
+    digest: string,
+  ): Promise<'moved' | 'current' | 'superseded' | 'gone' | 'unmovable'> {
+    for (let attempt = 0; attempt < REKEY_ATTEMPTS; attempt++) {
+      const [mask, datumId, token, inline] = await this.redis
+        .hmget(recordKey, 'h', 'd', 't', 'b')
+        .catch(redisUnavailable);
+      // No fields: the record went (a write moved the key, or it was deleted, erased or expired).
+      if (mask === null && datumId === null && token === null && inline === null) {
+        if ((await this.redis.exists(recordKey).catch(redisUnavailable)) === 0) return 'gone';
+      }
+      if (mask === null) return 'unmovable';
+      const unmasked = this.digester.unmask(digest, mask);
+      if (unmasked === null) return 'unmovable';
+      if (unmasked.secretIndex === 0) return 'current';
+      const newest = this.digester.newestOf(unmasked.keyHash);
+      const shared = inline === null && token !== null && datumId !== null;
+      const outcome = await this.redis
+        .rekeyRecord(
+          this.keys.record(newest.digest),
+          recordKey,
+          shared ? this.keys.datumRefs(datumId) : recordKey,
+          shared ? this.keys.datum(datumId) : recordKey,
+          newest.digest,
+          digest,
+          mask,
+          datumId ?? '',
+          shared ? token : '',
+          newest.mask,
+        )
+        .catch(redisUnavailable);
+      if (outcome === 'moved' || outcome === 'superseded' || outcome === 'gone') return outcome;
+      if (outcome === 'unattached') return 'unmovable';
+    }
+    // Rewritten under our hands REKEY_ATTEMPTS times in a row: a later walk (a rerun of the job) moves it.
+    return 'unmovable';
   }
 
   /**
@@ -537,12 +628,18 @@ export class RecordStore {
   private async readDatum(key: string): Promise<StoredDatum | null> {
     const digest = this.keys.digestOfRecord(key);
     if (digest !== null) {
-      const [[owner, datumId, body], expireTime] = await Promise.all([
-        this.redis.hmget(key, 'a', 'd', 'b'),
+      const [[owner, datumId, body, mask], expireTime] = await Promise.all([
+        this.redis.hmget(key, 'a', 'd', 'b', 'h'),
         this.redis.pexpiretime(key),
       ]);
       if (owner === null || datumId === null || body === null || expireTime === -2) return null;
-      return { datumId, body, digests: [digest], expiresAt: expireTime === -1 ? null : expireTime };
+      return {
+        datumId,
+        body,
+        digests: [digest],
+        masks: [mask ?? ''],
+        expiresAt: expireTime === -1 ? null : expireTime,
+      };
     }
     const datumId = this.keys.datumIdOf(key);
     if (datumId === null) return null;
@@ -553,7 +650,15 @@ export class RecordStore {
     ]);
     const digests = attachedDigests(fields);
     if (body === null || digests.length === 0 || expireTime === -2) return null;
-    return { datumId, body, digests, expiresAt: expireTime === -1 ? null : expireTime };
+    // The masks live in the keys' records (the same for whatever datum a record holds): one more pipelined read.
+    const masks = await Promise.all(digests.map((attached) => this.redis.hget(this.keys.record(attached), 'h')));
+    return {
+      datumId,
+      body,
+      digests,
+      masks: masks.map((mask) => mask ?? ''),
+      expiresAt: expireTime === -1 ? null : expireTime,
+    };
   }
 }
 

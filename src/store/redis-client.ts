@@ -80,7 +80,7 @@ declare module 'ioredis' {
     attachDatum(body: string, refs: string, ...args: string[]): Result<[string, string, string], Context>;
     releaseDatum(body: string, refs: string, ...attachments: string[]): Result<number, Context>;
     forgetDanglingRecord(record: string, datumId: string, token: string): Result<number, Context>;
-    moveRecord(newest: string, older: string, refs: string, ...args: string[]): Result<string, Context>;
+    rekeyRecord(newest: string, older: string, refs: string, body: string, ...args: string[]): Result<string, Context>;
   }
 }
 
@@ -90,7 +90,7 @@ const SCRIPTS = [
   { name: 'appendJournal', file: 'journal-append.lua', numberOfKeys: 3 },
   { name: 'acknowledgeJournal', file: 'journal-acknowledge.lua', numberOfKeys: 2 },
   { name: 'forgetDanglingRecord', file: 'forget-dangling-record.lua', numberOfKeys: 1 },
-  { name: 'moveRecord', file: 'move-record.lua', numberOfKeys: 3 },
+  { name: 'rekeyRecord', file: 'rekey-record.lua', numberOfKeys: 4 },
   { name: 'acquireLock', file: 'acquire-lock.lua', numberOfKeys: 1 },
   { name: 'releaseLock', file: 'release-lock.lua', numberOfKeys: 1 },
 ] as const;

@@ -56,6 +56,7 @@ const STORES = [
     },
     ...STORES,
   ],
-  exports: STORES,
+  // The digester too: the archive re-keys its documents' digests (WEBHOOK_KEY_SECRETS) with the same secrets.
+  exports: [...STORES, WebhookKeyDigester],
 })
 export class StoreModule {}

@@ -187,6 +187,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/rekey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move every webhook key to the newest secret of WEBHOOK_KEY_SECRETS (a job)
+         * @description Records, tombstones and delete markers in Redis, then the archived documents (after an archive run). Progress (GET /admin/jobs/:jobId): scanned, moved, alreadyCurrent, superseded, unmovable, archiveMoved, archiveUnmovable. Once it has succeeded with unmovable and archiveUnmovable 0, the older secrets can be removed. With one secret it moves nothing and succeeds.
+         */
+        post: operations["RekeyController_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/ttl-policies": {
         parameters: {
             query?: never;
@@ -446,10 +466,11 @@ export interface components {
              */
             status: "running" | "succeeded" | "failed";
             /**
+             * @description `rekey`: started by a re-key job (POST /admin/rekey) before it re-keys the archive
              * @example schedule
              * @enum {string}
              */
-            trigger: "schedule" | "manual";
+            trigger: "schedule" | "manual" | "rekey";
         };
         AuditEntryDto: {
             /** @example ttl-policy.put */
@@ -884,6 +905,15 @@ export interface operations {
             };
             /** @description The key may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description A re-key (POST /admin/rekey) is running */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1449,6 +1479,61 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    RekeyController_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedJobDto"];
+                };
+            };
+            /** @description Missing or unknown x-api-key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The key may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description A re-key or an account erasure is running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Redis cannot be reached (Retry-After) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

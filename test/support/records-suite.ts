@@ -459,6 +459,7 @@ export function describeRecordsSuite(
         '/admin/dead-letters/{messageId}',
         '/admin/jobs',
         '/admin/jobs/{jobId}',
+        '/admin/rekey',
         '/admin/ttl-policies',
         '/admin/ttl-policies/accounts/{accountId}',
         '/admin/ttl-policies/accounts/{accountId}/flows/{flowId}',

@@ -12,8 +12,10 @@
 --            a = owning account, v = version (optional),
 --            d = datum id, e = etag, b = body when stored inline, t = attachment token when the body is shared,
 --            s = when the message that stored this data was sent to the ingest queue (Unix ms; absent on older data)
---            z = time of a delete: the record is then a tombstone holding only a, z, v (a versioned delete) and s
--- ARGV (the same for every key)
+--            z = time of a delete: the record is then a tombstone holding only a, z, v (a versioned delete) and s,
+--            h = the key's mask (WebhookKeyDigester): what the re-key job needs to move the record to a newer
+--                secret; on data and tombstones alike
+-- ARGV (ARGV[1] to ARGV[14] the same for every key)
 -- ARGV[1]  'set', 'delete', 'restore' (a set that only fills an absent key or one holding an older version), or
 --          'erase' (the account's erasure: removes the record, tombstone or marker of this account, leaving nothing)
 -- ARGV[2]  account id of the message
@@ -34,6 +36,8 @@
 -- ARGV[14] '1' for a message redriven from the dead-letter queue: it never overwrites data (or a delete) that a
 --          message sent after it stored, versioned or not ('stale'); with its send time unknown (SQS moved it to
 --          the dead-letter queue itself and reset it), it only fills keys that hold nothing. '' for other messages
+-- ARGV[15...] the mask `h` of each key of this call (one per group of ARGV[12] records, in the order of KEYS),
+--          stored with what the key's newest record holds; '' (or absent) when unknown: the record then has no `h`
 -- Returns, for each key (each group of ARGV[12] records), five entries
 -- {outcome, previous, previousToken, previousInline, previousAt}:
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
@@ -101,13 +105,14 @@ local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, 
   return nil
 end
 
-local function write(key, existed)
+local function write(key, existed, mask)
   if op == 'erase' then return end
   if op == 'delete' then
     if tombstoneTtl ~= '0' and (version ~= '' or existed) then
       redis.call('HSET', key, 'a', account, 'z', now())
       if version ~= '' then redis.call('HSET', key, 'v', version) end
       if sentAt ~= '' then redis.call('HSET', key, 's', sentAt) end
+      if mask ~= '' then redis.call('HSET', key, 'h', mask) end
       redis.call('PEXPIRE', key, tombstoneTtl)
     end
     return
@@ -127,6 +132,10 @@ local function write(key, existed)
   if sentAt ~= '' then
     fields[#fields + 1] = 's'
     fields[#fields + 1] = sentAt
+  end
+  if mask ~= '' then
+    fields[#fields + 1] = 'h'
+    fields[#fields + 1] = mask
   end
   redis.call('HSET', key, unpack(fields))
   if ARGV[7] ~= '0' then redis.call('PEXPIREAT', key, ARGV[7]) end
@@ -154,7 +163,7 @@ local function apply(first)
   -- Records of older secrets other than the current one (left by a restore of archived data) go too: the key keeps
   -- one record. A shared body they pointed at keeps their attachment until the reconciler's grace has passed.
   redis.call('DEL', unpack(KEYS, first, last))
-  write(KEYS[first], existed)
+  write(KEYS[first], existed, ARGV[14 + (first - 1) / recordsPerKey + 1] or '')
   return 'applied', previous, previousToken, previousInline, tostring(currentAt)
 end
 
