@@ -24,7 +24,9 @@
  *   (BENCH_MESSAGES=5000 BENCH_GROUPS=500 BENCH_ROUNDS=3 BENCH_KEYS=1,10,100 BENCH_SQS_LATENCY_MS=0;
  *    BENCH_CPU_PROF=<dir> writes a CPU profile of each worker run there;
  *    BENCH_BASELINE_MAIN=<worktree>/dist/main.js also runs that build's worker in every round, alternating with this
- *    one on the same fauxqs and Redis, and prints this worker's msg/s and CPU against it)
+ *    one on the same fauxqs and Redis, and prints this worker's msg/s and CPU against it;
+ *    BENCH_NODE_ARGS="--perf-basic-prof" passes Node options to the workers, e.g. for `perf record -p <pid>`, which
+ *    samples CPU time only, where a --cpu-prof profile also counts the time a preempted worker waits for a core)
  */
 import 'reflect-metadata';
 import {
@@ -233,7 +235,10 @@ async function runWorker(
       SQS_VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT_SECONDS),
       MONGODB_URI: 'mongodb://127.0.0.1:27017/setgetapi',
     },
-    cpuProfileArgs(CPU_PROFILE_DIR, `${main === undefined ? 'worker' : 'baseline'}-${keyCount}-keys-${round}`),
+    [
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      ...cpuProfileArgs(CPU_PROFILE_DIR, `${main === undefined ? 'worker' : 'baseline'}-${keyCount}-keys-${round}`),
+    ],
     main,
   );
   const pids = { fauxqs: processes.fauxqs.pid ?? 0, worker: worker.child.pid ?? 0, redis: processes.redis };
