@@ -25,6 +25,7 @@
  *    BENCH_CPU_PROF=<dir> writes a CPU profile of each worker run there;
  *    BENCH_BASELINE_MAIN=<worktree>/dist/main.js also runs that build's worker in every round, alternating with this
  *    one on the same fauxqs and Redis, and prints this worker's msg/s and CPU against it;
+ *    BENCH_LOOPS=0 skips both loops (with BENCH_BASELINE_MAIN, to compare two builds' workers alone);
  *    BENCH_NODE_ARGS="--perf-basic-prof" passes Node options to the workers, e.g. for `perf record -p <pid>`, which
  *    samples CPU time only, where a --cpu-prof profile also counts the time a preempted worker waits for a core)
  */
@@ -58,6 +59,8 @@ const SQS_LATENCY_MS = Number(process.env.BENCH_SQS_LATENCY_MS ?? 0);
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF;
 /** Another build's dist/main.js (an older commit in a worktree of its own), run in every round beside this one. */
 const BASELINE_MAIN = process.env.BENCH_BASELINE_MAIN;
+/** BENCH_LOOPS=0 skips both loops: for a quicker comparison of two builds' workers alone. */
+const LOOPS = process.env.BENCH_LOOPS !== '0';
 const KEY_COUNTS = (process.env.BENCH_KEYS ?? '1,10,100').split(',').map(Number);
 const SECRET = 'bench-webhook-secret-0123456789';
 /** The worker's default long poll: with a full queue a receive returns at once, so it only matters at the end. */
@@ -265,8 +268,20 @@ async function runWorker(
   }
 }
 
-/** Every key of every message must read back, and nothing may have gone to the dead-letter queue. */
-async function verify(redis: Redis, sqs: SQSClient, queues: QueuePair, keyCount: number): Promise<void> {
+/**
+ * Every key of every message must read back, and nothing may have gone to the dead-letter queue. The read-back
+ * uses this build's reader, so it is skipped (`readBack` false) for an older build, whose layout may differ.
+ */
+async function verify(
+  redis: Redis,
+  sqs: SQSClient,
+  queues: QueuePair,
+  keyCount: number,
+  readBack = true,
+): Promise<void> {
+  const deadLetters = await depth(sqs, queues.dlqUrl);
+  if (deadLetters !== 0) throw new Error(`${deadLetters} message(s) in the dead-letter queue`);
+  if (!readBack) return;
   const reader = benchRecordReader(redis, SECRET);
   let found = 0;
   for (let start = 0; start < MESSAGES; start += 100) {
@@ -277,8 +292,6 @@ async function verify(redis: Redis, sqs: SQSClient, queues: QueuePair, keyCount:
     found += (await reader.readMany(keys)).size;
   }
   if (found !== MESSAGES * keyCount) throw new Error(`${found} of ${MESSAGES * keyCount} keys readable`);
-  const deadLetters = await depth(sqs, queues.dlqUrl);
-  if (deadLetters !== 0) throw new Error(`${deadLetters} message(s) in the dead-letter queue`);
 }
 
 const rate = (run: Measured) => run.messages / run.seconds;
@@ -314,14 +327,16 @@ async function main(): Promise<void> {
       const workers: Measured[] = [];
       const baselines: Measured[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        const bareQueues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
-        await preload(sqs, bareQueues.queueUrl, keyCount);
-        bareLoops.push(await loop(sqs, bareQueues.queueUrl, processes, null));
+        if (LOOPS) {
+          const bareQueues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
+          await preload(sqs, bareQueues.queueUrl, keyCount);
+          bareLoops.push(await loop(sqs, bareQueues.queueUrl, processes, null));
 
-        const fairQueues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
-        await preload(sqs, fairQueues.queueUrl, keyCount);
-        fairLoops.push(await loop(sqs, fairQueues.queueUrl, processes, redis));
-        await redis.flushall();
+          const fairQueues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
+          await preload(sqs, fairQueues.queueUrl, keyCount);
+          fairLoops.push(await loop(sqs, fairQueues.queueUrl, processes, redis));
+          await redis.flushall();
+        }
 
         // This build and the baseline's take turns going first, so that neither always runs on a warmer machine.
         const builds = [
@@ -333,7 +348,7 @@ async function main(): Promise<void> {
           const queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
           await preload(sqs, queues.queueUrl, keyCount);
           runs.push(await runWorker(sqs, queues, redisServer.url, keyCount, round, processes, main));
-          await verify(redis, sqs, queues, keyCount);
+          await verify(redis, sqs, queues, keyCount, main === undefined);
           await redis.flushall();
         }
       }
@@ -344,19 +359,21 @@ async function main(): Promise<void> {
         median(runs.map((run) => names.reduce((sum, name) => sum + cpuPerMessage(run, name), 0)));
       const systemCpu = (runs: Measured[], name: string) =>
         median(runs.map((run) => (run.systemCpu[name] * 1000) / run.messages));
-      rows.push({
-        'keys/msg': keyCount,
-        'bare loop msg/s': bareRate.toFixed(0),
-        'fair loop msg/s': fairRate.toFixed(0),
-        'worker msg/s': workerRate.toFixed(0),
-        'ratio to bare': (workerRate / bareRate).toFixed(2),
-        'ratio to fair': (workerRate / fairRate).toFixed(2),
-        'worker keys/s': (workerRate * keyCount).toFixed(0),
-        // CPU of every process involved per message: the steadier figure on a shared machine.
-        'CPU ratio to fair': (
-          cpu(fairLoops, 'bench', 'fauxqs', 'redis') / cpu(workers, 'worker', 'fauxqs', 'redis')
-        ).toFixed(2),
-      });
+      if (LOOPS) {
+        rows.push({
+          'keys/msg': keyCount,
+          'bare loop msg/s': bareRate.toFixed(0),
+          'fair loop msg/s': fairRate.toFixed(0),
+          'worker msg/s': workerRate.toFixed(0),
+          'ratio to bare': (workerRate / bareRate).toFixed(2),
+          'ratio to fair': (workerRate / fairRate).toFixed(2),
+          'worker keys/s': (workerRate * keyCount).toFixed(0),
+          // CPU of every process involved per message: the steadier figure on a shared machine.
+          'CPU ratio to fair': (
+            cpu(fairLoops, 'bench', 'fauxqs', 'redis') / cpu(workers, 'worker', 'fauxqs', 'redis')
+          ).toFixed(2),
+        });
+      }
       if (baselines.length > 0) {
         const pairs = workers.map((run, round) => ({ run, baseline: baselines[round] }));
         baselineRows.push({
@@ -371,23 +388,27 @@ async function main(): Promise<void> {
           rounds: pairs.map(({ run, baseline }) => `${rate(baseline).toFixed(0)}/${rate(run).toFixed(0)}`).join(' '),
         });
       }
-      cpuRows.push({
-        'keys/msg': keyCount,
-        'bare loop': cpu(bareLoops, 'bench').toFixed(0),
-        'fair loop': cpu(fairLoops, 'bench').toFixed(0),
-        worker: cpu(workers, 'worker').toFixed(0),
-        'worker (kernel part)': systemCpu(workers, 'worker').toFixed(0),
-        'redis (fair loop)': cpu(fairLoops, 'redis').toFixed(0),
-        'redis (worker)': cpu(workers, 'redis').toFixed(0),
-        'redis kernel part (fair / worker)': `${systemCpu(fairLoops, 'redis').toFixed(0)} / ${systemCpu(workers, 'redis').toFixed(0)}`,
-        'fauxqs (bare / fair / worker)': [bareLoops, fairLoops, workers]
-          .map((runs) => cpu(runs, 'fauxqs').toFixed(0))
-          .join(' / '),
-      });
+      if (LOOPS) {
+        cpuRows.push({
+          'keys/msg': keyCount,
+          'bare loop': cpu(bareLoops, 'bench').toFixed(0),
+          'fair loop': cpu(fairLoops, 'bench').toFixed(0),
+          worker: cpu(workers, 'worker').toFixed(0),
+          'worker (kernel part)': systemCpu(workers, 'worker').toFixed(0),
+          'redis (fair loop)': cpu(fairLoops, 'redis').toFixed(0),
+          'redis (worker)': cpu(workers, 'redis').toFixed(0),
+          'redis kernel part (fair / worker)': `${systemCpu(fairLoops, 'redis').toFixed(0)} / ${systemCpu(workers, 'redis').toFixed(0)}`,
+          'fauxqs (bare / fair / worker)': [bareLoops, fairLoops, workers]
+            .map((runs) => cpu(runs, 'fauxqs').toFixed(0))
+            .join(' / '),
+        });
+      }
     }
-    console.log(table(rows));
-    console.log('\nCPU µs per message, by process:\n');
-    console.log(table(cpuRows));
+    if (rows.length > 0) {
+      console.log(table(rows));
+      console.log('\nCPU µs per message, by process:\n');
+      console.log(table(cpuRows));
+    }
     if (baselineRows.length > 0) {
       console.log(`\nThis worker against ${BASELINE_MAIN} (rounds: baseline/this msg/s):\n`);
       console.log(table(baselineRows));
