@@ -58,8 +58,8 @@ export class IngestService {
         ...(origin.sentAt !== null && { sentAt: origin.sentAt }),
         redriven: origin.redriven,
         // A message that wrote a key is applied: its status rides in the round trip of its journal entry, not
-        // in one more round trip per batch. Should the journal entry fail, the message is retried and replays
-        // (its keys hold its data already), and its status is written again when it is decided again.
+        // in one more round trip per batch. Should the journal entry (or the replicas' wait) fail, the message is
+        // retried and replays (its keys hold its data already), and its status is written again when decided.
         alongsideJournal: (keys) => {
           status.recorded = this.decisions.recordApplied(sqsMessage, keys);
         },
