@@ -296,7 +296,11 @@ async function verify(
 
 const rate = (run: Measured) => run.messages / run.seconds;
 const cpuPerMessage = (run: Measured, name: string) => (run.cpu[name] * 1000) / run.messages;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
 
 async function main(): Promise<void> {
   const fauxqs = await spawnListening(process.execPath, [join(__dirname, 'fauxqs-server.mjs'), String(SQS_LATENCY_MS)]);
