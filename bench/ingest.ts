@@ -1,9 +1,13 @@
 /**
  * Ingest throughput, end to end: messages pre-loaded into a FIFO queue with SendMessageBatch, until every one has
  * been applied to Redis and deleted from the queue, by the built worker (dist/main.js, APP_ROLES=worker) in a child
- * process. Baseline in the same run, on the same fauxqs: a bare loop that only receives (batch 10, the worker's
- * wait time and attributes) and deletes each batch with one DeleteMessageBatch — the ceiling SQS alone allows a
- * single consumer. Goal (issue 5): the worker at 0.8 of that loop or better.
+ * process. Two baselines in the same run, on the same fauxqs, Redis and messages:
+ * - the bare loop only receives (batch 10, the worker's wait time and attributes) and deletes each batch with one
+ *   DeleteMessageBatch: the ceiling SQS alone allows a single consumer (goal at 1 key: the worker at 0.8 of it);
+ * - the fair loop also stores each message's keys with the least Redis work that could: one `SET … EX` per key of
+ *   a pre-computed value, pipelined, one round trip per batch, before the delete (goal at 10 and 100 keys: the
+ *   worker at 0.8 of it). It skips everything the worker must do on top (validation, digests, ownership, versions,
+ *   shared bodies, the journal, statuses), so the gap to it is the price of those guarantees.
  *
  * fauxqs runs in a process of its own (bench/fauxqs-server.mjs), Redis is a private redis-server. fauxqs hands out
  * at most one message per FIFO group per receive, so messages are spread over many groups (BENCH_GROUPS), as a
@@ -18,7 +22,12 @@
  *
  * Run: npm run bench:ingest
  *   (BENCH_MESSAGES=5000 BENCH_GROUPS=500 BENCH_ROUNDS=3 BENCH_KEYS=1,10,100 BENCH_SQS_LATENCY_MS=0;
- *    BENCH_CPU_PROF=<dir> writes a CPU profile of each worker run there)
+ *    BENCH_CPU_PROF=<dir> writes a CPU profile of each worker run there;
+ *    BENCH_BASELINE_MAIN=<worktree>/dist/main.js also runs that build's worker in every round, alternating with this
+ *    one on the same fauxqs and Redis, and prints this worker's msg/s and CPU against it;
+ *    BENCH_LOOPS=0 skips both loops (with BENCH_BASELINE_MAIN, to compare two builds' workers alone);
+ *    BENCH_NODE_ARGS="--perf-basic-prof" passes Node options to the workers, e.g. for `perf record -p <pid>`, which
+ *    samples CPU time only, where a --cpu-prof profile also counts the time a preempted worker waits for a core)
  */
 import 'reflect-metadata';
 import {
@@ -31,13 +40,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import { ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { toQueueBody } from '../src/message/queue-body';
 import { RecordMessage } from '../src/message/record-message.validation';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
 import { createQueuePair, QueuePair } from '../test/support/sqs';
-import { benchRecordReader, cpuMillis, cpuProfileArgs, machineFacts, spawnListening, table } from './support';
+import { benchRecordReader, cpuProfileArgs, cpuTimes, machineFacts, spawnListening, table } from './support';
 
 // The SDK warns that its 2027 releases need Node 22; the benchmark runs on the project's Node 20 on purpose.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -47,6 +57,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 500);
 const SQS_LATENCY_MS = Number(process.env.BENCH_SQS_LATENCY_MS ?? 0);
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF;
+/** Another build's dist/main.js (an older commit in a worktree of its own), run in every round beside this one. */
+const BASELINE_MAIN = process.env.BENCH_BASELINE_MAIN;
+/** BENCH_LOOPS=0 skips both loops: for a quicker comparison of two builds' workers alone. */
+const LOOPS = process.env.BENCH_LOOPS !== '0';
 const KEY_COUNTS = (process.env.BENCH_KEYS ?? '1,10,100').split(',').map(Number);
 const SECRET = 'bench-webhook-secret-0123456789';
 /** The worker's default long poll: with a full queue a receive returns at once, so it only matters at the end. */
@@ -62,11 +76,17 @@ const PAYLOAD = {
   lines: Array.from({ length: 8 }, (_, line) => ({ sku: `SKU-${line}`, quantity: line + 1, note: 'x'.repeat(80) })),
 };
 
+/** The fair loop's value per key: about the size of a stored record body, computed once. */
+const FAIR_VALUE = JSON.stringify({ data: { ...PAYLOAD, sequence: 0 }, etag: 'x'.repeat(27), storedAt: Date.now() });
+const FAIR_TTL_SECONDS = 3600;
+
 interface Measured {
   messages: number;
   seconds: number;
-  /** CPU ms of each process over the timed part, by name. */
+  /** CPU ms of each process over the timed part, by name (user + system). */
   cpu: Record<string, number>;
+  /** The system (kernel) part of `cpu`. */
+  systemCpu: Record<string, number>;
 }
 
 interface Processes {
@@ -125,20 +145,33 @@ async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
   );
 }
 
-function cpuOf(pids: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMillis(pid)]));
+type CpuReading = Record<string, { total: number; system: number }>;
+
+function cpuOf(pids: Record<string, number>): CpuReading {
+  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuTimes(pid)]));
 }
 
-function cpuSince(pids: Record<string, number>, before: Record<string, number>): Record<string, number> {
+function cpuSince(pids: Record<string, number>, before: CpuReading): Pick<Measured, 'cpu' | 'systemCpu'> {
   const now = cpuOf(pids);
-  return Object.fromEntries(Object.keys(pids).map((name) => [name, now[name] - before[name]]));
+  const names = Object.keys(pids);
+  return {
+    cpu: Object.fromEntries(names.map((name) => [name, now[name].total - before[name].total])),
+    systemCpu: Object.fromEntries(names.map((name) => [name, now[name].system - before[name].system])),
+  };
 }
 
-/** The ceiling: receive a batch, delete it with one call, again, until the queue is empty. */
-async function rawLoop(sqs: SQSClient, queueUrl: string, processes: Processes): Promise<Measured> {
-  const pids = { fauxqs: processes.fauxqs.pid ?? 0, bench: process.pid };
+/**
+ * A ceiling: receive a batch, delete it with one call, again, until the queue is empty. With `redis` (the fair
+ * loop), each batch's keys are first stored with one pipelined `SET key value EX ttl` per key, one round trip.
+ */
+async function loop(sqs: SQSClient, queueUrl: string, processes: Processes, redis: Redis | null): Promise<Measured> {
+  const pids = {
+    fauxqs: processes.fauxqs.pid ?? 0,
+    bench: process.pid,
+    ...(redis !== null && { redis: processes.redis }),
+  };
   let deleted = 0;
-  let started: { at: number; deleted: number; cpu: Record<string, number> } | null = null;
+  let started: { at: number; deleted: number; cpu: CpuReading } | null = null;
   while (deleted < MESSAGES) {
     const received = await sqs.send(
       new ReceiveMessageCommand({
@@ -147,10 +180,21 @@ async function rawLoop(sqs: SQSClient, queueUrl: string, processes: Processes): 
         WaitTimeSeconds: WAIT_TIME_SECONDS,
         VisibilityTimeout: VISIBILITY_TIMEOUT_SECONDS,
         MessageSystemAttributeNames: [...SYSTEM_ATTRIBUTES],
+        MessageAttributeNames: ['All'],
       }),
     );
     const messages = received.Messages ?? [];
     if (messages.length === 0) continue;
+    if (redis !== null) {
+      const pipeline = redis.pipeline();
+      for (const message of messages) {
+        const { webhookKeys } = JSON.parse(message.Body ?? '') as { webhookKeys: string[] };
+        for (const key of webhookKeys) pipeline.set(`fair:${key}`, FAIR_VALUE, 'EX', FAIR_TTL_SECONDS);
+      }
+      const replies = (await pipeline.exec()) ?? [];
+      const failed = replies.find(([error]) => error !== null);
+      if (failed) throw failed[0] as Error;
+    }
     const result = await sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: queueUrl,
@@ -166,7 +210,7 @@ async function rawLoop(sqs: SQSClient, queueUrl: string, processes: Processes): 
   return {
     messages: deleted - started.deleted,
     seconds: (performance.now() - started.at) / 1000,
-    cpu: cpuSince(pids, started.cpu),
+    ...cpuSince(pids, started.cpu),
   };
 }
 
@@ -178,6 +222,7 @@ async function runWorker(
   keyCount: number,
   round: number,
   processes: Processes,
+  main?: string,
 ): Promise<Measured> {
   const worker = await spawnService(
     {
@@ -193,11 +238,15 @@ async function runWorker(
       SQS_VISIBILITY_TIMEOUT: String(VISIBILITY_TIMEOUT_SECONDS),
       MONGODB_URI: 'mongodb://127.0.0.1:27017/setgetapi',
     },
-    cpuProfileArgs(CPU_PROFILE_DIR, `worker-${keyCount}-keys-${round}`),
+    [
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      ...cpuProfileArgs(CPU_PROFILE_DIR, `${main === undefined ? 'worker' : 'baseline'}-${keyCount}-keys-${round}`),
+    ],
+    main,
   );
   const pids = { fauxqs: processes.fauxqs.pid ?? 0, worker: worker.child.pid ?? 0, redis: processes.redis };
   try {
-    let started: { at: number; remaining: number; cpu: Record<string, number> } | null = null;
+    let started: { at: number; remaining: number; cpu: CpuReading } | null = null;
     for (;;) {
       const remaining = await depth(sqs, queues.queueUrl);
       if (started === null && remaining <= MESSAGES - WARM_UP)
@@ -206,7 +255,7 @@ async function runWorker(
         return {
           messages: started.remaining,
           seconds: (performance.now() - started.at) / 1000,
-          cpu: cpuSince(pids, started.cpu),
+          ...cpuSince(pids, started.cpu),
         };
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -219,8 +268,20 @@ async function runWorker(
   }
 }
 
-/** Every key of every message must read back, and nothing may have gone to the dead-letter queue. */
-async function verify(redis: Redis, sqs: SQSClient, queues: QueuePair, keyCount: number): Promise<void> {
+/**
+ * Every key of every message must read back, and nothing may have gone to the dead-letter queue. The read-back
+ * uses this build's reader, so it is skipped (`readBack` false) for an older build, whose layout may differ.
+ */
+async function verify(
+  redis: Redis,
+  sqs: SQSClient,
+  queues: QueuePair,
+  keyCount: number,
+  readBack = true,
+): Promise<void> {
+  const deadLetters = await depth(sqs, queues.dlqUrl);
+  if (deadLetters !== 0) throw new Error(`${deadLetters} message(s) in the dead-letter queue`);
+  if (!readBack) return;
   const reader = benchRecordReader(redis, SECRET);
   let found = 0;
   for (let start = 0; start < MESSAGES; start += 100) {
@@ -231,13 +292,15 @@ async function verify(redis: Redis, sqs: SQSClient, queues: QueuePair, keyCount:
     found += (await reader.readMany(keys)).size;
   }
   if (found !== MESSAGES * keyCount) throw new Error(`${found} of ${MESSAGES * keyCount} keys readable`);
-  const deadLetters = await depth(sqs, queues.dlqUrl);
-  if (deadLetters !== 0) throw new Error(`${deadLetters} message(s) in the dead-letter queue`);
 }
 
 const rate = (run: Measured) => run.messages / run.seconds;
 const cpuPerMessage = (run: Measured, name: string) => (run.cpu[name] * 1000) / run.messages;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
 
 async function main(): Promise<void> {
   const fauxqs = await spawnListening(process.execPath, [join(__dirname, 'fauxqs-server.mjs'), String(SQS_LATENCY_MS)]);
@@ -251,7 +314,7 @@ async function main(): Promise<void> {
   });
   const processes: Processes = { fauxqs: fauxqs.child, fauxqsUrl: fauxqs.url, redis: redisPid };
 
-  console.log(`ingest benchmark — ${machineFacts()}`);
+  console.log(`ingest benchmark — ${machineFacts()}, load average ${loadavg()[0].toFixed(1)} at the start`);
   console.log(
     `${MESSAGES} messages per run over ${GROUPS} FIFO groups, batch ${BATCH}, wait time ${WAIT_TIME_SECONDS} s, ` +
       `data ${Buffer.byteLength(JSON.stringify(PAYLOAD))} B, write journal on, SQS round trip +${SQS_LATENCY_MS} ms; ` +
@@ -259,43 +322,105 @@ async function main(): Promise<void> {
       `empty queue; median of ${ROUNDS} alternating rounds\n`,
   );
   const rows = [];
+  const cpuRows = [];
+  const baselineRows = [];
   try {
     for (const keyCount of KEY_COUNTS) {
-      const loops: Measured[] = [];
+      const bareLoops: Measured[] = [];
+      const fairLoops: Measured[] = [];
       const workers: Measured[] = [];
+      const baselines: Measured[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        const loopQueues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
-        await preload(sqs, loopQueues.queueUrl, keyCount);
-        loops.push(await rawLoop(sqs, loopQueues.queueUrl, processes));
+        if (LOOPS) {
+          const bareQueues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
+          await preload(sqs, bareQueues.queueUrl, keyCount);
+          bareLoops.push(await loop(sqs, bareQueues.queueUrl, processes, null));
 
-        const queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
-        await preload(sqs, queues.queueUrl, keyCount);
-        workers.push(await runWorker(sqs, queues, redisServer.url, keyCount, round, processes));
-        await verify(redis, sqs, queues, keyCount);
-        await redis.flushall();
+          const fairQueues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
+          await preload(sqs, fairQueues.queueUrl, keyCount);
+          fairLoops.push(await loop(sqs, fairQueues.queueUrl, processes, redis));
+          await redis.flushall();
+        }
+
+        // This build and the baseline's take turns going first, so that neither always runs on a warmer machine.
+        const builds = [
+          { main: undefined, runs: workers },
+          ...(BASELINE_MAIN === undefined ? [] : [{ main: BASELINE_MAIN, runs: baselines }]),
+        ];
+        if (round % 2 === 1) builds.reverse();
+        for (const { main, runs } of builds) {
+          const queues = await createQueuePair(sqs, { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS });
+          await preload(sqs, queues.queueUrl, keyCount);
+          runs.push(await runWorker(sqs, queues, redisServer.url, keyCount, round, processes, main));
+          await verify(redis, sqs, queues, keyCount, main === undefined);
+          await redis.flushall();
+        }
       }
-      const loopRate = median(loops.map(rate));
+      const bareRate = median(bareLoops.map(rate));
+      const fairRate = median(fairLoops.map(rate));
       const workerRate = median(workers.map(rate));
       const cpu = (runs: Measured[], ...names: string[]) =>
         median(runs.map((run) => names.reduce((sum, name) => sum + cpuPerMessage(run, name), 0)));
-      rows.push({
-        'keys/msg': keyCount,
-        'loop msg/s': loopRate.toFixed(0),
-        'worker msg/s': workerRate.toFixed(0),
-        ratio: (workerRate / loopRate).toFixed(2),
-        'worker keys/s': (workerRate * keyCount).toFixed(0),
-        'loop CPU µs/msg': cpu(loops, 'bench').toFixed(0),
-        'worker CPU µs/msg': cpu(workers, 'worker').toFixed(0),
-        'redis CPU µs/msg': cpu(workers, 'redis').toFixed(0),
-        'fauxqs CPU µs/msg (loop / worker)': `${cpu(loops, 'fauxqs').toFixed(0)} / ${cpu(workers, 'fauxqs').toFixed(0)}`,
-        // CPU of every process involved per message: the steadier figure on a shared machine.
-        'CPU ratio': (cpu(loops, 'bench', 'fauxqs') / cpu(workers, 'worker', 'fauxqs', 'redis')).toFixed(2),
-      });
+      const systemCpu = (runs: Measured[], name: string) =>
+        median(runs.map((run) => (run.systemCpu[name] * 1000) / run.messages));
+      if (LOOPS) {
+        rows.push({
+          'keys/msg': keyCount,
+          'bare loop msg/s': bareRate.toFixed(0),
+          'fair loop msg/s': fairRate.toFixed(0),
+          'worker msg/s': workerRate.toFixed(0),
+          'ratio to bare': (workerRate / bareRate).toFixed(2),
+          'ratio to fair': (workerRate / fairRate).toFixed(2),
+          'worker keys/s': (workerRate * keyCount).toFixed(0),
+          // CPU of every process involved per message: the steadier figure on a shared machine.
+          'CPU ratio to fair': (
+            cpu(fairLoops, 'bench', 'fauxqs', 'redis') / cpu(workers, 'worker', 'fauxqs', 'redis')
+          ).toFixed(2),
+        });
+      }
+      if (baselines.length > 0) {
+        const pairs = workers.map((run, round) => ({ run, baseline: baselines[round] }));
+        baselineRows.push({
+          'keys/msg': keyCount,
+          'baseline msg/s': median(baselines.map(rate)).toFixed(0),
+          'this msg/s': workerRate.toFixed(0),
+          'msg/s, this ÷ baseline (median of rounds)': median(
+            pairs.map(({ run, baseline }) => rate(run) / rate(baseline)),
+          ).toFixed(2),
+          'worker CPU µs/msg, baseline → this': `${cpu(baselines, 'worker').toFixed(0)} → ${cpu(workers, 'worker').toFixed(0)}`,
+          'redis CPU µs/msg, baseline → this': `${cpu(baselines, 'redis').toFixed(0)} → ${cpu(workers, 'redis').toFixed(0)}`,
+          rounds: pairs.map(({ run, baseline }) => `${rate(baseline).toFixed(0)}/${rate(run).toFixed(0)}`).join(' '),
+        });
+      }
+      if (LOOPS) {
+        cpuRows.push({
+          'keys/msg': keyCount,
+          'bare loop': cpu(bareLoops, 'bench').toFixed(0),
+          'fair loop': cpu(fairLoops, 'bench').toFixed(0),
+          worker: cpu(workers, 'worker').toFixed(0),
+          'worker (kernel part)': systemCpu(workers, 'worker').toFixed(0),
+          'redis (fair loop)': cpu(fairLoops, 'redis').toFixed(0),
+          'redis (worker)': cpu(workers, 'redis').toFixed(0),
+          'redis kernel part (fair / worker)': `${systemCpu(fairLoops, 'redis').toFixed(0)} / ${systemCpu(workers, 'redis').toFixed(0)}`,
+          'fauxqs (bare / fair / worker)': [bareLoops, fairLoops, workers]
+            .map((runs) => cpu(runs, 'fauxqs').toFixed(0))
+            .join(' / '),
+        });
+      }
     }
-    console.log(table(rows));
+    if (rows.length > 0) {
+      console.log(table(rows));
+      console.log('\nCPU µs per message, by process:\n');
+      console.log(table(cpuRows));
+    }
+    if (baselineRows.length > 0) {
+      console.log(`\nThis worker against ${BASELINE_MAIN} (rounds: baseline/this msg/s):\n`);
+      console.log(table(baselineRows));
+    }
     console.log(
-      '\nratio = worker msg/s ÷ loop msg/s (goal ≥ 0.8); CPU ratio = CPU per message of all processes, loop ÷ worker ' +
-        '(the loop: itself + fauxqs; the worker: itself + fauxqs + redis-server). Figures are noisy on a shared machine.',
+      '\nratio = worker msg/s ÷ loop msg/s (goal ≥ 0.8: of the bare loop at 1 key, of the fair loop at 10 and 100 keys); ' +
+        'CPU ratio = CPU per message of all processes, fair loop ÷ worker (each: itself + fauxqs + redis-server). ' +
+        'Figures are noisy on a shared machine.',
     );
   } finally {
     sqs.destroy();

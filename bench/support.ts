@@ -65,8 +65,13 @@ export function benchRecordReader(redis: Redis, webhookKeySecret: string): Recor
 
 /** utime + stime of a process, in ms (clock ticks of 10 ms). */
 export function cpuMillis(pid: number): number {
+  return cpuTimes(pid).total;
+}
+
+/** CPU time of a process in ms (clock ticks of 10 ms): utime + stime, and stime (the kernel's part) alone. */
+export function cpuTimes(pid: number): { total: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return { total: (Number(fields[11]) + Number(fields[12])) * 10, system: Number(fields[12]) * 10 };
 }
 
 /**

@@ -306,6 +306,33 @@ describe('RecordStore layout and reference counting', () => {
     expect(await allKeys()).toEqual(afterReplay.filter((key) => !key.includes('m-old')));
   });
 
+  it('calls alongsideJournal once the keys are written, with their counts, and not when no key was written', async () => {
+    await write(message(['alongside-guarded'], 'v5', { version: 5 }), 3600);
+    const calls: Array<{ counts: object; seen: Promise<(string | null)[]> }> = [];
+    const alongsideJournal = (counts: object) =>
+      // Commands issued here run after the keys' writes: they already find the new records.
+      calls.push({
+        counts,
+        seen: Promise.all(['alongside-1', 'alongside-2'].map((key) => client.hget(recordKey(key), 'd'))),
+      });
+    await store.write(message(['alongside-1', 'alongside-2', 'alongside-guarded'], large, { version: 3 }), {
+      datumId: 'm-alongside',
+      ttlSeconds: 3600,
+      now: Date.now(),
+      alongsideJournal,
+    });
+    expect(calls.map(({ counts }) => counts)).toEqual([{ applied: 2, stale: 1, foreign: 0 }]);
+    expect(await calls[0].seen).toEqual(['m-alongside', 'm-alongside']);
+
+    await store.write(message(['alongside-guarded'], 'v4', { version: 4 }), {
+      datumId: 'm-stale',
+      ttlSeconds: 3600,
+      now: Date.now(),
+      alongsideJournal,
+    });
+    expect(calls).toHaveLength(1);
+  });
+
   it('drops stale and foreign keys from the references of the body they were not given', async () => {
     await write(message(['guarded-key-1'], 'v5', { version: 5 }), 3600);
     await write(message(['guarded-key-2'], 'globex', { accountId: 'globex' }), 3600);

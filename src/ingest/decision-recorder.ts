@@ -4,13 +4,15 @@ import { MetricsService } from '../metrics/metrics.service';
 import { MessageOrigin, originOf } from '../queue/message-origin';
 import { DeadLetterEntry, DeadLetterIndex } from '../store/dead-letter-index';
 import { MessageStatus, MessageStatusStore } from '../store/message-status-store';
+import { QueueMessage } from '../queue/sqs-types';
 import { DeadLetter, KeyCounts, Settled } from './ingest-batch';
 
 const NO_KEYS: KeyCounts = { applied: 0, stale: 0, foreign: 0 };
 
 /**
  * Writes down what the worker decided, for producers (message status) and operators (the dead-letter index), in
- * one round trip per batch. Never fails the batch: the data is stored and the dead letter is in the DLQ whatever
+ * one round trip per batch; the status of a message that wrote keys goes earlier, with its journal entry
+ * (recordApplied), and the batch's round trip then carries only the rest (stale-only messages, dead letters). Never fails the batch: the data is stored and the dead letter is in the DLQ whatever
  * happens here, so a write Redis refuses is logged and counted, and the dead-letter sweep indexes the DLQ again.
  */
 @Injectable()
@@ -23,11 +25,26 @@ export class DecisionRecorder {
     private readonly metrics: MetricsService,
   ) {}
 
+  /**
+   * Stores the status of a message whose keys are written, in the round trip of its journal entry (IngestService,
+   * through RecordStore's alongsideJournal) rather than in a round trip of its own at the end of the batch. Answers
+   * whether it is stored; never rejects: a status not stored here is written by `record` with the batch.
+   */
+  async recordApplied(message: QueueMessage, keys: KeyCounts): Promise<boolean> {
+    const status = statusOf(originOf(message), Date.now(), keys);
+    if (status === null) return true;
+    return this.statuses.save([{ ...status, status: 'applied' }]).then(
+      () => true,
+      () => false,
+    );
+  }
+
   async record(applied: Settled[], moved: DeadLetter[]): Promise<void> {
     if (applied.length === 0 && moved.length === 0) return;
     const decidedAt = Date.now();
     const statuses: MessageStatus[] = [];
     for (const { message, verdict } of applied) {
+      if (verdict.kind === 'done' && verdict.statusRecorded === true) continue;
       const status = statusOf(originOf(message), decidedAt, verdict.kind === 'done' ? verdict.keys : NO_KEYS);
       if (status !== null) statuses.push({ ...status, status: 'applied' });
     }

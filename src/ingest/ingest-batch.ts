@@ -28,7 +28,8 @@ export interface KeyCounts {
 
 /** What became of one message. */
 export type Verdict =
-  | { kind: 'done'; keys: KeyCounts }
+  /** `statusRecorded`: the message's status is stored already (sent with its journal entry). */
+  | { kind: 'done'; keys: KeyCounts; statusRecorded?: boolean }
   | { kind: 'dead-letter'; code: DeadLetterCode; reason: string; keys?: KeyCounts }
   | ({ kind: 'retry' } & Failure)
   /** Not attempted: `blockedBy`, an earlier message of its group, failed with this failure and comes first. */

@@ -7,6 +7,7 @@ import { originOf } from '../queue/message-origin';
 import { QueueMessage } from '../queue/sqs-types';
 import { RecordStore } from '../store/record-store';
 import { TtlPolicyService } from '../ttl-policy/ttl-policy.service';
+import { DecisionRecorder } from './decision-recorder';
 import { groupInReceiveOrder, settleInOrder, Settled, Verdict } from './ingest-batch';
 import { decodeIngestMessage } from './ingest-decoder';
 import { failureOf } from './retry-plan';
@@ -26,6 +27,7 @@ export class IngestService {
     private readonly records: RecordStore,
     private readonly ttlPolicies: TtlPolicyService,
     private readonly metrics: MetricsService,
+    private readonly decisions: DecisionRecorder,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -47,6 +49,7 @@ export class IngestService {
     try {
       const { ttlSeconds } = await this.ttlPolicies.effective(message.accountId, message.flowId);
       const now = Date.now();
+      const status: { recorded?: Promise<boolean> } = {};
       // A redriven message writes under its first id: keys it reached before it was dead-lettered are replays.
       const outcome = await this.records.write(message, {
         datumId: origin.messageId,
@@ -54,6 +57,12 @@ export class IngestService {
         now,
         ...(origin.sentAt !== null && { sentAt: origin.sentAt }),
         redriven: origin.redriven,
+        // A message that wrote a key is applied: its status rides in the round trip of its journal entry, not
+        // in one more round trip per batch. Should the journal entry (or the replicas' wait) fail, the message is
+        // retried and replays (its keys hold its data already), and its status is written again when decided.
+        alongsideJournal: (keys) => {
+          status.recorded = this.decisions.recordApplied(sqsMessage, keys);
+        },
       });
       stopTimer();
       this.observeLag(sqsMessage, now);
@@ -71,7 +80,7 @@ export class IngestService {
       const keys = { applied: outcome.applied, stale: outcome.stale, foreign: outcome.foreign.length };
       if (outcome.applied > 0) {
         this.metrics.countMessage(message.op === 'set' ? 'stored' : 'deleted');
-        return { kind: 'done', keys };
+        return { kind: 'done', keys, statusRecorded: (await status.recorded) ?? false };
       }
       if (outcome.stale > 0) {
         this.metrics.countMessage('stale');

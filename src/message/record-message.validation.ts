@@ -1,6 +1,7 @@
 import { validateSync, ValidationError } from 'class-validator';
 import { FieldProblem } from '../common/error-response.dto';
 import { JsonDocument } from '../common/json-body';
+import { compileValidator } from './compiled-validator';
 import { scanDataMember } from './data-member';
 import { RecordMessageDto, RecordOp } from './record-message.dto';
 
@@ -18,6 +19,12 @@ export interface RecordMessage {
 export type RecordMessageCheck = { valid: true; message: RecordMessage } | { valid: false; problems: FieldProblem[] };
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(['op', 'accountId', 'flowId', 'webhookKeys', 'data', 'version']);
+
+/**
+ * RecordMessageDto's decorators compiled into one function: decides a valid message at a fraction of validateSync's
+ * cost (the worker validates every message it receives). validateSync still names the problems of a refused one.
+ */
+export const recordMessageDtoAccepts = compileValidator(RecordMessageDto);
 
 /**
  * Validates a message body against RecordMessageDto. Used by the gateway for HTTP bodies and by the worker for SQS
@@ -48,7 +55,9 @@ export function validateRecordMessage(body: JsonDocument): RecordMessageCheck {
       problems.push({ field, message: `property ${field} is not part of the message contract` });
     }
   }
-  problems.push(...toFieldProblems(validateSync(candidate, { stopAtFirstError: true })));
+  if (problems.length > 0 || !recordMessageDtoAccepts(candidate)) {
+    problems.push(...toFieldProblems(validateSync(candidate, { stopAtFirstError: true })));
+  }
   if (problems.length > 0) return { valid: false, problems };
   return {
     valid: true,

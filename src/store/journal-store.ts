@@ -91,7 +91,7 @@ export class JournalStore {
       'k',
       entry.keys
         .map(({ digest, previous, previousUnder }) =>
-          [digest, previous, ...(previousUnder ? [previousUnder] : [])].join(':'),
+          previousUnder ? `${digest}:${previous}:${previousUnder}` : `${digest}:${previous}`,
         )
         .join(','),
       'r',

@@ -48,6 +48,12 @@ export interface WriteContext {
    * (versioned or not), judged by `sentAt` against the time stored with each key's data.
    */
   redriven?: boolean;
+  /**
+   * Called once the write has applied at least one key, in the same tick as its journal entry is sent (after the
+   * keys' writes have succeeded): commands the caller issues here share that round trip (the worker's message
+   * status). Not called when no key was applied. The write may still fail after it (the journal entry refused).
+   */
+  alongsideJournal?: (keys: { applied: number; stale: number; foreign: number }) => void;
 }
 
 /** Where a walk over every master's record keys stands (RecordStore.scanRecordKeys): saved in the re-key job. */
@@ -250,23 +256,27 @@ export class RecordStore {
       body === null || outcome.applied.length === 0
         ? null
         : await this.storedBody(body, outcome, message.webhookKeys, context.datumId).catch(redisUnavailable);
-    const journalTrimmed =
-      outcome.applied.length === 0
-        ? 0
-        : await this.journal
-            .append({
-              op: message.op,
-              datumId: context.datumId,
-              accountId: message.accountId,
-              flowId: message.flowId,
-              version,
-              at: context.now,
-              expiresAt: expireAt === 0 ? null : expireAt,
-              keys: outcome.applied,
-              ended: outcome.ended,
-              body: journalBody,
-            })
-            .catch(redisUnavailable);
+    let journalTrimmed = 0;
+    if (outcome.applied.length > 0) {
+      const appended = this.journal.append({
+        op: message.op,
+        datumId: context.datumId,
+        accountId: message.accountId,
+        flowId: message.flowId,
+        version,
+        at: context.now,
+        expiresAt: expireAt === 0 ? null : expireAt,
+        keys: outcome.applied,
+        ended: outcome.ended,
+        body: journalBody,
+      });
+      context.alongsideJournal?.({
+        applied: outcome.applied.length,
+        stale: outcome.stale,
+        foreign: outcome.foreign.length,
+      });
+      journalTrimmed = await appended.catch(redisUnavailable);
+    }
     await this.awaitReplicas();
     return {
       applied: outcome.applied.length,

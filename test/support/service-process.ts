@@ -15,11 +15,16 @@ export interface ServiceProcess {
 
 /**
  * Runs the built service (dist/main.js, as `npm start` would) in a child process, for what only a real process
- * shows: signals, exit codes, a kill -9. `npm test` builds before running the suites.
+ * shows: signals, exit codes, a kill -9. `npm test` builds before running the suites. `main` is another build's
+ * entry point (bench:ingest's BENCH_BASELINE_MAIN: an older commit built in a worktree of its own).
  */
-export async function spawnService(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServiceProcess> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+export async function spawnService(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  main = MAIN,
+): Promise<ServiceProcess> {
+  if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first (npm test does)`);
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -105,6 +105,29 @@ local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, 
   return nil
 end
 
+-- The fields a set or restore writes: the same for every key of the call, so built once.
+local setFields
+local function recordFields()
+  if setFields then return setFields end
+  setFields = {'a', account, 'd', datum, 'e', ARGV[5]}
+  if version ~= '' then
+    setFields[#setFields + 1] = 'v'
+    setFields[#setFields + 1] = version
+  end
+  if ARGV[6] ~= '' then
+    setFields[#setFields + 1] = 'b'
+    setFields[#setFields + 1] = ARGV[6]
+  else
+    setFields[#setFields + 1] = 't'
+    setFields[#setFields + 1] = token
+  end
+  if sentAt ~= '' then
+    setFields[#setFields + 1] = 's'
+    setFields[#setFields + 1] = sentAt
+  end
+  return setFields
+end
+
 local function write(key, existed, mask)
   if op == 'erase' then return end
   if op == 'delete' then
@@ -117,27 +140,14 @@ local function write(key, existed, mask)
     end
     return
   end
-  local fields = {'a', account, 'd', datum, 'e', ARGV[5]}
-  if version ~= '' then
-    fields[#fields + 1] = 'v'
-    fields[#fields + 1] = version
-  end
-  if ARGV[6] ~= '' then
-    fields[#fields + 1] = 'b'
-    fields[#fields + 1] = ARGV[6]
-  else
-    fields[#fields + 1] = 't'
-    fields[#fields + 1] = token
-  end
-  if sentAt ~= '' then
-    fields[#fields + 1] = 's'
-    fields[#fields + 1] = sentAt
-  end
+  local fields = recordFields()
+  local count = #fields
   if mask ~= '' then
-    fields[#fields + 1] = 'h'
-    fields[#fields + 1] = mask
+    -- The one field that differs per key, added for this HSET and taken off again for the next key.
+    fields[count + 1], fields[count + 2] = 'h', mask
   end
   redis.call('HSET', key, unpack(fields))
+  fields[count + 1], fields[count + 2] = nil, nil
   if ARGV[7] ~= '0' then redis.call('PEXPIREAT', key, ARGV[7]) end
 end
 
@@ -162,7 +172,8 @@ local function apply(first)
   local existed = current[3] ~= nil and current[3] ~= false
   -- Records of older secrets other than the current one (left by a restore of archived data) go too: the key keeps
   -- one record. A shared body they pointed at keeps their attachment until the reconciler's grace has passed.
-  redis.call('DEL', unpack(KEYS, first, last))
+  -- None of them exists when none has an owner (every record is written with one): nothing to delete then.
+  if current[1] then redis.call('DEL', unpack(KEYS, first, last)) end
   write(KEYS[first], existed, ARGV[14 + (first - 1) / recordsPerKey + 1] or '')
   return 'applied', previous, previousToken, previousInline, tostring(currentAt)
 end
