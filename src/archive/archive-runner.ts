@@ -127,23 +127,26 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  /** Copies journal entries written before the run started, oldest first, dropping each batch once archived. */
+  /**
+   * Copies journal entries written before the run started, shard after shard, oldest first, dropping each batch once
+   * archived. The order between shards does not matter: the archive's writes give the same documents in any order.
+   */
   private async drainJournal(run: ArchiveRun, checkpoint: () => void): Promise<void> {
-    const until = await this.journal.newestId();
-    const { droppedSinceDrain } = await this.journal.state();
-    for (;;) {
-      checkpoint();
-      const entries = until === null ? [] : await this.journal.read(BATCH, until);
-      if (entries.length === 0) {
-        await this.journal.markDrained(droppedSinceDrain);
-        return;
+    const drain = await this.journal.startDrain();
+    for (const { shard, until } of drain.shards) {
+      if (until === null) continue;
+      for (;;) {
+        checkpoint();
+        const entries = await this.journal.read(shard, BATCH, until);
+        if (entries.length === 0) break;
+        const { datums, endings } = journalWrites(entries, new Date());
+        run.recordsArchived += await this.archive.writeRecords(datums);
+        run.recordsArchived += await this.archive.writeRecords(endings);
+        await this.journal.acknowledge(entries);
+        await this.progress(run);
       }
-      const { datums, endings } = journalWrites(entries, new Date());
-      run.recordsArchived += await this.archive.writeRecords(datums);
-      run.recordsArchived += await this.archive.writeRecords(endings);
-      await this.journal.acknowledge(entries);
-      await this.progress(run);
     }
+    await this.journal.markDrained(drain);
   }
 
   private async copySnapshot(run: ArchiveRun, checkpoint: () => void): Promise<void> {
