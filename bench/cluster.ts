@@ -13,7 +13,7 @@
  * Timed from 10 % consumed to an empty queue; every key is then checked on the masters and the dead-letter queue must
  * be empty.
  *
- * Run: npm run bench:cluster   (BENCH_MESSAGES=4000 BENCH_GROUPS=400 BENCH_ROUNDS=3 BENCH_KEYS=1)
+ * Run: npm run bench:cluster   (BENCH_MESSAGES=4000 BENCH_GROUPS=400 BENCH_ROUNDS=3 BENCH_KEYS=1 BENCH_ACCOUNTS=1)
  */
 import 'reflect-metadata';
 import { GetQueueAttributesCommand, QueueAttributeName, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -33,6 +33,12 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 4000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 400);
 const KEYS_PER_MESSAGE = Number(process.env.BENCH_KEYS ?? 1);
+/**
+ * Accounts the messages are spread over. Each message reads its account's TTL policies (one hash per account,
+ * `sg:ttl:<accountId>`), so with one account that hash is one hot key on one master, the one thing in the write path
+ * that does not spread by slot.
+ */
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1);
 const SECRET = 'bench-webhook-secret-0123456789';
 const VISIBILITY_TIMEOUT_SECONDS = 120;
 const WARM_UP = Math.ceil(MESSAGES / 10);
@@ -59,7 +65,7 @@ interface Run {
 function benchMessage(round: number, index: number): RecordMessage {
   return {
     op: 'set',
-    accountId: 'bench',
+    accountId: `bench-${index % ACCOUNTS}`,
     flowId: `flow-${index % GROUPS}`,
     webhookKeys: Array.from({ length: KEYS_PER_MESSAGE }, (_, key) => `bench-${round}-${index}-${key}`),
     dataJson: JSON.stringify({ ...PAYLOAD, sequence: index }),
@@ -110,7 +116,10 @@ async function cpuSeconds(node: Redis): Promise<number> {
   return field(info, 'used_cpu_user') + field(info, 'used_cpu_sys');
 }
 
-/** Commands and XADDs since the last CONFIG RESETSTAT, memory now, the journal streams' share of it. */
+/**
+ * Commands and XADDs since the last CONFIG RESETSTAT (the bench's own INFO and CONFIG calls are one each per node),
+ * memory now, the journal streams' share of it.
+ */
 async function load(node: Redis, cpuBefore: number): Promise<NodeLoad> {
   const stats = await node.info('commandstats');
   const calls = [...stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)];
@@ -145,7 +154,8 @@ async function runWorker(
   const worker = await spawnService({
     APP_ROLES: 'worker',
     PORT: '0',
-    LOG_LEVEL: 'warn',
+    // spawnService waits for the 'listening on port' line, logged at info.
+    LOG_LEVEL: 'info',
     WEBHOOK_KEY_SECRET: SECRET,
     SQS_ENDPOINT: fauxqsUrl,
     SQS_QUEUE_URL: queues.queueUrl,
@@ -201,7 +211,8 @@ async function main(): Promise<void> {
   const standaloneServer = new Redis(standalone.url);
   console.log(`cluster benchmark — ${machineFacts()}`);
   console.log(
-    `${MESSAGES} messages per run, ${KEYS_PER_MESSAGE} key(s) each, over ${GROUPS} FIFO groups, write journal on; ` +
+    `${MESSAGES} messages per run, ${KEYS_PER_MESSAGE} key(s) each, ${ACCOUNTS} account(s), ${GROUPS} FIFO groups, ` +
+      'write journal on; ' +
       `a three-master cluster (no replicas) and one redis-server, alternately, ${ROUNDS} rounds each; timed from ` +
       '10 % consumed to an empty queue\n',
   );
