@@ -74,7 +74,18 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
   /** Takes the lock and starts a run in the background; throws ArchiveBusyError when one is running anywhere. */
   async start(trigger: ArchiveRun['trigger']): Promise<ArchiveRun> {
     const runId = randomUUID();
-    if (!(await this.state.holdLock(runId, LOCK_TTL_MS))) throw new ArchiveBusyError();
+    // A start that fails (Redis failing over, say) lets go of the lock if it took it: otherwise every start would
+    // answer 409 until it expired, with no run going. Releasing only ever deletes a lock this run id holds.
+    try {
+      if (!(await this.state.holdLock(runId, LOCK_TTL_MS))) throw new ArchiveBusyError();
+      return await this.begin(runId, trigger);
+    } catch (error) {
+      await this.state.releaseLock(runId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async begin(runId: string, trigger: ArchiveRun['trigger']): Promise<ArchiveRun> {
     await this.failAbandonedRuns(runId);
     const run: ArchiveRun = {
       runId,

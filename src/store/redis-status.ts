@@ -1,4 +1,5 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
+import { Cluster } from 'ioredis';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { withDeadline } from '../common/deadline';
 import { AppConfig } from '../config/app-config';
@@ -6,6 +7,14 @@ import { APP_CONFIG } from '../config/config.module';
 import { KeyLayout } from './key-layout';
 import { keysOnEveryMaster, RedisClient, scanTargets } from './redis-client';
 import { redisUnavailable } from './redis-errors';
+
+/** Masters of a cluster that do not answer, or answer that the cluster is failing (`cluster_state:fail`). */
+export interface ClusterTrouble {
+  mastersKnown: number;
+  mastersOk: number;
+  /** `host:port state` of each of the others. */
+  masters: string;
+}
 
 /** The share of `maxmemory` that must be free before the worker writes again after Redis refused for memory. */
 const MEMORY_HEADROOM = 0.05;
@@ -49,6 +58,35 @@ export class RedisStatus implements OnApplicationShutdown {
   /** PING with its own deadline, so a hung server reports as down instead of hanging the caller. */
   async ping(timeoutMs: number): Promise<void> {
     await withDeadline(this.redis.ping(), timeoutMs, 'Redis PING');
+  }
+
+  /**
+   * On a cluster, what an operator needs to see during a failover: null while every master the client knows answers
+   * and says `cluster_state:ok` with every slot served; otherwise why not (a master not answering, the cluster failing,
+   * slots without a master). Always null on a single server.
+   */
+  async clusterTrouble(timeoutMs: number): Promise<ClusterTrouble | null> {
+    if (!(this.redis instanceof Cluster)) return null;
+    const masters = scanTargets(this.redis);
+    const states = await Promise.all(
+      masters.map(async (node) => {
+        try {
+          const info = await withDeadline(node.cluster('INFO'), timeoutMs, 'CLUSTER INFO');
+          return /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown';
+        } catch {
+          return 'no answer';
+        }
+      }),
+    );
+    const troubled = masters.flatMap((node, index) =>
+      states[index] === 'ok' ? [] : [`${node.options.host}:${node.options.port} ${states[index]}`],
+    );
+    if (troubled.length === 0) return null;
+    return {
+      mastersKnown: masters.length,
+      mastersOk: masters.length - troubled.length,
+      masters: troubled.join(', '),
+    };
   }
 
   /**
