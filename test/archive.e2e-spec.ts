@@ -6,6 +6,7 @@ import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { RecordStore } from '../src/store/record-store';
 import { ADMIN_KEY, eventually, startTestApp, TestApp, WEBHOOK_KEY_SECRET } from './support/app';
 import { useHarness } from './support/harness';
+import { journalEntries } from './support/journal';
 
 const RECORDS = 10_000;
 const digester = new WebhookKeyDigester(WEBHOOK_KEY_SECRET);
@@ -220,7 +221,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
       deleted: true,
       deletedAt: expect.any(Date),
     });
-    expect(await inspect.xlen('sg:journal')).toBe(0);
+    expect(await journalEntries(inspect)).toEqual([]);
   });
 
   it('runs once when two instances are asked at the same moment', async () => {
@@ -357,7 +358,7 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
 
   it('shows the journal as degraded, still ready, once its bound has dropped entries, until a run drains it', async () => {
     expect((await request(first.url).get('/health/ready')).body.checks.journal).toEqual({ status: 'up' });
-    await harness().redis.inspect.set('sg:{journal}:dropped', '3');
+    await harness().redis.inspect.set(new KeyLayout('sg:').journalShard(7).dropped, '3');
     const ready = await request(first.url).get('/health/ready');
     expect(ready.status).toBe(200);
     expect(ready.body.checks.journal).toMatchObject({ status: 'degraded', droppedEntries: 3 });

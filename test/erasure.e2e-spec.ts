@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ACME, ADMIN_KEY, eventually, GLOBEX } from './support/app';
 import { useHarness } from './support/harness';
+import { journalEntries } from './support/journal';
 
 interface Job {
   status: string;
@@ -86,8 +87,9 @@ describe('erasure of an account', () => {
     const records = await inspect.keys('sg:k:*');
     const owners = await Promise.all(records.map((record) => inspect.hget(record, 'a')));
     expect(owners).not.toContain('acme');
-    const journal = await inspect.xrange('sg:{journal}', '-', '+');
-    expect(journal.filter(([, fields]) => fields.includes('acme'))).toEqual([]);
+    const journal = await journalEntries(inspect);
+    expect(journal.length).toBeGreaterThan(0);
+    expect(journal.filter(([, , fields]) => fields.includes('acme'))).toEqual([]);
     const connection = await mongoose.createConnection(harness().mongo.uri).asPromise();
     try {
       const db = connection.db;

@@ -505,8 +505,11 @@ describe('JournalStore bound', () => {
     expect(dropped).toBe(15);
     expect(state.droppedSinceDrain).toBe(15);
 
-    const newest = await journal.newestId();
-    const entries = await journal.read(100, newest ?? '+');
+    // ARCHIVE_JOURNAL_MAX_BYTES of 1 MiB leaves room for one shard only (4 MiB each at least): shard 0.
+    const drain = await journal.startDrain();
+    const until = drain.shards.find(({ shard }) => shard === 0)?.until ?? '+';
+    expect(drain.shards.filter(({ until: newest }) => newest !== null).map(({ shard }) => shard)).toEqual([0]);
+    const entries = await journal.read(0, 100, until);
     expect(entries.map((kept) => kept.datumId)).toEqual(Array.from({ length: 10 }, (_, n) => `journal-${n + 15}`));
     expect(entries.reduce((total, kept) => total + kept.size, 0)).toBe(state.bytes);
 
@@ -514,11 +517,11 @@ describe('JournalStore bound', () => {
     await journal.acknowledge(entries.slice(0, 4));
     await journal.acknowledge(entries.slice(0, 4));
     expect((await journal.state()).bytes).toBe(entries.slice(4).reduce((total, kept) => total + kept.size, 0));
-    await journal.markDrained(15);
+    await journal.markDrained(drain);
     expect((await journal.state()).droppedSinceDrain).toBe(0);
 
     // An entry larger than the whole bound is dropped alone; the entries already held stay.
     expect(await journal.append({ ...entry(99), body: 'z'.repeat(MAX_BYTES + 1) })).toBe(1);
-    expect((await journal.read(100, '+')).length).toBe(6);
+    expect((await journal.read(0, 100, '+')).length).toBe(6);
   });
 });

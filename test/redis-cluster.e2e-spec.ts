@@ -2,13 +2,15 @@ import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import mongoose from 'mongoose';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ArchivedPolicy, ArchivedRecord } from '../src/archive/archive.schemas';
-import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { JOURNAL_SHARDS, KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { RecordReader } from '../src/store/record-reader';
 import { RecordStore, attachedDigests } from '../src/store/record-store';
 import { RedisStatus } from '../src/store/redis-status';
-import { ACME, ADMIN_KEY, eventually, startTestApp, WEBHOOK_KEY_SECRET } from './support/app';
+import { ACME, ADMIN_KEY, eventually, startTestApp, TestApp, WEBHOOK_KEY_SECRET } from './support/app';
+import { useHarness } from './support/harness';
 import { startMongoTarget } from './support/mongo-target';
 import { describeRecordsSuite, RecordsSuite } from './support/records-suite';
 import { redisCluster } from './support/redis-target';
@@ -208,5 +210,117 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
       await archiver.close();
       await mongo.stop();
     }
+  });
+});
+
+describe('the write journal on a 3-master Redis Cluster', () => {
+  const harness = useHarness({ redis: redisCluster, mongo: true, apps: 1, env: { ARCHIVE_CRON: '0 0 1 1 *' } });
+  const masters = () => (harness().redis.inspect as Cluster).nodes('master');
+  let archiver: TestApp;
+  let archive: mongoose.Connection;
+  let keyCount = 0;
+  const newKey = (label: string) => `${label}-${keyCount++}-${randomUUID()}`;
+
+  beforeAll(async () => {
+    archiver = harness().apps[0];
+    archive = await mongoose.createConnection(harness().mongo.uri).asPromise();
+    harness().defer(() => archive.close());
+    expect(await archiver.app.get(RedisStatus).waitUntilReady(30_000)).toBe(true);
+  });
+
+  const runArchive = async () => {
+    const started = await request(archiver.url).post('/admin/archive/runs').set('x-api-key', ADMIN_KEY);
+    expect(started.status).toBe(202);
+    return eventually(
+      async () => {
+        const current = (
+          await request(archiver.url).get(`/admin/archive/runs/${started.body.runId}`).set('x-api-key', ADMIN_KEY)
+        ).body;
+        return current.status === 'running' ? undefined : current;
+      },
+      60_000,
+      'the archive run',
+    );
+  };
+
+  /** Journal entries on each master, over every shard stream it holds. */
+  const entriesPerMaster = () =>
+    Promise.all(
+      masters().map(async (node) => {
+        const streams = await node.keys('sg:{journal*');
+        const lengths = await Promise.all(
+          streams.filter((key) => !key.endsWith(':bytes') && !key.endsWith(':dropped')).map((key) => node.xlen(key)),
+        );
+        return lengths.reduce((total, length) => total + length, 0);
+      }),
+    );
+
+  it('spreads its appends over every master evenly, and the archive drains them all', async () => {
+    const store = archiver.app.get(RecordStore);
+    const datumIds = Array.from({ length: 600 }, (_, n) => `journal-spread-${n}-${randomUUID()}`);
+    await Promise.all(
+      datumIds.map((datumId, n) =>
+        store.write(
+          {
+            op: 'set',
+            accountId: 'acme',
+            flowId: 'journal-spread',
+            webhookKeys: [newKey('journal')],
+            dataJson: JSON.stringify({ n }),
+          },
+          { datumId, ttlSeconds: 600, now: Date.now() },
+        ),
+      ),
+    );
+    const perMaster = await entriesPerMaster();
+    expect(perMaster).toHaveLength(3);
+    expect(perMaster.reduce((total, count) => total + count, 0)).toBe(datumIds.length);
+    // One stream would put all 600 on one master; 48 shards hashed by datum id put about 200 on each.
+    for (const count of perMaster) expect(count).toBeGreaterThan(datumIds.length * 0.25);
+
+    expect((await runArchive()).status).toBe('succeeded');
+    expect(await entriesPerMaster()).toEqual([0, 0, 0]);
+    const archived = await archive
+      .collection<ArchivedRecord>('archived_records')
+      .countDocuments({ _id: { $in: datumIds } });
+    expect(archived).toBe(datumIds.length);
+    const journal = (await request(archiver.url).get('/health/ready')).body.checks.journal;
+    expect(journal).toEqual({ status: 'up' });
+  });
+
+  it('ends an overwritten datum even when the overwrite sits in a shard drained before the datum', async () => {
+    const store = archiver.app.get(RecordStore);
+    const shardOf = (datumId: string) => calculateSlot(datumId) % JOURNAL_SHARDS;
+    const idInShards = (prefix: string, from: number, to: number) => {
+      for (let n = 0; ; n++) {
+        const id = `${prefix}-${n}-${randomUUID()}`;
+        if (shardOf(id) >= from && shardOf(id) <= to) return id;
+      }
+    };
+    // The run drains shard 0 first and shard 47 last: the overwrite is copied before what it overwrote.
+    const older = idInShards('order-older', 40, JOURNAL_SHARDS - 1);
+    const newer = idInShards('order-newer', 0, 5);
+    const webhookKey = newKey('order');
+    for (const [datumId, data] of [
+      [older, 'first'],
+      [newer, 'second'],
+    ]) {
+      await store.write(
+        { op: 'set', accountId: 'acme', flowId: 'order', webhookKeys: [webhookKey], dataJson: JSON.stringify(data) },
+        { datumId, ttlSeconds: 600, now: Date.now() },
+      );
+    }
+    expect((await runArchive()).status).toBe('succeeded');
+    const records = archive.collection<ArchivedRecord>('archived_records');
+    const [olderRecord, newerRecord] = await Promise.all([
+      records.findOne({ _id: older }),
+      records.findOne({ _id: newer }),
+    ]);
+    expect(JSON.parse(olderRecord?.body ?? '{}').data).toBe('first');
+    expect(olderRecord?.replacedAt).toBeInstanceOf(Date);
+    expect(Object.values(olderRecord?.endedKeys ?? {}).map(({ reason }) => reason)).toEqual(['replaced']);
+    expect(olderRecord).toMatchObject({ accountId: 'acme', deleted: false, deletedAt: null });
+    expect(JSON.parse(newerRecord?.body ?? '{}').data).toBe('second');
+    expect(newerRecord).toMatchObject({ replacedAt: null, deleted: false });
   });
 });

@@ -16,6 +16,7 @@ const BODY = JSON.stringify({
 
 function entry(overrides: Partial<JournalEntry> = {}): JournalEntry {
   return {
+    shard: 0,
     id: '1-0',
     size: 1000,
     op: 'set',
@@ -60,16 +61,21 @@ describe('journalWrites', () => {
     ]);
   });
 
+  /** An ending as an upsert: on a document that may not exist yet, with the defaults a datum's upsert sets. */
+  const ending = (datumId: string, $set: Record<string, unknown>, defaults: Record<string, unknown>) => ({
+    updateOne: {
+      filter: { _id: datumId },
+      update: { $set, $setOnInsert: { accountId: 'acme', firstArchivedAt: NOW, ...defaults } },
+      upsert: true,
+    },
+  });
+
   it('records, after the datums, which keys of older datums were overwritten and which datums ended', () => {
     const { endings } = journalWrites([entry()], NOW);
+    const unended = { deleted: false, deletedAt: null, replacedAt: null };
     expect(endings).toEqual([
-      {
-        updateOne: {
-          filter: { _id: 'datum-1' },
-          update: { $set: { 'endedKeys.digest-a': { at: new Date(STORED_AT), reason: 'replaced' } } },
-        },
-      },
-      { updateOne: { filter: { _id: 'datum-1' }, update: { $set: { replacedAt: new Date(STORED_AT) } } } },
+      ending('datum-1', { 'endedKeys.digest-a': { at: new Date(STORED_AT), reason: 'replaced' } }, unended),
+      ending('datum-1', { replacedAt: new Date(STORED_AT) }, { deleted: false, deletedAt: null }),
     ]);
   });
 
@@ -84,21 +90,18 @@ describe('journalWrites', () => {
     const { datums, endings } = journalWrites([deleted], NOW);
     expect(datums).toEqual([]);
     expect(endings).toEqual([
-      {
-        updateOne: {
-          filter: { _id: 'datum-2' },
-          update: { $set: { 'endedKeys.digest-a': { at: new Date(STORED_AT), reason: 'deleted' } } },
-        },
-      },
-      {
-        updateOne: { filter: { _id: 'datum-2' }, update: { $set: { deleted: true, deletedAt: new Date(STORED_AT) } } },
-      },
+      ending(
+        'datum-2',
+        { 'endedKeys.digest-a': { at: new Date(STORED_AT), reason: 'deleted' } },
+        { deleted: false, deletedAt: null, replacedAt: null },
+      ),
+      ending('datum-2', { deleted: true, deletedAt: new Date(STORED_AT) }, { replacedAt: null }),
     ]);
   });
 
   it("ends a key under the older secret's digest it held the datum under, when the write moved it to the newest", () => {
     const moved = entry({ keys: [{ digest: 'digest-new', previous: 'datum-1', previousUnder: 'digest-old' }] });
-    expect(journalWrites([moved], NOW).endings[0]).toEqual({
+    expect(journalWrites([moved], NOW).endings[0]).toMatchObject({
       updateOne: {
         filter: { _id: 'datum-1' },
         update: { $set: { 'endedKeys.digest-old': { at: new Date(STORED_AT), reason: 'replaced' } } },

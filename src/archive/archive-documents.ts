@@ -11,8 +11,13 @@ export type RecordWrite = mongo.AnyBulkWriteOperation<ArchivedRecord>;
 /**
  * The MongoDB writes of a batch of journal entries, in two steps: first every datum the entries stored (upserts
  * keyed by datum id, so a replayed entry changes nothing), then the endings those writes caused (a key of an
- * older datum overwritten or deleted, a datum left without keys). Endings go second so that an ending never
- * reaches MongoDB before the datum it ends, even within one batch.
+ * older datum overwritten or deleted, a datum left without keys). No write depends on another having been made
+ * first, so the documents come out the same whatever order the entries are copied in: the journal is sharded, and
+ * the write that ends a datum may sit in a shard drained before the one holding the datum itself (or be journaled
+ * before it, by a write of another flow racing it). An ending whose datum is not archived yet is an upsert too: it
+ * leaves the ending on a document holding only that and the account (`body` absent), which the datum's own upsert
+ * completes later; restores skip such a document, and runs prune it with the rest once it is older than the
+ * retention.
  */
 export function journalWrites(entries: JournalEntry[], now: Date): { datums: RecordWrite[]; endings: RecordWrite[] } {
   const datums: RecordWrite[] = [];
@@ -41,11 +46,11 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
       if (previous === '') continue;
       // The archived datum names the key by the digest it held it under, an older secret's after a rotation.
       const endedKey = `endedKeys.${previousUnder ?? digest}`;
-      endings.push({ updateOne: { filter: { _id: previous }, update: { $set: { [endedKey]: { at, reason } } } } });
+      endings.push(upsertEnding(previous, entry.accountId, { [endedKey]: { at, reason } }, now));
     }
     for (const ended of entry.ended) {
       const update = entry.op === 'delete' ? { deleted: true, deletedAt: at } : { replacedAt: at };
-      endings.push({ updateOne: { filter: { _id: ended }, update: { $set: update } } });
+      endings.push(upsertEnding(ended, entry.accountId, update, now));
     }
   }
   return { datums, endings };
@@ -96,6 +101,25 @@ function upsertDatum(datumId: string, fields: DatumFields, now: Date, masks: Rec
       },
       upsert: true,
     },
+  };
+}
+
+/**
+ * Sets an ending on an archived datum, creating the document when the datum's own upsert has not come yet: with the
+ * account (a key's datums are all of the account owning the key, so an erasure finds it) and the defaults that
+ * upsert would have set, except the fields being set here.
+ */
+function upsertEnding(datumId: string, accountId: string, ending: Record<string, unknown>, now: Date): RecordWrite {
+  const defaults: Record<string, unknown> = {
+    accountId,
+    firstArchivedAt: now,
+    deleted: false,
+    deletedAt: null,
+    replacedAt: null,
+  };
+  for (const field of Object.keys(ending)) delete defaults[field];
+  return {
+    updateOne: { filter: { _id: datumId }, update: { $set: ending, $setOnInsert: defaults }, upsert: true },
   };
 }
 

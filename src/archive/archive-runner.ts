@@ -74,7 +74,18 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
   /** Takes the lock and starts a run in the background; throws ArchiveBusyError when one is running anywhere. */
   async start(trigger: ArchiveRun['trigger']): Promise<ArchiveRun> {
     const runId = randomUUID();
-    if (!(await this.state.holdLock(runId, LOCK_TTL_MS))) throw new ArchiveBusyError();
+    // A start that fails (Redis failing over, say) lets go of the lock if it took it: otherwise every start would
+    // answer 409 until it expired, with no run going. Releasing only ever deletes a lock this run id holds.
+    try {
+      if (!(await this.state.holdLock(runId, LOCK_TTL_MS))) throw new ArchiveBusyError();
+      return await this.begin(runId, trigger);
+    } catch (error) {
+      await this.state.releaseLock(runId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async begin(runId: string, trigger: ArchiveRun['trigger']): Promise<ArchiveRun> {
     await this.failAbandonedRuns(runId);
     const run: ArchiveRun = {
       runId,
@@ -127,23 +138,26 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  /** Copies journal entries written before the run started, oldest first, dropping each batch once archived. */
+  /**
+   * Copies journal entries written before the run started, shard after shard, oldest first, dropping each batch once
+   * archived. The order between shards does not matter: the archive's writes give the same documents in any order.
+   */
   private async drainJournal(run: ArchiveRun, checkpoint: () => void): Promise<void> {
-    const until = await this.journal.newestId();
-    const { droppedSinceDrain } = await this.journal.state();
-    for (;;) {
-      checkpoint();
-      const entries = until === null ? [] : await this.journal.read(BATCH, until);
-      if (entries.length === 0) {
-        await this.journal.markDrained(droppedSinceDrain);
-        return;
+    const drain = await this.journal.startDrain();
+    for (const { shard, until } of drain.shards) {
+      if (until === null) continue;
+      for (;;) {
+        checkpoint();
+        const entries = await this.journal.read(shard, BATCH, until);
+        if (entries.length === 0) break;
+        const { datums, endings } = journalWrites(entries, new Date());
+        run.recordsArchived += await this.archive.writeRecords(datums);
+        run.recordsArchived += await this.archive.writeRecords(endings);
+        await this.journal.acknowledge(entries);
+        await this.progress(run);
       }
-      const { datums, endings } = journalWrites(entries, new Date());
-      run.recordsArchived += await this.archive.writeRecords(datums);
-      run.recordsArchived += await this.archive.writeRecords(endings);
-      await this.journal.acknowledge(entries);
-      await this.progress(run);
     }
+    await this.journal.markDrained(drain);
   }
 
   private async copySnapshot(run: ArchiveRun, checkpoint: () => void): Promise<void> {

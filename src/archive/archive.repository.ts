@@ -136,18 +136,30 @@ export class ArchiveRepository {
       .cursor();
   }
 
-  /** Drops records deleted, replaced or expired before `cutoff`; returns how many. */
+  /**
+   * Drops records deleted, replaced or expired before `cutoff`, and endings whose datum never reached the archive
+   * (archive-documents.ts, upsertEnding) first archived before it; returns how many.
+   */
   async prune(cutoff: Date): Promise<number> {
     const result = await this.records.deleteMany({
-      $or: [{ deletedAt: { $lt: cutoff } }, { replacedAt: { $lt: cutoff } }, { expiresAt: { $lt: cutoff } }],
+      $or: [
+        { deletedAt: { $lt: cutoff } },
+        { replacedAt: { $lt: cutoff } },
+        { expiresAt: { $lt: cutoff } },
+        { body: { $exists: false }, firstArchivedAt: { $lt: cutoff } },
+      ],
     });
     return result.deletedCount;
   }
 
-  /** Archived records of an account and flow (or all), newest first, streamed in batches. */
+  /**
+   * Archived records of an account and flow (or all), newest first, streamed in batches. Only whole datums: not an
+   * ending whose datum has not reached the archive (no `body`).
+   */
   records$(filter: { accountId?: string; flowId?: string }): AsyncIterable<ArchivedRecord> {
     // Only the fields that are set: the driver would send an undefined field as null, matching nothing.
     const query = {
+      body: { $exists: true },
       ...(filter.accountId !== undefined && { accountId: filter.accountId }),
       ...(filter.flowId !== undefined && { flowId: filter.flowId }),
     };

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { RedisStatus } from '../store/redis-status';
-import { DependencyProbe, ReadinessProbe } from './dependency-probe';
+import { DegradedDetails, DependencyProbe, ReadinessProbe } from './dependency-probe';
 
+/**
+ * Redis answers PING. On a cluster, also whether every master answers and says the cluster is ok: during a failover
+ * PING may reach a healthy node while one master is down, so the check shows `degraded` with the masters in trouble
+ * (readiness stays as PING says: reads of the other masters' keys go on).
+ */
 @Injectable()
 @ReadinessProbe()
 export class RedisProbe implements DependencyProbe {
@@ -10,7 +15,14 @@ export class RedisProbe implements DependencyProbe {
 
   constructor(private readonly redis: RedisStatus) {}
 
-  check(timeoutMs: number): Promise<void> {
-    return this.redis.ping(timeoutMs);
+  async check(timeoutMs: number): Promise<void | DegradedDetails> {
+    await this.redis.ping(timeoutMs);
+    const trouble = await this.redis.clusterTrouble(timeoutMs / 2);
+    if (trouble === null) return;
+    return {
+      degraded: true,
+      message: `${trouble.mastersOk} of ${trouble.mastersKnown} cluster masters answer cluster_state:ok`,
+      ...trouble,
+    };
   }
 }

@@ -47,7 +47,8 @@ export class MetricsService {
     name: 'setgetapi_ingest_paused',
     help:
       '1 while the worker has stopped receiving because Redis refuses writes, labelled with why (OOM, READONLY, ' +
-      'LOADING, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, BUSY, NOREPLICAS, timeout, unreachable); 0 once it receives again',
+      'LOADING, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, MOVED, BUSY, NOREPLICAS, timeout, unreachable); 0 once it receives ' +
+      'again',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

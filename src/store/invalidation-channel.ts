@@ -63,6 +63,10 @@ export class InvalidationChannel {
       cluster.on('ready', follow);
       cluster.on('+node', follow);
       cluster.on('-node', follow);
+      // A failover promotes a replica the client already holds a connection to: its role changes without a +node,
+      // and only the refreshed slot map says it is a master now (without a session to it, the changes made on it
+      // would go unseen and reads would be served stale from the cache).
+      cluster.on('refresh', follow);
       follow();
     } else {
       this.follow([this.redis]);

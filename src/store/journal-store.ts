@@ -1,8 +1,9 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Inject, Injectable } from '@nestjs/common';
+import calculateSlot from 'cluster-key-slot';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { KeyLayout } from './key-layout';
+import { JOURNAL_SHARDS, JournalShardKeys, KeyLayout } from './key-layout';
 import { defineStoreScripts, RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
@@ -19,7 +20,9 @@ export interface JournalKey {
 
 /** One applied write, as the archive needs it even after Redis has forgotten the data (TTL, overwrite, delete). */
 export interface JournalEntry {
-  /** Stream id: the order of writes. */
+  /** The shard holding it (an index into JournalStore's drained shards). */
+  shard: number;
+  /** Stream id: the order of writes within its shard. */
   id: string;
   /** Bytes it counts towards ARCHIVE_JOURNAL_MAX_BYTES. */
   size: number;
@@ -39,7 +42,7 @@ export interface JournalEntry {
   body: string | null;
 }
 
-export type NewJournalEntry = Omit<JournalEntry, 'id' | 'size'>;
+export type NewJournalEntry = Omit<JournalEntry, 'shard' | 'id' | 'size'>;
 
 /** The journal as /health/ready shows it. */
 export interface JournalState {
@@ -49,25 +52,53 @@ export interface JournalState {
   droppedSinceDrain: number;
 }
 
+/** What an archive run drains: per shard, the entries written before it started, and the drops counted by then. */
+export interface JournalDrain {
+  shards: Array<{ shard: number; until: string | null; droppedBefore: number }>;
+}
+
 /**
- * The write journal: a Redis stream holding every applied write the archive has not copied yet, so that data
- * whose TTL ends before the nightly run still reaches MongoDB. Bounded in bytes (ARCHIVE_JOURNAL_MAX_BYTES): when
- * full, the oldest entries are dropped and counted (a MongoDB outage must not fill Redis and stop ingest). Written
- * only when the archive is configured (MONGODB_URI set), since nothing else would ever drain it.
+ * The smallest share of ARCHIVE_JOURNAL_MAX_BYTES a shard is given: an entry larger than its shard's share is
+ * dropped alone, and the largest entry is about MAX_MESSAGE_BYTES (at most 1 MiB) with its keys' digests.
+ */
+const MIN_SHARD_BYTES = 4 * 1_048_576;
+
+/**
+ * The write journal: Redis streams holding every applied write the archive has not copied yet, so that data
+ * whose TTL ends before the nightly run still reaches MongoDB. Sharded, so that on a cluster the appends of every
+ * write spread over every master instead of all landing on one: an entry goes to the shard its datum id hashes to,
+ * among the `appendShards` shards in use (JOURNAL_SHARDS = 48 when ARCHIVE_JOURNAL_MAX_BYTES allows every shard
+ * MIN_SHARD_BYTES, fewer, evenly spaced over the slots, when it does not). Each shard is bounded in bytes by its share
+ * of ARCHIVE_JOURNAL_MAX_BYTES, so the journal is bounded by it in total: when a shard is full, its oldest entries
+ * are dropped and counted (a MongoDB outage must not fill Redis and stop ingest). Entries of one key may sit in
+ * different shards; the archive's writes do not depend on the order it copies them in (archive-documents.ts).
+ * Written only when the archive is configured (MONGODB_URI set), since nothing else would ever drain it.
  */
 @Injectable()
 export class JournalStore {
   readonly enabled: boolean;
-  private readonly maxBytes: string;
+  /** Every shard an archive run drains: the JOURNAL_SHARDS shards, then the stream of before the shards. */
+  private readonly drained: JournalShardKeys[];
+  /** The shards appended to (indexes into `drained`), evenly spaced. */
+  private readonly appendShards: number[];
+  private readonly maxBytes: number;
+  private readonly shardMaxBytes: string;
 
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
-    private readonly keys: KeyLayout,
+    keys: KeyLayout,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     defineStoreScripts(redis);
     this.enabled = config.mongodbUri !== null;
-    this.maxBytes = String(config.archive.journalMaxBytes);
+    this.maxBytes = config.archive.journalMaxBytes;
+    this.drained = [
+      ...Array.from({ length: JOURNAL_SHARDS }, (_, index) => keys.journalShard(index)),
+      keys.unshardedJournal(),
+    ];
+    const count = appendShardCount(this.maxBytes);
+    this.appendShards = Array.from({ length: count }, (_, n) => (n * JOURNAL_SHARDS) / count);
+    this.shardMaxBytes = String(Math.floor(this.maxBytes / count));
   }
 
   /** Returns how many older entries the bound dropped unarchived (0 normally). */
@@ -99,73 +130,112 @@ export class JournalStore {
       ...(entry.body === null ? [] : ['b', entry.body]),
     ];
     const size = fields.reduce((total, field) => total + Buffer.byteLength(field), 0);
+    const shard = this.drained[this.appendShards[calculateSlot(entry.datumId) % this.appendShards.length]];
     return this.redis.appendJournal(
-      this.keys.journal(),
-      this.keys.journalBytes(),
-      this.keys.journalDropped(),
-      this.maxBytes,
+      shard.stream,
+      shard.bytes,
+      shard.dropped,
+      this.shardMaxBytes,
       String(size),
       ...fields,
     );
   }
 
-  /** The oldest `count` entries not yet acknowledged, at most up to `untilId`. */
-  async read(count: number, untilId: string): Promise<JournalEntry[]> {
-    const raw = await this.redis.xrange(this.keys.journal(), '-', untilId, 'COUNT', count);
-    return raw.map(([id, fields]) => parseEntry(id, fields));
+  /** Where a run stops draining each shard (its newest entry now), and the drops each had counted by then. */
+  async startDrain(): Promise<JournalDrain> {
+    const shards = await Promise.all(
+      this.drained.map(async (keys, shard) => {
+        const [[newest], dropped] = await Promise.all([
+          this.redis.xrevrange(keys.stream, '+', '-', 'COUNT', 1),
+          this.redis.get(keys.dropped),
+        ]);
+        return { shard, until: newest ? newest[0] : null, droppedBefore: Number(dropped ?? 0) };
+      }),
+    );
+    return { shards };
   }
 
-  /** The id of the newest entry, or null when the journal is empty. */
-  async newestId(): Promise<string | null> {
-    const [newest] = await this.redis.xrevrange(this.keys.journal(), '+', '-', 'COUNT', 1);
-    return newest ? newest[0] : null;
+  /** The oldest `count` entries of a shard not yet acknowledged, at most up to `until`. */
+  async read(shard: number, count: number, until: string): Promise<JournalEntry[]> {
+    const raw = await this.redis.xrange(this.drained[shard].stream, '-', until, 'COUNT', count);
+    return raw.map(([id, fields]) => parseEntry(shard, id, fields));
   }
 
-  /** Drops every entry of an account (its erasure), `count` read per step; returns how many. */
+  /** Drops every entry of an account (its erasure), in every shard, `count` read per step; returns how many. */
   async eraseAccount(accountId: string, count = 1000): Promise<number> {
     let erased = 0;
-    let from = '-';
-    for (;;) {
-      const raw = await this.redis.xrange(this.keys.journal(), from, '+', 'COUNT', count).catch(redisUnavailable);
-      const entries = raw.map(([id, fields]) => parseEntry(id, fields));
-      await this.acknowledge(entries.filter((entry) => entry.accountId === accountId)).catch(redisUnavailable);
-      erased += entries.filter((entry) => entry.accountId === accountId).length;
-      if (raw.length < count) return erased;
-      from = `(${raw[raw.length - 1][0]}`;
+    for (const [shard, keys] of this.drained.entries()) {
+      let from = '-';
+      for (;;) {
+        const raw = await this.redis.xrange(keys.stream, from, '+', 'COUNT', count).catch(redisUnavailable);
+        const entries = raw
+          .map(([id, fields]) => parseEntry(shard, id, fields))
+          .filter((entry) => entry.accountId === accountId);
+        await this.acknowledge(entries).catch(redisUnavailable);
+        erased += entries.length;
+        if (raw.length < count) break;
+        from = `(${raw[raw.length - 1][0]}`;
+      }
     }
+    return erased;
   }
 
-  /** Drops entries that are in the archive now, and what they counted towards the bound. */
+  /** Drops entries that are in the archive now, and what they counted towards their shard's bound. */
   async acknowledge(entries: JournalEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    const pairs = entries.flatMap((entry) => [entry.id, String(entry.size)]);
-    await this.redis.acknowledgeJournal(this.keys.journal(), this.keys.journalBytes(), ...pairs);
+    const byShard = new Map<number, string[]>();
+    for (const entry of entries) {
+      byShard.set(entry.shard, [...(byShard.get(entry.shard) ?? []), entry.id, String(entry.size)]);
+    }
+    await Promise.all(
+      [...byShard].map(([shard, pairs]) =>
+        this.redis.acknowledgeJournal(this.drained[shard].stream, this.drained[shard].bytes, ...pairs),
+      ),
+    );
   }
 
   /**
-   * Called once a run has drained every entry up to its start: the drops it had counted when it started are behind
-   * it (`droppedBefore`, from state()); drops that happened during the run still show until the next one.
+   * Called once a run has drained every shard up to where it started: the drops they had counted then are behind
+   * it; drops that happened during the run still show until the next one.
    */
-  async markDrained(droppedBefore: number): Promise<void> {
-    if (droppedBefore === 0) return;
-    const left = await this.redis.decrby(this.keys.journalDropped(), droppedBefore);
-    if (left <= 0) await this.redis.del(this.keys.journalDropped());
+  async markDrained(drain: JournalDrain): Promise<void> {
+    await Promise.all(
+      drain.shards.map(async ({ shard, droppedBefore }) => {
+        if (droppedBefore === 0) return;
+        const left = await this.redis.decrby(this.drained[shard].dropped, droppedBefore);
+        if (left <= 0) await this.redis.del(this.drained[shard].dropped);
+      }),
+    );
   }
 
+  /** The journal in total, over every shard. */
   async state(): Promise<JournalState> {
-    const [bytes, dropped] = await this.redis
-      .mget(this.keys.journalBytes(), this.keys.journalDropped())
-      .catch(redisUnavailable);
-    return { bytes: Number(bytes ?? 0), maxBytes: Number(this.maxBytes), droppedSinceDrain: Number(dropped ?? 0) };
+    const counters = await Promise.all(
+      this.drained.map((keys) => Promise.all([this.redis.get(keys.bytes), this.redis.get(keys.dropped)])),
+    ).catch(redisUnavailable);
+    return {
+      bytes: counters.reduce((total, [bytes]) => total + Number(bytes ?? 0), 0),
+      maxBytes: this.maxBytes,
+      droppedSinceDrain: counters.reduce((total, [, dropped]) => total + Number(dropped ?? 0), 0),
+    };
   }
 }
 
-function parseEntry(id: string, fields: string[]): JournalEntry {
+/**
+ * How many shards ARCHIVE_JOURNAL_MAX_BYTES allows: the most among the divisors of JOURNAL_SHARDS that leave each
+ * at least MIN_SHARD_BYTES (at least one shard). A divisor, so that the shards in use are evenly spaced.
+ */
+export function appendShardCount(maxBytes: number): number {
+  const divisors = Array.from({ length: JOURNAL_SHARDS }, (_, n) => n + 1).filter((n) => JOURNAL_SHARDS % n === 0);
+  return Math.max(1, ...divisors.filter((n) => maxBytes / n >= MIN_SHARD_BYTES));
+}
+
+function parseEntry(shard: number, id: string, fields: string[]): JournalEntry {
   const value = new Map<string, string>();
   for (let index = 0; index < fields.length; index += 2) value.set(fields[index], fields[index + 1]);
   const text = (name: string) => value.get(name) ?? '';
   const list = (name: string) => (text(name) === '' ? [] : text(name).split(','));
   return {
+    shard,
     id,
     size: Number(text('s')),
     op: text('o') === 'delete' ? 'delete' : 'set',

@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { createHash, createHmac } from 'node:crypto';
 
 /**
@@ -11,9 +12,13 @@ import { createHash, createHmac } from 'node:crypto';
  *                         `<digest>|<token>` per key pointing at it; `{<datum>}` is a hash tag so the body and its
  *                         references share a slot and one script can update both
  * - `<p>ttl:<accountId>`  TTL policies of one account (hash: `*` the account policy, `f:<flowId>` flow policies)
- * - `<p>{journal}`        writes not yet copied to the archive (stream); `<p>{journal}:bytes` the bytes its entries
- *                         hold, `<p>{journal}:dropped` entries the bound dropped since the archive last drained it
- *                         (one hash tag: the journal scripts update all three at once, also on a cluster)
+ * - `<p>{journal:<i>:<n>}` shard i (0..47) of the writes not yet copied to the archive (stream);
+ *                         `...:bytes` the bytes its entries hold, `...:dropped` entries the bound dropped since the
+ *                         archive last drained it (one hash tag: the journal scripts update all three at once, also on
+ *                         a cluster). `<n>` is chosen so that shard i's slot is near the middle of the i-th 48th of the
+ *                         slots: the shards spread evenly over the masters of a cluster, whatever their number of
+ *                         slot ranges. `<p>{journal}` (and its `:bytes`, `:dropped`): the one stream of before the
+ *                         shards, only drained
  * - `<p>reconcile:lock`   held by the one scheduler that runs the reference reconciler
  * - `<p>archive:lock`     the archive run lock; `<p>archive:run:<id>` one run's record; `<p>archive:runs` their index
  * - `<p>probe:write`      written (and expired a second later) to learn whether Redis accepts writes
@@ -90,16 +95,14 @@ export class KeyLayout {
     return key.startsWith(start) && key.endsWith('}') ? key.slice(start.length, -1) : null;
   }
 
-  journal(): string {
-    return `${this.prefix}{journal}`;
+  /** Shard `index` (0 ≤ index < JOURNAL_SHARDS) of the write journal. */
+  journalShard(index: number): JournalShardKeys {
+    return journalShardKeys(`${this.prefix}{${journalShardTag(index)}}`);
   }
 
-  journalBytes(): string {
-    return `${this.prefix}{journal}:bytes`;
-  }
-
-  journalDropped(): string {
-    return `${this.prefix}{journal}:dropped`;
+  /** The write journal as one stream, before it was sharded: drained until empty, never appended to. */
+  unshardedJournal(): JournalShardKeys {
+    return journalShardKeys(`${this.prefix}{journal}`);
   }
 
   reconcileLock(): string {
@@ -188,6 +191,37 @@ export interface Unmasked {
   secretIndex: number;
   /** SHA-256 of the key (never the key: that is not recoverable from anything stored). */
   keyHash: Buffer;
+}
+
+/** The three keys of one journal shard; one hash tag, so one script can update them together on a cluster. */
+export interface JournalShardKeys {
+  stream: string;
+  bytes: string;
+  dropped: string;
+}
+
+/** The journal's shards: divisible by 1, 2, 3, 4, 6, 8, 12, 16 and 24, so that equal slot shares get equal shards. */
+export const JOURNAL_SHARDS = 48;
+
+function journalShardKeys(stream: string): JournalShardKeys {
+  return { stream, bytes: `${stream}:bytes`, dropped: `${stream}:dropped` };
+}
+
+const CLUSTER_SLOTS = 16384;
+
+/**
+ * The hash tag `journal:<index>:<n>` of a shard, with the first n whose slot lies within an eighth of a shard's
+ * share of the slots from the middle of shard `index`'s share: a boundary between two masters' slot ranges (Redis
+ * Cluster splits the slots evenly by default) never falls between a shard's middle and its slot. Fixed for ever:
+ * every process finds the same tags, and the archive drains the same shards.
+ */
+function journalShardTag(index: number): string {
+  const share = CLUSTER_SLOTS / JOURNAL_SHARDS;
+  const middle = (index + 0.5) * share;
+  for (let n = 0; ; n++) {
+    const tag = `journal:${index}:${n}`;
+    if (Math.abs(calculateSlot(tag) - middle) <= share / 8) return tag;
+  }
 }
 
 /**

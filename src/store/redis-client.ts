@@ -1,4 +1,5 @@
 import { RedisModuleOptions } from '@nestjs-modules/ioredis';
+import calculateSlot from 'cluster-key-slot';
 import Redis, { ChainableCommander, Cluster, RedisOptions, Result } from 'ioredis';
 import type { ClientContext } from 'ioredis/built/utils/RedisCommander';
 import { createHash } from 'node:crypto';
@@ -57,6 +58,58 @@ export function scanTargets(redis: RedisClient): Redis[] {
   if (redis.status !== 'ready')
     throw new DependencyUnavailableError('Redis', new Error(`the cluster is ${redis.status}`));
   return redis.nodes('master');
+}
+
+/** A master and a key of `base` in a hash slot that master serves. */
+export interface MasterKey {
+  node: Redis;
+  key: string;
+}
+
+/**
+ * One key per master, each in a slot that master serves (`<base>{<n>}`), so that a command sent on a master's own
+ * connection reaches exactly that master: the write probe must learn that every master accepts writes, not just the
+ * one serving a fixed key (after a failover, the master of the probe's slot may be fine while another's slots have
+ * none). On a single server, `base` itself. Fails as Redis being unavailable while a slot has no master the client
+ * knows, or a master has no connection yet.
+ */
+export function keysOnEveryMaster(redis: RedisClient, base: string): MasterKey[] {
+  if (!(redis instanceof Cluster)) return [{ node: redis, key: base }];
+  const masters = new Map(scanTargets(redis).map((node) => [`${node.options.host}:${node.options.port}`, node]));
+  const firstSlots = new Map<string, number>();
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+    const owner = redis.slots[slot]?.[0];
+    if (owner === undefined) {
+      throw new DependencyUnavailableError(
+        'Redis',
+        new Error(`CLUSTERDOWN slot ${slot} has no master the client knows`),
+      );
+    }
+    if (!firstSlots.has(owner)) firstSlots.set(owner, slot);
+  }
+  return [...firstSlots].map(([owner, slot]) => {
+    const node = masters.get(owner);
+    if (node === undefined) {
+      throw new DependencyUnavailableError('Redis', new Error(`CLUSTERDOWN no connection to master ${owner} yet`));
+    }
+    return { node, key: keyInSlot(base, slot) };
+  });
+}
+
+const CLUSTER_SLOTS = 16384;
+const keysBySlot = new Map<string, string>();
+
+/** The first key `<base>{<n>}` (n = 0, 1, ...) that hashes to `slot`; remembered, as finding one takes ~16k hashes. */
+export function keyInSlot(base: string, slot: number): string {
+  const remembered = keysBySlot.get(`${slot}:${base}`);
+  if (remembered !== undefined) return remembered;
+  for (let n = 0; ; n++) {
+    const key = `${base}{${n}}`;
+    if (calculateSlot(key) === slot) {
+      keysBySlot.set(`${slot}:${base}`, key);
+      return key;
+    }
+  }
 }
 
 /** The keys matching `pattern`, one SCAN page at a time, on every node that holds keys. */

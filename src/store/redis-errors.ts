@@ -4,7 +4,8 @@ import { DependencyUnavailableError } from '../common/dependency-unavailable.err
 /**
  * Redis replies that say "not now" rather than "never": the server is full (OOM under `noeviction`), a replica
  * (READONLY), loading its data set (LOADING), without a master or quorum (MASTERDOWN, CLUSTERDOWN, TRYAGAIN), busy
- * with a slow script (BUSY), or short of replicas for a write (NOREPLICAS), and the few below. Writes refused this way succeed once
+ * with a slow script (BUSY), or short of replicas for a write (NOREPLICAS), a slot that moved (MOVED, ASK), and the
+ * few below. Writes refused this way succeed once
  * the condition passes, so they are passing failures exactly like a dropped connection.
  */
 const PASSING_REPLY_CODES = [
@@ -21,6 +22,10 @@ const PASSING_REPLY_CODES = [
   // Credentials being rotated.
   'NOAUTH',
   'WRONGPASS',
+  // A slot served elsewhere now (a failover, a resharding): the client follows the redirection and refreshes its map
+  // of slots; a storm of them while the cluster settles passes once it has.
+  'MOVED',
+  'ASK',
   // apply-record-keys.lua refusing an attempt that took minutes between its steps: a fresh attempt succeeds.
   'ATTACHMENT_EXPIRED',
 ];

@@ -1,9 +1,20 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Cluster } from 'ioredis';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { withDeadline } from '../common/deadline';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { KeyLayout } from './key-layout';
-import { RedisClient, scanTargets } from './redis-client';
+import { keysOnEveryMaster, RedisClient, scanTargets } from './redis-client';
 import { redisUnavailable } from './redis-errors';
+
+/** Masters of a cluster that do not answer, or answer that the cluster is failing (`cluster_state:fail`). */
+export interface ClusterTrouble {
+  mastersKnown: number;
+  mastersOk: number;
+  /** `host:port state` of each of the others. */
+  masters: string;
+}
 
 /** The share of `maxmemory` that must be free before the worker writes again after Redis refused for memory. */
 const MEMORY_HEADROOM = 0.05;
@@ -12,11 +23,14 @@ const MEMORY_HEADROOM = 0.05;
 @Injectable()
 export class RedisStatus implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisStatus.name);
+  private readonly waitReplicas: number;
 
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    this.waitReplicas = config.redis.waitReplicas;
     // Without a listener ioredis writes every connection error to the console itself, once per reconnect attempt.
     // The readiness probe reports Redis down (at warn, once per change); the errors themselves go to debug.
     redis.on('error', (error: Error) => this.logger.debug(`Redis connection: ${error.message}`));
@@ -47,14 +61,60 @@ export class RedisStatus implements OnApplicationShutdown {
   }
 
   /**
+   * On a cluster, what an operator needs to see during a failover: null while every master the client knows answers
+   * and says `cluster_state:ok` with every slot served; otherwise why not (a master not answering, the cluster failing,
+   * slots without a master). Always null on a single server.
+   */
+  async clusterTrouble(timeoutMs: number): Promise<ClusterTrouble | null> {
+    if (!(this.redis instanceof Cluster)) return null;
+    const masters = scanTargets(this.redis);
+    const states = await Promise.all(
+      masters.map(async (node) => {
+        try {
+          const info = await withDeadline(node.cluster('INFO'), timeoutMs, 'CLUSTER INFO');
+          return /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown';
+        } catch {
+          return 'no answer';
+        }
+      }),
+    );
+    const troubled = masters.flatMap((node, index) =>
+      states[index] === 'ok' ? [] : [`${node.options.host}:${node.options.port} ${states[index]}`],
+    );
+    if (troubled.length === 0) return null;
+    return {
+      mastersKnown: masters.length,
+      mastersOk: masters.length - troubled.length,
+      masters: troubled.join(', '),
+    };
+  }
+
+  /**
    * Resolves once Redis accepts a write now; rejects with a DependencyUnavailableError naming why not (OOM, READONLY,
    * LOADING, a timeout, ...). A connection can be open and PING answer while every write is refused, so the worker
-   * asks this, not isReady(), before it receives again. The probe key lives a second and is never read.
+   * asks this, not isReady(), before it receives again. It asks what a message's write needs: on a cluster every
+   * master must take a write (a key in one of its own slots, sent on its own connection; a master that is down or a
+   * slot without one fails it), with REDIS_WAIT_REPLICAS every master must have that many replicas acknowledging
+   * (after a failover the new master has none until one joins), and every master needs memory headroom. The probe
+   * keys live a second and are never read.
    */
   async probeWrite(timeoutMs: number): Promise<void> {
-    await withDeadline(this.redis.set(this.keys.writeProbe(), '1', 'PX', 1000), timeoutMs, 'Redis write probe').catch(
-      redisUnavailable,
-    );
+    const probeEveryMaster = async () => {
+      await Promise.all(
+        keysOnEveryMaster(this.redis, this.keys.writeProbe()).map(async ({ node, key }) => {
+          await node.set(key, '1', 'PX', 1000);
+          if (this.waitReplicas === 0) return;
+          const acknowledged = await node.wait(this.waitReplicas, timeoutMs);
+          if (acknowledged < this.waitReplicas) {
+            // Worded as the write path words it, so that the pause keeps NOREPLICAS as its reason.
+            throw new Error(
+              `NOREPLICAS only ${acknowledged} of ${this.waitReplicas} replicas (REDIS_WAIT_REPLICAS) acknowledged the probe on ${node.options.host}:${node.options.port}`,
+            );
+          }
+        }),
+      );
+    };
+    await withDeadline(probeEveryMaster(), timeoutMs * 2, 'Redis write probe').catch(redisUnavailable);
     await withDeadline(this.requireHeadroom(), timeoutMs, 'Redis memory check').catch(redisUnavailable);
   }
 

@@ -1,5 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
-import { RedisCluster } from './redis-cluster';
+import { RedisCluster, RedisClusterOptions } from './redis-cluster';
 import { RedisServer } from './redis-server';
 
 /** The Redis an end-to-end suite runs the service against, standalone or a cluster, and a way to look inside it. */
@@ -41,31 +41,44 @@ export async function standaloneRedis(extraArgs: string[] = []): Promise<Standal
   };
 }
 
-export const redisCluster: StartRedisTarget = async () => {
-  const cluster = await RedisCluster.start();
-  const inspect = new Cluster(cluster.nodes.map(parseNode));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      inspect.once('ready', resolve);
-      inspect.once('error', reject);
-    });
-  } catch (error) {
-    inspect.disconnect();
-    await cluster.stop();
-    throw error;
-  }
-  return {
-    label: 'a 3-node Redis Cluster',
-    // REDIS_URL empty: REDIS_CLUSTER_NODES alone says where Redis is.
-    env: { REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.nodes.join(',') },
-    inspect,
-    keys: async (pattern) => (await Promise.all(inspect.nodes('master').map((node) => node.keys(pattern)))).flat(),
-    async stop() {
+/** A private Redis Cluster: the cluster itself is there for suites that kill a master and bring it back. */
+export interface ClusterRedis extends RedisTarget {
+  cluster: RedisCluster;
+  inspect: Cluster;
+}
+
+/** Starts a private Redis Cluster (three masters without replicas unless `options` say otherwise). */
+export function clusterRedis(options: RedisClusterOptions = {}): () => Promise<ClusterRedis> {
+  return async () => {
+    const cluster = await RedisCluster.start(options);
+    const inspect = new Cluster(cluster.nodes.map(parseNode));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        inspect.once('ready', resolve);
+        inspect.once('error', reject);
+      });
+    } catch (error) {
       inspect.disconnect();
       await cluster.stop();
-    },
+      throw error;
+    }
+    const { masters = 3, replicas = 0 } = options;
+    return {
+      label: `a ${masters}-master Redis Cluster${replicas > 0 ? ` with ${replicas} replica(s) each` : ''}`,
+      // REDIS_URL empty: REDIS_CLUSTER_NODES alone says where Redis is.
+      env: { REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.nodes.join(',') },
+      cluster,
+      inspect,
+      keys: async (pattern) => (await Promise.all(inspect.nodes('master').map((node) => node.keys(pattern)))).flat(),
+      async stop() {
+        inspect.disconnect();
+        await cluster.stop();
+      },
+    };
   };
-};
+}
+
+export const redisCluster: StartRedisTarget = clusterRedis();
 
 function parseNode(node: string): { host: string; port: number } {
   const [host, port] = node.split(':');
