@@ -341,17 +341,7 @@ describe('message status, dead letters, redrive and jobs', () => {
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
     // Every message applied, each to its own key, exactly as it was sent.
     const reader = await startApp({ APP_ROLES: 'query', ...prefix }, queues);
-    await eventually(
-      async () => {
-        for (let n = 0; n < count; n++) {
-          const response = await request(reader.url).get('/v1/data').set('x-webhook-key', `wh-killed-${n}`);
-          if (response.status !== 200 || (response.body as { data: unknown }).data !== n) return undefined;
-        }
-        return true;
-      },
-      60_000,
-      'every redriven message to be applied',
-    );
+    await everyDeadLetterApplied(reader.url, 'killed', count);
     expect(await queueDepth(sqs, queues.queueUrl)).toBe(0);
   }, 240_000);
 
@@ -394,10 +384,16 @@ describe('message status, dead letters, redrive and jobs', () => {
     const job = await finishedJob(jobId, admin.url, 150_000);
     expect(job.status).toBe('succeeded');
     expect(await queueDepth(sqs, queues.dlqUrl)).toBe(0);
+    await everyDeadLetterApplied(admin.url, 'readonly', count);
+    expect(await queueDepth(sqs, queues.queueUrl)).toBe(0);
+  }, 240_000);
+
+  /** Waits until each of the `count` messages putDeadLetters made for `flowId` reads back as sent, under its own key. */
+  async function everyDeadLetterApplied(url: string, flowId: string, count: number): Promise<void> {
     await eventually(
       async () => {
         for (let n = 0; n < count; n++) {
-          const response = await request(admin.url).get('/v1/data').set('x-webhook-key', `wh-readonly-${n}`);
+          const response = await request(url).get('/v1/data').set('x-webhook-key', `wh-${flowId}-${n}`);
           if (response.status !== 200 || (response.body as { data: unknown }).data !== n) return undefined;
         }
         return true;
@@ -405,8 +401,7 @@ describe('message status, dead letters, redrive and jobs', () => {
       60_000,
       'every redriven message to be applied',
     );
-    expect(await queueDepth(sqs, queues.queueUrl)).toBe(0);
-  }, 240_000);
+  }
 
   async function ready(url: string): Promise<void> {
     await eventually(async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined), 20_000, `${url} ready`);

@@ -6,8 +6,8 @@ import { JournalStore } from '../src/store/journal-store';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { attachedDigests, RecordStore } from '../src/store/record-store';
 import { ReferenceReconciler } from '../src/store/reference-reconciler';
-import { RedisClient } from '../src/store/redis-client';
 import { RedisServer } from './support/redis-server';
+import { diedOf, scheduledClient } from './support/scheduled-redis';
 
 /**
  * A model-based test of the re-key against a real redis-server: keys written under secret A (data, shared bodies,
@@ -30,8 +30,6 @@ const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 /** The methods of the Redis client that RecordStore calls for writes and re-key; each call is one scheduled step. */
 const STEPS = new Set(['evalsha', 'eval', 'attachDatum', 'releaseDatum', 'get', 'hget', 'hmget', 'exists', 'scan']);
 STEPS.add('rekeyRecord');
-
-class WorkerDied extends Error {}
 
 interface ModelMessage {
   datumId: string;
@@ -113,21 +111,7 @@ describe('re-key under concurrent, crashing and replayed writes (model-based)', 
 
   /** A store under `B,A` whose every Redis call waits for the scheduler; after `diesAfter` calls its worker dies. */
   function scheduledStore(scheduler: fc.Scheduler, diesAfter: number | null, inFlight: Set<Promise<unknown>>) {
-    let steps = 0;
-    const stepped = new Proxy(client, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function') return value;
-        if (!STEPS.has(String(property))) return value.bind(target);
-        return async (...args: unknown[]) => {
-          await scheduler.schedule(Promise.resolve(String(property)));
-          if (diesAfter !== null && steps++ >= diesAfter) throw new WorkerDied();
-          const call = (value as (...callArgs: unknown[]) => Promise<unknown>).apply(target, args);
-          inFlight.add(call);
-          return call.finally(() => inFlight.delete(call));
-        };
-      },
-    }) as RedisClient;
+    const stepped = scheduledClient(client, STEPS, scheduler, diesAfter, inFlight);
     return new RecordStore(stepped, live, rotating, new JournalStore(stepped, live, config), config);
   }
 
@@ -137,7 +121,7 @@ describe('re-key under concurrent, crashing and replayed writes (model-based)', 
       await first.write(model.message, context);
       return;
     } catch (error) {
-      if (!(error instanceof Error && (error instanceof WorkerDied || error.cause instanceof WorkerDied))) throw error;
+      if (!diedOf(error)) throw error;
     }
     await fresh().write(model.message, context);
   }

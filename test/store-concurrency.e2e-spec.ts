@@ -6,9 +6,9 @@ import { JournalStore } from '../src/store/journal-store';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { attachedDigests, RecordStore } from '../src/store/record-store';
 import { ReferenceReconciler } from '../src/store/reference-reconciler';
-import { RedisClient } from '../src/store/redis-client';
 import { WEBHOOK_KEY_SECRET } from './support/app';
 import { RedisServer } from './support/redis-server';
+import { diedOf, scheduledClient } from './support/scheduled-redis';
 
 /**
  * A model-based concurrency test of the store against a real redis-server. fast-check's scheduler drives several
@@ -26,8 +26,6 @@ const TOMBSTONE_TTL_SECONDS = 3600;
 
 /** The methods of the Redis client that RecordStore calls; each call becomes one step the scheduler orders. */
 const STEPS = new Set(['evalsha', 'eval', 'attachDatum', 'releaseDatum', 'get', 'hget']);
-
-class WorkerDied extends Error {}
 
 interface ModelMessage {
   datumId: string;
@@ -112,21 +110,7 @@ describe('RecordStore under concurrent, crashing and replayed writes (model-base
     diesAfter: number | null,
     inFlight: Set<Promise<unknown>>,
   ): RecordStore {
-    let steps = 0;
-    const stepped = new Proxy(client, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function') return value;
-        if (!STEPS.has(String(property))) return value.bind(target);
-        return async (...args: unknown[]) => {
-          await scheduler.schedule(Promise.resolve(String(property)));
-          if (diesAfter !== null && steps++ >= diesAfter) throw new WorkerDied();
-          const call = (value as (...callArgs: unknown[]) => Promise<unknown>).apply(target, args);
-          inFlight.add(call);
-          return call.finally(() => inFlight.delete(call));
-        };
-      },
-    }) as RedisClient;
+    const stepped = scheduledClient(client, STEPS, scheduler, diesAfter, inFlight);
     return new RecordStore(stepped, keys, digester, new JournalStore(stepped, keys, config), config);
   }
 
@@ -138,7 +122,7 @@ describe('RecordStore under concurrent, crashing and replayed writes (model-base
       return;
     } catch (error) {
       // The store reports any failure of a Redis call as Redis being unavailable; the cause tells a death apart.
-      if (!(error instanceof Error && (error instanceof WorkerDied || error.cause instanceof WorkerDied))) throw error;
+      if (!diedOf(error)) throw error;
     }
     await store().write(model.message, { ...context, now: Date.now() });
   }
