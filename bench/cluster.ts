@@ -16,7 +16,7 @@
  * Run: npm run bench:cluster   (BENCH_MESSAGES=4000 BENCH_GROUPS=400 BENCH_ROUNDS=3 BENCH_KEYS=1 BENCH_ACCOUNTS=1)
  */
 import 'reflect-metadata';
-import { GetQueueAttributesCommand, QueueAttributeName, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import { join } from 'node:path';
 import { toQueueBody } from '../src/message/queue-body';
@@ -24,7 +24,7 @@ import { RecordMessage } from '../src/message/record-message.validation';
 import { RedisCluster } from '../test/support/redis-cluster';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
-import { createQueuePair, QueuePair } from '../test/support/sqs';
+import { createQueuePair, QueuePair, queueDepth } from '../test/support/sqs';
 import { formatBytes, machineFacts, spawnListening, table } from './support';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -93,22 +93,6 @@ async function preload(sqs: SQSClient, queueUrl: string, round: number): Promise
   );
 }
 
-async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        QueueAttributeName.ApproximateNumberOfMessages,
-        QueueAttributeName.ApproximateNumberOfMessagesNotVisible,
-      ],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
-
 const field = (info: string, name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
 
 async function cpuSeconds(node: Redis): Promise<number> {
@@ -169,7 +153,7 @@ async function runWorker(
   try {
     let started: { at: number; remaining: number; cpu: number[] } | null = null;
     for (;;) {
-      const remaining = await depth(sqs, queues.queueUrl);
+      const remaining = await queueDepth(sqs, queues.queueUrl);
       if (started === null && remaining <= MESSAGES - WARM_UP) {
         await Promise.all(masters.map((node) => node.config('RESETSTAT')));
         started = { at: performance.now(), remaining, cpu: await Promise.all(masters.map(cpuSeconds)) };
@@ -180,7 +164,7 @@ async function runWorker(
         const nodes = await Promise.all(masters.map((node, index) => load(node, cpuBefore[index])));
         const records = (await Promise.all(masters.map((node) => node.keys('sg:k:*')))).flat().length;
         if (records !== MESSAGES * KEYS_PER_MESSAGE) throw new Error(`${records} of ${MESSAGES} records stored`);
-        const deadLetters = await depth(sqs, queues.dlqUrl);
+        const deadLetters = await queueDepth(sqs, queues.dlqUrl);
         if (deadLetters !== 0) throw new Error(`${deadLetters} message(s) in the dead-letter queue`);
         return { rate: started.remaining / seconds, nodes };
       }

@@ -32,8 +32,6 @@
 import 'reflect-metadata';
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  QueueAttributeName,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
@@ -46,7 +44,7 @@ import { toQueueBody } from '../src/message/queue-body';
 import { RecordMessage } from '../src/message/record-message.validation';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
-import { createQueuePair, QueuePair } from '../test/support/sqs';
+import { createQueuePair, QueuePair, queueDepth } from '../test/support/sqs';
 import { benchRecordReader, cpuProfileArgs, cpuTimes, machineFacts, spawnListening, table } from './support';
 
 // The SDK warns that its 2027 releases need Node 22; the benchmark runs on the project's Node 20 on purpose.
@@ -126,22 +124,6 @@ async function preload(sqs: SQSClient, queueUrl: string, keyCount: number): Prom
           throw new Error(`SendMessageBatch failed: ${JSON.stringify(result.Failed)}`);
       }
     }),
-  );
-}
-
-async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        QueueAttributeName.ApproximateNumberOfMessages,
-        QueueAttributeName.ApproximateNumberOfMessagesNotVisible,
-      ],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
   );
 }
 
@@ -248,7 +230,7 @@ async function runWorker(
   try {
     let started: { at: number; remaining: number; cpu: CpuReading } | null = null;
     for (;;) {
-      const remaining = await depth(sqs, queues.queueUrl);
+      const remaining = await queueDepth(sqs, queues.queueUrl);
       if (started === null && remaining <= MESSAGES - WARM_UP)
         started = { at: performance.now(), remaining, cpu: cpuOf(pids) };
       if (started !== null && remaining === 0) {
@@ -279,7 +261,7 @@ async function verify(
   keyCount: number,
   readBack = true,
 ): Promise<void> {
-  const deadLetters = await depth(sqs, queues.dlqUrl);
+  const deadLetters = await queueDepth(sqs, queues.dlqUrl);
   if (deadLetters !== 0) throw new Error(`${deadLetters} message(s) in the dead-letter queue`);
   if (!readBack) return;
   const reader = benchRecordReader(redis, SECRET);
