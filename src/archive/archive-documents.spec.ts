@@ -184,6 +184,7 @@ describe('rekeyWrite', () => {
   const rotating = new WebhookKeyDigester('newer-secret-0123456789', 'older-secret-0123456789');
   const [live, ended, bare] = ['wh-live', 'wh-ended', 'wh-bare'].map((key) => older.digested(key));
   const at = new Date('2026-11-30T10:00:00Z');
+  const now = new Date('2026-11-30T12:00:00Z');
 
   it('renames every key with a mask to the newest secret, in keys, masks and endings alike', () => {
     const { write, unmovable } = rekeyWrite(
@@ -193,8 +194,10 @@ describe('rekeyWrite', () => {
         masks: { [live.digests[0]]: live.mask, [ended.digests[0]]: ended.mask },
         endedKeys: { [ended.digests[0]]: { at, reason: 'replaced' } },
         deleted: false,
+        expiresAt: null,
       },
       rotating,
+      now,
     );
     expect(unmovable).toBe(0);
     const newest = (key: string) => rotating.digested(key);
@@ -204,12 +207,43 @@ describe('rekeyWrite', () => {
         update: {
           $set: {
             keys: [newest('wh-live').digests[0], newest('wh-ended').digests[0]],
-            masks: {
-              [newest('wh-live').digests[0]]: newest('wh-live').mask,
-              [newest('wh-ended').digests[0]]: newest('wh-ended').mask,
-            },
-            endedKeys: { [newest('wh-ended').digests[0]]: { at, reason: 'replaced' } },
+            [`masks.${newest('wh-live').digests[0]}`]: newest('wh-live').mask,
+            [`masks.${newest('wh-ended').digests[0]}`]: newest('wh-ended').mask,
+            [`endedKeys.${newest('wh-ended').digests[0]}`]: { at, reason: 'replaced' },
           },
+          $unset: {
+            [`masks.${live.digests[0]}`]: '',
+            [`masks.${ended.digests[0]}`]: '',
+            [`endedKeys.${ended.digests[0]}`]: '',
+          },
+        },
+      },
+    });
+  });
+
+  it('renames the endings of a document that holds only endings (its datum never reached the archive)', () => {
+    const { write, unmovable } = rekeyWrite(
+      {
+        _id: 'datum-5',
+        masks: { [ended.digests[0]]: ended.mask },
+        endedKeys: { [ended.digests[0]]: { at, reason: 'replaced' } },
+        deleted: false,
+        expiresAt: null,
+      },
+      rotating,
+      now,
+    );
+    expect(unmovable).toBe(0);
+    const newest = rotating.digested('wh-ended');
+    expect(write).toEqual({
+      updateOne: {
+        filter: { _id: 'datum-5', keys: { $exists: false } },
+        update: {
+          $set: {
+            [`masks.${newest.digests[0]}`]: newest.mask,
+            [`endedKeys.${newest.digests[0]}`]: { at, reason: 'replaced' },
+          },
+          $unset: { [`masks.${ended.digests[0]}`]: '', [`endedKeys.${ended.digests[0]}`]: '' },
         },
       },
     });
@@ -222,11 +256,16 @@ describe('rekeyWrite', () => {
         keys: [bare.digests[0], ended.digests[0]],
         endedKeys: { [ended.digests[0]]: { at, reason: 'deleted' } },
         deleted: false,
+        expiresAt: null,
       },
       rotating,
+      now,
     );
     expect({ write, unmovable }).toEqual({ write: null, unmovable: 1 });
-    expect(rekeyWrite({ _id: 'datum-3', keys: [bare.digests[0]], deleted: true }, rotating).unmovable).toBe(0);
+    const bareKey = { _id: 'datum-3', keys: [bare.digests[0]] };
+    expect(rekeyWrite({ ...bareKey, deleted: true, expiresAt: null }, rotating, now).unmovable).toBe(0);
+    // Expired: no restore writes it back, so it does not hold the old secret.
+    expect(rekeyWrite({ ...bareKey, deleted: false, expiresAt: at }, rotating, now).unmovable).toBe(0);
   });
 
   it('changes nothing under the newest secret, and drops masks of digests the datum names no more', () => {
@@ -236,12 +275,13 @@ describe('rekeyWrite', () => {
       keys: current.digests.slice(0, 1),
       masks: { [current.digests[0]]: current.mask },
     };
-    expect(rekeyWrite({ ...unchanged, deleted: false }, rotating)).toEqual({ write: null, unmovable: 0 });
+    const live4 = { ...unchanged, deleted: false, expiresAt: null };
+    expect(rekeyWrite(live4, rotating, now)).toEqual({ write: null, unmovable: 0 });
     const stale = { ...unchanged.masks, [live.digests[0]]: live.mask };
-    expect(rekeyWrite({ ...unchanged, masks: stale, deleted: false }, rotating).write).toEqual({
+    expect(rekeyWrite({ ...live4, masks: stale }, rotating, now).write).toEqual({
       updateOne: {
         filter: { _id: 'datum-4', keys: unchanged.keys },
-        update: { $set: { keys: unchanged.keys, masks: unchanged.masks } },
+        update: { $unset: { [`masks.${live.digests[0]}`]: '' } },
       },
     });
   });

@@ -166,53 +166,69 @@ export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys'
   return { restorable, ended: record.keys.length - restorable.length };
 }
 
-/** The fields of an archived datum that re-key reads. */
-export type RekeyedFields = Pick<ArchivedRecord, '_id' | 'keys' | 'masks' | 'endedKeys' | 'deleted'>;
+/**
+ * The fields of an archived datum that re-key reads. `keys` is missing on a document that only records an ending
+ * (archive-documents' upsertEnding: the datum itself never reached the archive).
+ */
+export type RekeyedFields = Pick<ArchivedRecord, '_id' | 'masks' | 'endedKeys' | 'deleted' | 'expiresAt'> & {
+  keys?: string[];
+};
 
 /**
  * The update that moves an archived datum's keys to the newest secret (POST /admin/rekey): each digest with a mask
  * a listed secret opens becomes the newest secret's, in `keys`, `masks` and `endedKeys` alike, and masks of digests
- * the datum names no more are dropped. Null when nothing is to change. `unmovable` counts the keys a restore could still write back (the datum not deleted, the key not ended)
- * that have no mask, or a mask no listed secret opens: they stay under their secret, restorable only while it is
- * listed. The update applies only if `keys` is still as read.
+ * the datum names no more are dropped. Null when nothing is to change. `unmovable` counts the keys a restore could
+ * still write back (the datum not deleted and not expired at `now`, the key not ended) that have no mask, or a mask
+ * no listed secret opens: they stay under their secret, restorable only while it is listed.
+ *
+ * The update applies only if `keys` is still as read, and touches masks and endings one field path at a time, so an
+ * ending another writer adds meanwhile (an archive run, should the re-key's lock lapse) is kept.
  */
 export function rekeyWrite(
   record: RekeyedFields,
   digester: Pick<WebhookKeyDigester, 'unmask' | 'newestOf'>,
+  now: Date,
 ): { write: RecordWrite | null; unmovable: number } {
-  const masks = { ...(record.masks ?? {}) };
-  const ended = record.endedKeys === undefined ? undefined : { ...record.endedKeys };
+  const keys = record.keys ?? [];
+  const masks = record.masks ?? {};
+  const ended = record.endedKeys ?? {};
+  const restorable =
+    !record.deleted && (record.expiresAt === null || record.expiresAt === undefined || record.expiresAt > now);
   const renamed = new Map<string, string>();
+  const set: Record<string, unknown> = {};
+  const unset: Record<string, ''> = {};
   let unmovable = 0;
-  for (const digest of new Set([...record.keys, ...Object.keys(ended ?? {})])) {
+  for (const digest of new Set([...keys, ...Object.keys(ended)])) {
     const mask = masks[digest];
     const unmasked = mask === undefined ? null : digester.unmask(digest, mask);
     if (unmasked === null) {
-      if (!record.deleted && record.keys.includes(digest) && ended?.[digest] === undefined) unmovable++;
+      if (restorable && keys.includes(digest) && ended[digest] === undefined) unmovable++;
       continue;
     }
     if (unmasked.secretIndex === 0) continue;
     const newest = digester.newestOf(unmasked.keyHash);
     renamed.set(digest, newest.digest);
-    delete masks[digest];
-    masks[newest.digest] = newest.mask;
-    if (ended?.[digest] !== undefined) {
-      ended[newest.digest] = ended[digest];
-      delete ended[digest];
+    unset[`masks.${digest}`] = '';
+    set[`masks.${newest.digest}`] = newest.mask;
+    if (ended[digest] !== undefined) {
+      unset[`endedKeys.${digest}`] = '';
+      set[`endedKeys.${newest.digest}`] = ended[digest];
     }
   }
   // Masks of digests the datum no longer names (a snapshot replaced `keys` with the digests live now, the newest
   // secret's once the records moved): only an older secret opens them, and they serve nothing.
-  const named = new Set([...record.keys, ...Object.keys(ended ?? {})].map((digest) => renamed.get(digest) ?? digest));
-  const stale = Object.keys(masks).filter((digest) => !named.has(digest));
-  for (const digest of stale) delete masks[digest];
-  if (renamed.size === 0 && stale.length === 0) return { write: null, unmovable };
-  const keys = record.keys.map((digest) => renamed.get(digest) ?? digest);
+  const named = new Set([...keys, ...Object.keys(ended)].map((digest) => renamed.get(digest) ?? digest));
+  for (const digest of Object.keys(masks)) if (!named.has(digest)) unset[`masks.${digest}`] = '';
+  if (renamed.size === 0 && Object.keys(unset).length === 0) return { write: null, unmovable };
+  if (record.keys !== undefined && renamed.size > 0) set.keys = keys.map((digest) => renamed.get(digest) ?? digest);
   return {
     write: {
       updateOne: {
-        filter: { _id: record._id, keys: record.keys },
-        update: { $set: { keys, masks, ...(ended !== undefined && { endedKeys: ended }) } },
+        filter: { _id: record._id, keys: record.keys ?? { $exists: false } },
+        update: {
+          ...(Object.keys(set).length > 0 && { $set: set }),
+          ...(Object.keys(unset).length > 0 && { $unset: unset }),
+        },
       },
     },
     unmovable,

@@ -130,7 +130,7 @@ export class ArchiveRepository {
   /** Every archived datum's keys, masks and endings (what re-key reads), in batches. */
   rekeyedFields$(): AsyncIterable<RekeyedFields> {
     return this.records
-      .find({}, { keys: 1, masks: 1, endedKeys: 1, deleted: 1 })
+      .find({}, { keys: 1, masks: 1, endedKeys: 1, deleted: 1, expiresAt: 1 })
       .batchSize(CURSOR_BATCH)
       .lean<RekeyedFields>()
       .cursor();

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import mongoose from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { ApiException } from '../common/api-exception';
 import { DependencyUnavailableError } from '../common/dependency-unavailable.error';
@@ -130,6 +131,7 @@ export class MongoArchiveService extends ArchiveService {
     try {
       let batch: RecordWrite[] = [];
       let unmovable = 0;
+      const now = new Date();
       const flush = async () => {
         signal.throwIfAborted();
         const moved = await this.repository.writeRecords(batch).catch(mongoUnavailable);
@@ -139,16 +141,20 @@ export class MongoArchiveService extends ArchiveService {
         await holdLock();
       };
       for await (const record of this.repository.rekeyedFields$()) {
-        const rekeyed = rekeyWrite(record, this.digester);
+        const rekeyed = rekeyWrite(record, this.digester, now);
         unmovable += rekeyed.unmovable;
         if (rekeyed.write !== null) batch.push(rekeyed.write);
         if (batch.length >= REKEY_BATCH) await flush();
       }
       await flush();
     } catch (error) {
-      // The driver's failures (MongoDB away) pause the job; it resumes in a few seconds.
+      // The driver's failures (MongoDB away) pause the job; it resumes in a few seconds. Anything else is a bug, and
+      // fails the job with its message rather than retrying it for ever.
       if (error instanceof DependencyUnavailableError || signal.aborted) throw error;
-      throw new DependencyUnavailableError('MongoDB', error);
+      if (error instanceof mongoose.mongo.MongoError || error instanceof mongoose.Error) {
+        throw new DependencyUnavailableError('MongoDB', error);
+      }
+      throw error;
     } finally {
       await this.state.releaseLock(owner).catch(() => undefined);
     }

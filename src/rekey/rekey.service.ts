@@ -99,6 +99,9 @@ export class RekeyService implements JobHandler, OnModuleInit {
       params.phase = 'archive';
       await context.progress({ ...progress });
     }
+    // Each walk of the archive counts every unmovable key again (a resumed job walks it from the start); a datum
+    // moved once is never moved again, so `archiveMoved` adds up across walks.
+    progress.archiveUnmovable = 0;
     await this.archive.rekey(async ({ moved, unmovable }) => {
       progress.archiveMoved += moved;
       progress.archiveUnmovable += unmovable;
