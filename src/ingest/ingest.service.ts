@@ -7,6 +7,7 @@ import { originOf } from '../queue/message-origin';
 import { QueueMessage } from '../queue/sqs-types';
 import { RecordStore } from '../store/record-store';
 import { TtlPolicyService } from '../ttl-policy/ttl-policy.service';
+import { EffectiveTtl } from '../ttl-policy/ttl-resolution';
 import { DecisionRecorder } from './decision-recorder';
 import { groupInReceiveOrder, settleInOrder, Settled, Verdict } from './ingest-batch';
 import { decodeIngestMessage } from './ingest-decoder';
@@ -33,11 +34,14 @@ export class IngestService {
 
   async process(messages: QueueMessage[]): Promise<Settled[]> {
     const groups = groupInReceiveOrder(messages);
-    const settled = await Promise.all(groups.map((group) => settleInOrder(group, (message) => this.apply(message))));
+    const ttls = new BatchTtls(this.ttlPolicies);
+    const settled = await Promise.all(
+      groups.map((group) => settleInOrder(group, (message) => this.apply(message, ttls))),
+    );
     return settled.flat();
   }
 
-  private async apply(sqsMessage: QueueMessage): Promise<Verdict> {
+  private async apply(sqsMessage: QueueMessage, ttls: BatchTtls): Promise<Verdict> {
     const decoded = decodeIngestMessage(sqsMessage, this.config.maxMessageBytes);
     if (!decoded.ok) {
       this.metrics.countMessage('rejected', decoded.code);
@@ -47,7 +51,7 @@ export class IngestService {
     const origin = originOf(sqsMessage);
     const stopTimer = this.metrics.ingestDuration.startTimer();
     try {
-      const { ttlSeconds } = await this.ttlPolicies.effective(message.accountId, message.flowId);
+      const { ttlSeconds } = await ttls.effective(message.accountId, message.flowId);
       const now = Date.now();
       const status: { recorded?: Promise<boolean> } = {};
       // A redriven message writes under its first id: keys it reached before it was dead-lettered are replays.
@@ -117,6 +121,53 @@ export class IngestService {
       `KEY_OWNED_BY_OTHER_ACCOUNT: message ${messageId} of account ${message.accountId}, flow ${message.flowId} ` +
         `left ${digests.length} key(s) owned by another account untouched; key digests: ` +
         `${digests.slice(0, LOGGED_DIGESTS).join(', ')}${digests.length > LOGGED_DIGESTS ? ', …' : ''}`,
+    );
+  }
+}
+
+interface TtlWaiter {
+  resolve: (ttl: EffectiveTtl) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The effective TTL of each account and flow, looked up once per batch, and the lookups of one account made in the
+ * same tick (the first message of every group of a batch) sent as one HMGET: a busy account's messages would
+ * otherwise read its policy hash once each, making that hash's master the busiest of a cluster (bench/RESULTS.md,
+ * cluster). A policy changed while a batch is applied takes effect from the next batch, as it would a moment later.
+ */
+class BatchTtls {
+  private readonly lookups = new Map<string, Promise<EffectiveTtl>>();
+  /** Per account, the flows asked for in this tick and who waits for each. */
+  private readonly asked = new Map<string, Map<string, TtlWaiter>>();
+
+  constructor(private readonly policies: TtlPolicyService) {}
+
+  effective(accountId: string, flowId: string): Promise<EffectiveTtl> {
+    const key = JSON.stringify([accountId, flowId]);
+    let lookup = this.lookups.get(key);
+    if (lookup === undefined) {
+      lookup = new Promise((resolve, reject) => {
+        let flows = this.asked.get(accountId);
+        if (flows === undefined) {
+          flows = new Map<string, TtlWaiter>();
+          this.asked.set(accountId, flows);
+          queueMicrotask(() => this.lookUp(accountId));
+        }
+        flows.set(flowId, { resolve, reject });
+      });
+      this.lookups.set(key, lookup);
+    }
+    return lookup;
+  }
+
+  private lookUp(accountId: string): void {
+    const flows = this.asked.get(accountId) ?? new Map<string, TtlWaiter>();
+    this.asked.delete(accountId);
+    const flowIds = [...flows.keys()];
+    this.policies.effectiveForFlows(accountId, flowIds).then(
+      (ttls) => flowIds.forEach((flowId, index) => flows.get(flowId)?.resolve(ttls[index])),
+      (error: unknown) => flows.forEach(({ reject }) => reject(error)),
     );
   }
 }
