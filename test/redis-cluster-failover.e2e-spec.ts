@@ -220,8 +220,9 @@ describe('Redis Cluster failover: a master killed under load, its replica takes 
     // One pause from the kill until every master takes writes again, with a replica: a worker that resumed as soon
     // as some master took a write would fail the next messages and pause again, each time spending their receives.
     expect([...pauseStarts]).toHaveLength(1);
-    // The redis check showed the cluster in trouble (a master not answering, or the cluster failing) while it was.
-    expect([...redisChecks]).toContainEqual(expect.stringMatching(/^degraded/));
+    // The redis check showed the cluster in trouble while it was: `degraded` while a master does not answer, `down`
+    // while the cluster as a whole fails; which of the two the 250 ms samples catch depends on the machine's load.
+    expect([...redisChecks]).toContainEqual(expect.stringMatching(/^(degraded|down)/));
     expect((await request(service.url).get('/health/ready')).body.checks?.redis).toEqual({ status: 'up' });
     for (const reason of pauseReasons)
       expect(['unreachable', 'timeout', 'CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'NOREPLICAS']).toContain(reason);
