@@ -69,6 +69,14 @@ describe('WebhookKeyDigester', () => {
     expect(new WebhookKeyDigester(secret).digest(webhookKey)).toBe(expected);
   });
 
+  it('keeps the stored format: a fixed key and secret give the same digest and mask in every version', () => {
+    // Stored data is found by these values: a change here makes every stored key unreadable.
+    expect(new WebhookKeyDigester(secret).digested(webhookKey)).toEqual({
+      digests: ['WNiAdbK_UjElocHE1uENCRvsS3DRi683OZtmqM2UWUg'],
+      mask: 'AsYT-A8HBxJotJxnbH5pyHCRbgkMydvAocWI05Zhulg',
+    });
+  });
+
   it('gives 43 base64url characters', () => {
     expect(new WebhookKeyDigester(secret).digest(webhookKey)).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });

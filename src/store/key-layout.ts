@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, hash, KeyObject } from 'node:crypto';
 
 /**
  * Every Redis key the service writes, in one place (docs/design.md, "Key layout", describes the same).
@@ -237,17 +237,20 @@ function journalShardTag(index: number): string {
  * the pad is unknown and the mask is indistinguishable from random bytes.
  */
 export class WebhookKeyDigester {
-  private readonly secrets: readonly string[];
+  /** The secrets, newest first, as key objects: prepared once, not at every HMAC (a write makes two per key). */
+  private readonly secrets: readonly KeyObject[];
   /** pad(secret) of every secret, in the order of `secrets`. */
-  private readonly padKeys: readonly Buffer[];
+  private readonly padKeys: readonly KeyObject[];
 
   /**
    * `secrets` newest first. None in a process whose roles never see a webhook key (the configuration requires them
    * for worker, query and admin): digesting there is a bug, and throws.
    */
   constructor(...secrets: string[]) {
-    this.secrets = secrets;
-    this.padKeys = secrets.map((secret) => createHmac('sha256', secret).update(MASK_PAD_LABEL).digest());
+    this.secrets = secrets.map((secret) => createSecretKey(Buffer.from(secret)));
+    this.padKeys = secrets.map((secret) =>
+      createSecretKey(createHmac('sha256', secret).update(MASK_PAD_LABEL).digest()),
+    );
   }
 
   /** How many secrets are listed: 1 unless a rotation is under way. */
@@ -302,7 +305,9 @@ export class WebhookKeyDigester {
   }
 
   private maskOf(keyHash: Buffer, secretIndex: number, digest: string): string {
-    return xor(keyHash, this.pad(secretIndex, digest)).toString('base64url');
+    const mask = this.pad(secretIndex, digest);
+    for (let index = 0; index < mask.length; index++) mask[index] ^= keyHash[index];
+    return mask.toString('base64url');
   }
 
   private pad(secretIndex: number, digest: string): Buffer {
@@ -311,7 +316,7 @@ export class WebhookKeyDigester {
 }
 
 function keyHashOf(webhookKey: string): Buffer {
-  return createHash('sha256').update(webhookKey).digest();
+  return hash('sha256', webhookKey, 'buffer');
 }
 
 function xor(left: Buffer, right: Buffer): Buffer {
