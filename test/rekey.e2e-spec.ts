@@ -256,6 +256,28 @@ describe('re-key of the webhook-key secret', () => {
       expect(await readStoredDocuments(app.url, all)).toEqual(written);
     });
   }, 90_000);
+
+  it('moves an archived key whose record Redis lost before any snapshot, by the mask its journal entry carried', async () => {
+    const { inspect } = harness().redis;
+    const key = 'rk-journal-only';
+    await withApp(onlyA, async (app) => {
+      await submit(app, ACME.apiKey, { accountId: 'acme', webhookKeys: [key], data: { journal: 1 }, version: 1 });
+      await settle(app, ACME.apiKey, 'acme', 'rk-sentinel-4');
+      // Lost before any snapshot: the archive learns of the key from the journal alone.
+      await inspect.del(keys.record(underA.digest(key)));
+      await archiveRun(app);
+    });
+    await withApp(rotated, async (app) => {
+      // Without the mask in the journal entry, the archived key could not be moved: archiveUnmovable 1.
+      expect((await rekey(app.url)).progress).toMatchObject({ archiveUnmovable: 0 });
+    });
+    await withApp(onlyB, async (app) => {
+      await admin(app.url).post('/admin/archive/restore', {});
+      const answer = await read(app, key);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ data: { journal: 1 } });
+    });
+  }, 60_000);
 });
 
 /**

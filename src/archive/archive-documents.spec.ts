@@ -61,6 +61,18 @@ describe('journalWrites', () => {
     ]);
   });
 
+  it('keeps the masks the writer knew, so that re-key can move a key Redis lost before any snapshot', () => {
+    const keys = [
+      { digest: 'digest-a', previous: 'datum-1', mask: 'mask-a' },
+      { digest: 'digest-b', previous: '' },
+    ];
+    const [datum] = journalWrites([entry({ keys })], NOW).datums;
+    expect(datum).toMatchObject({ updateOne: { update: { $set: { 'masks.digest-a': 'mask-a' } } } });
+    expect(Object.keys((datum as { updateOne: { update: { $set: object } } }).updateOne.update.$set)).not.toContain(
+      'masks.digest-b',
+    );
+  });
+
   /** An ending as an upsert: on a document that may not exist yet, with the defaults a datum's upsert sets. */
   const ending = (datumId: string, $set: Record<string, unknown>, defaults: Record<string, unknown>) => ({
     updateOne: {

@@ -39,6 +39,8 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
             keys: entry.keys.map(({ digest }) => digest),
           },
           now,
+          // The masks the writer knew: a key whose record Redis loses before any snapshot stays movable by re-key.
+          Object.fromEntries(entry.keys.flatMap(({ digest, mask }) => (mask ? [[`masks.${digest}`, mask]] : []))),
         ),
       );
     }

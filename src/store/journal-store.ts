@@ -16,6 +16,11 @@ export interface JournalKey {
    * rotated out (the write moved the key to the newest secret).
    */
   previousUnder?: string;
+  /**
+   * The key's mask under `digest` when the writer knew it (the newest secret's digest): copied to the archive with the
+   * entry, so that re-key can move an archived key whose record Redis lost before any snapshot copied its mask.
+   */
+  mask?: string;
 }
 
 /** One applied write, as the archive needs it even after Redis has forgotten the data (TTL, overwrite, delete). */
@@ -128,6 +133,9 @@ export class JournalStore {
           previousUnder ? `${digest}:${previous}:${previousUnder}` : `${digest}:${previous}`,
         )
         .join(','),
+      ...(entry.keys.some(({ mask }) => mask !== undefined)
+        ? ['m', entry.keys.map(({ mask }) => mask ?? '').join(',')]
+        : []),
       'r',
       entry.ended.join(','),
       ...(entry.body === null ? [] : ['b', entry.body]),
@@ -237,6 +245,7 @@ function parseEntry(shard: number, id: string, fields: string[]): JournalEntry {
   for (let index = 0; index < fields.length; index += 2) value.set(fields[index], fields[index + 1]);
   const text = (name: string) => value.get(name) ?? '';
   const list = (name: string) => (text(name) === '' ? [] : text(name).split(','));
+  const masks = list('m');
   return {
     shard,
     id,
@@ -248,9 +257,10 @@ function parseEntry(shard: number, id: string, fields: string[]): JournalEntry {
     version: text('v') === '' ? null : Number(text('v')),
     at: Number(text('t')),
     expiresAt: text('x') === '' ? null : Number(text('x')),
-    keys: list('k').map((pair) => {
+    keys: list('k').map((pair, index) => {
       const [digest, previous, previousUnder] = pair.split(':');
-      return { digest, previous: previous ?? '', ...(previousUnder && { previousUnder }) };
+      const mask = masks[index];
+      return { digest, previous: previous ?? '', ...(previousUnder && { previousUnder }), ...(mask && { mask }) };
     }),
     ended: list('r'),
     body: value.get('b') ?? null,

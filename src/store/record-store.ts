@@ -356,7 +356,7 @@ export class RecordStore {
         replies[position] = [flat[at], flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4]];
       });
     });
-    const outcome = await this.settle(replies, write.digests, write.datumId, attachment);
+    const outcome = await this.settle(replies, write.digests, write.masks, write.datumId, attachment);
     outcome.bodyStoredEarlier = attachment === null ? outcome.kept > 0 : attachment.etag !== write.body?.etag;
     return outcome;
   }
@@ -413,6 +413,7 @@ export class RecordStore {
   private async settle(
     replies: KeyReply[],
     digests: string[][],
+    masks: string[],
     datumId: string,
     attachment: Attachment | null,
   ): Promise<KeysApplied> {
@@ -433,19 +434,27 @@ export class RecordStore {
     };
     replies.forEach(([result, previous, previousToken, previousInline, previousAt], index) => {
       const digest = digests[index][0];
+      // The mask this write has is the newest digest's: the journal carries it only for a key held under that one.
+      const mask = masks[index] ? { mask: masks[index] } : {};
       const ownAttachmentUnused = result !== 'applied' && result !== 'held';
       if (ownAttachmentUnused && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
       if (result === 'kept' || result === 'held') {
         outcome.kept++;
         // Kept under the record that holds it, an older secret's during a rotation: the journal names that one.
-        outcome.applied.push({ digest: digests[index][Number(previousAt)] ?? digest, previous: '' });
+        const heldUnder = digests[index][Number(previousAt)] ?? digest;
+        outcome.applied.push({ digest: heldUnder, previous: '', ...(heldUnder === digest && mask) });
       } else if (result === 'stale') outcome.stale++;
       else if (result === 'tombstoned') outcome.tombstoned++;
       else if (result === 'foreign') outcome.foreign.push(digest);
       if (result !== 'applied') return;
       // The key held `previous` under this digest: an older secret's when this write moved it to the newest.
       const previousDigest = digests[index][Number(previousAt)];
-      outcome.applied.push({ digest, previous, ...(previousDigest !== digest && { previousUnder: previousDigest }) });
+      outcome.applied.push({
+        digest,
+        previous,
+        ...(previousDigest !== digest && { previousUnder: previousDigest }),
+        ...mask,
+      });
       if (previousToken !== '') release(previous, `${previousDigest}|${previousToken}`);
       if (previousInline === '1') outcome.ended.push(previous);
     });
