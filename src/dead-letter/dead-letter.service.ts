@@ -11,10 +11,9 @@ import {
   InvalidCursorError,
 } from '../store/dead-letter-index';
 import { JobRecord, JobStore } from '../store/job-store';
+import { JOB_KIND } from '../jobs/job-kinds';
 import { JobContext, JobHandler, JobRunner } from '../jobs/job-runner';
 import { DeadLetterWalks, entryOf } from './dead-letter-walks';
-
-export const REDRIVE_JOB = 'redrive';
 
 /** What a redrive selects: given ids, or every dead letter that matches the filters (all when none is given). */
 export interface RedriveSelection {
@@ -42,7 +41,7 @@ const FORGET_MARGIN_MS = 60_000;
  */
 @Injectable()
 export class DeadLetterService implements JobHandler, OnModuleInit {
-  readonly kind = REDRIVE_JOB;
+  readonly kind = JOB_KIND.redrive;
   private readonly logger = new Logger(DeadLetterService.name);
 
   constructor(
@@ -135,7 +134,7 @@ export class DeadLetterService implements JobHandler, OnModuleInit {
     for await (const batch of this.index.all(filter)) selected.push(...batch);
     selected.sort(inGroupOrder);
     const plan = selected.map((entry) => `${entry.groupId} ${entry.messageId}`);
-    return this.runner.start(REDRIVE_JOB, {}, { total: plan.length, redriven: 0, missing: 0 }, plan);
+    return this.runner.start(JOB_KIND.redrive, {}, { total: plan.length, redriven: 0, missing: 0 }, plan);
   }
 
   /**

@@ -1,15 +1,12 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ArchiveService } from '../archive/archive.service';
 import { DeadLetterService } from '../dead-letter/dead-letter.service';
+import { JOB_KIND } from '../jobs/job-kinds';
 import { JobContext, JobHandler, JobRunner } from '../jobs/job-runner';
 import { JobRecord, JobStore } from '../store/job-store';
 import { ApiException } from '../common/api-exception';
 import { RecordStore } from '../store/record-store';
 import { TtlPolicyStore } from '../store/ttl-policy-store';
-
-export const ERASE_ACCOUNT_JOB = 'erase-account';
-/** The re-key's job kind (src/rekey): the two never run at once. */
-const REKEY_JOB_KIND = 'rekey';
 
 const NOTHING_YET = {
   records: 0,
@@ -28,7 +25,7 @@ const NOTHING_YET = {
  */
 @Injectable()
 export class ErasureService implements JobHandler, OnModuleInit {
-  readonly kind = ERASE_ACCOUNT_JOB;
+  readonly kind = JOB_KIND.eraseAccount;
   private readonly logger = new Logger(ErasureService.name);
 
   constructor(
@@ -49,11 +46,11 @@ export class ErasureService implements JobHandler, OnModuleInit {
    * Check and start are two steps; docs/design.md, "Re-key", says what that leaves.
    */
   async start(accountId: string): Promise<JobRecord> {
-    const rekey = (await this.jobs.running()).find(({ kind }) => kind === REKEY_JOB_KIND);
+    const rekey = (await this.jobs.running()).find(({ kind }) => kind === JOB_KIND.rekey);
     if (rekey !== undefined) {
       throw new ApiException(409, `A re-key is running (job ${rekey.jobId}); erase the account once it has finished`);
     }
-    return this.runner.start(ERASE_ACCOUNT_JOB, { accountId }, { ...NOTHING_YET });
+    return this.runner.start(JOB_KIND.eraseAccount, { accountId }, { ...NOTHING_YET });
   }
 
   async run(job: JobRecord, context: JobContext): Promise<void> {

@@ -5,7 +5,12 @@ export class JobDto {
   @ApiProperty({ format: 'uuid', example: '5d0c7f5e-8a43-4d4e-9c1b-0a6c3f2b9e77' })
   jobId!: string;
 
-  @ApiProperty({ example: 'redrive', description: 'What the job does: `redrive` (dead letters back to the queue)' })
+  @ApiProperty({
+    example: 'redrive',
+    description:
+      'What the job does: `redrive` (dead letters back to the queue), `rekey` (every webhook key to the newest ' +
+      "secret) or `erase-account` (one account's data erased)",
+  })
   kind!: string;
 
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'], example: 'running' })

@@ -1,14 +1,11 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ArchiveService } from '../archive/archive.service';
 import { ApiException } from '../common/api-exception';
+import { JOB_KIND } from '../jobs/job-kinds';
 import { JobContext, JobHandler, JobRunner } from '../jobs/job-runner';
 import { JobRecord, JobStore } from '../store/job-store';
 import { WebhookKeyDigester } from '../store/key-layout';
 import { RecordScanPosition, RecordStore } from '../store/record-store';
-
-export const REKEY_JOB = 'rekey';
-/** The erasure's job kind (src/erasure): the two never run at once (see `start`). */
-const ERASE_ACCOUNT_JOB = 'erase-account';
 
 /** Progress of a re-key job (GET /admin/jobs/:jobId), documented in docs/contract.md. */
 const NOTHING_YET = {
@@ -41,7 +38,7 @@ const SCAN_PAGE = 200;
  */
 @Injectable()
 export class RekeyService implements JobHandler, OnModuleInit {
-  readonly kind = REKEY_JOB;
+  readonly kind = JOB_KIND.rekey;
   private readonly logger = new Logger(RekeyService.name);
 
   constructor(
@@ -66,13 +63,15 @@ export class RekeyService implements JobHandler, OnModuleInit {
    * requests at the same instant could both pass; each job is still correct alone, and the erasure can be run again.
    */
   async start(): Promise<JobRecord> {
-    const running = (await this.jobs.running()).find(({ kind }) => kind === REKEY_JOB || kind === ERASE_ACCOUNT_JOB);
+    const running = (await this.jobs.running()).find(
+      ({ kind }) => kind === JOB_KIND.rekey || kind === JOB_KIND.eraseAccount,
+    );
     if (running !== undefined) {
-      const what = running.kind === REKEY_JOB ? 'A re-key' : 'An account erasure';
+      const what = running.kind === JOB_KIND.rekey ? 'A re-key' : 'An account erasure';
       throw new ApiException(409, `${what} is running (job ${running.jobId}); start the re-key once it has finished`);
     }
     const params: RekeyParams = { phase: 'records', position: { node: 0, cursor: '0' } };
-    return this.runner.start(REKEY_JOB, { ...params }, { ...NOTHING_YET });
+    return this.runner.start(JOB_KIND.rekey, { ...params }, { ...NOTHING_YET });
   }
 
   async run(job: JobRecord, context: JobContext): Promise<void> {

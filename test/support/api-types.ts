@@ -645,7 +645,7 @@ export interface components {
              */
             jobId: string;
             /**
-             * @description What the job does: `redrive` (dead letters back to the queue)
+             * @description What the job does: `redrive` (dead letters back to the queue), `rekey` (every webhook key to the newest secret) or `erase-account` (one account's data erased)
              * @example redrive
              */
             kind: string;
