@@ -3,7 +3,9 @@
  * answering a constant 1 KiB buffer (bench/constant-route-server.mjs), and the baseline, bare Fastify + ioredis
  * doing one HMAC of the webhook key and one Redis GET (bench/baseline-query-server.mjs). The service is measured
  * with its read cache (hot keys: the same 1,000 keys read over and over) and, as a second process, without it
- * (READ_CACHE_MAX_BYTES=0: cold keys, every read goes to Redis); then POST /v1/data/batch-get of 100 keys. A further
+ * (READ_CACHE_MAX_BYTES=0: cold keys, every read goes to Redis), and as a third process during a rotation of the
+ * secret (WEBHOOK_KEY_SECRETS: a newer secret first, the keys under the older one; compared with the cold reads,
+ * since no record is cached while a rotation lasts); then POST /v1/data/batch-get of 100 keys. A further
  * server, the baseline's work as a minimal Nest route (bench/nest-floor-query-server.ts), shows how much of the gap
  * is Nest's own per-request machinery. Every server runs as a separate process (the service as `npm start` runs
  * it, APP_ROLES=query).
@@ -153,7 +155,14 @@ async function main(): Promise<void> {
   };
   const service = await spawnService(serviceEnv);
   const uncached = await spawnService({ ...serviceEnv, READ_CACHE_MAX_BYTES: '0' });
-  for (const child of [constant.child, baseline.child, floor.child, service.child, uncached.child]) {
+  // A rotation of the secret under way: a newer secret first, the keys still under the older one. Reads look under
+  // both (no cache while a rotation lasts), in the same tick: one round trip, two HMGETs.
+  const { WEBHOOK_KEY_SECRET: _single, ...withoutSecret } = serviceEnv;
+  const rotating = await spawnService({
+    ...withoutSecret,
+    WEBHOOK_KEY_SECRETS: `bench-newer-secret-0123456789,${SECRET}`,
+  });
+  for (const child of [constant.child, baseline.child, floor.child, service.child, uncached.child, rotating.child]) {
     pin(child.pid ?? 0, 1);
   }
   const batchBody = JSON.stringify({ webhookKeys: [...single.slice(0, 50), ...shared.slice(0, 50)] });
@@ -196,6 +205,12 @@ async function main(): Promise<void> {
       requests: reads(shared),
     },
     {
+      name: 'rotation: GET /v1/data, single-key',
+      url: rotating.url,
+      pid: rotating.child.pid ?? 0,
+      requests: reads(single),
+    },
+    {
       name: 'POST /v1/data/batch-get, 100 keys',
       url: service.url,
       pid: service.child.pid ?? 0,
@@ -233,7 +248,7 @@ async function main(): Promise<void> {
       };
     });
     console.log(table(rows));
-    const [ceiling, base, floorRow, hotSingle, hotShared, coldSingle, coldShared, batchRow] = rows;
+    const [ceiling, base, floorRow, hotSingle, hotShared, coldSingle, coldShared, rotationRow, batchRow] = rows;
     const ratio = (row: (typeof rows)[number], reference: (typeof rows)[number]) =>
       `${(row['req/s'] / reference['req/s']).toFixed(2)} (CPU efficiency ${(reference['CPU µs/req'] / row['CPU µs/req']).toFixed(2)})`;
     console.log(
@@ -242,6 +257,10 @@ async function main(): Promise<void> {
     console.log(`hot shared: ${ratio(hotShared, ceiling)} of the ceiling, ${ratio(hotShared, base)} of the baseline`);
     console.log(`cold single-key: ${ratio(coldSingle, base)} of the baseline (goal ≥ 0.9)`);
     console.log(`cold shared: ${ratio(coldShared, base)} of the baseline (goal ≥ 0.9)`);
+    console.log(
+      `rotation (two secrets, keys under the older): ${ratio(rotationRow, coldSingle)} of cold single-key, p50 ` +
+        `${rotationRow['p50 ms']} vs ${coldSingle['p50 ms']} ms (goal: no second round trip)`,
+    );
     console.log(`Nest's own floor — minimal route: ${ratio(floorRow, base)} of the baseline`);
     console.log(`batch-get: ${batchRow['req/s'] * 100} keys/s`);
   } finally {
@@ -250,7 +269,8 @@ async function main(): Promise<void> {
     floor.child.kill('SIGTERM');
     service.child.kill('SIGTERM');
     uncached.child.kill('SIGTERM');
-    await Promise.all([service.exited, uncached.exited]);
+    rotating.child.kill('SIGTERM');
+    await Promise.all([service.exited, uncached.exited, rotating.exited]);
     redis.disconnect();
     await redisServer.destroy();
   }
