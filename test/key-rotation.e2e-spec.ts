@@ -2,7 +2,7 @@ import request from 'supertest';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { RecordStore } from '../src/store/record-store';
 import { ReferenceReconciler } from '../src/store/reference-reconciler';
-import { ACME, ADMIN_KEY, eventually, GLOBEX, startTestApp, TestApp } from './support/app';
+import { ACME, ADMIN_KEY, eventually, GLOBEX, TestApp, withReadyApp } from './support/app';
 import { StoredDocument, readStoredDocuments } from './support/bulk-records';
 import { useHarness } from './support/harness';
 
@@ -21,16 +21,8 @@ describe('webhook-key secret rotation', () => {
   const harness = useHarness({ mongo: true });
   const onlyA = { WEBHOOK_KEY_SECRET: SECRET_A };
   const rotated = { WEBHOOK_KEY_SECRET: '', WEBHOOK_KEY_SECRETS: `${SECRET_B},${SECRET_A}` };
-  /** Runs `use` against an app of its own, closed afterwards: each restart is a fresh process state. */
-  const withApp = async (env: Record<string, string>, use: (app: TestApp) => Promise<void>) => {
-    const app = await startTestApp(harness().env(env));
-    try {
-      await eventually(async () => ((await request(app.url).get('/health/ready')).status === 200 ? true : undefined));
-      await use(app);
-    } finally {
-      await app.close();
-    }
-  };
+  const withApp = (env: Record<string, string>, use: (app: TestApp) => Promise<void>) =>
+    withReadyApp(harness().env(env), use);
 
   const submit = async (app: TestApp, apiKey: string, body: Record<string, unknown>): Promise<string> => {
     const answer = await request(app.url)

@@ -6,7 +6,7 @@ import { JournalStore } from '../src/store/journal-store';
 import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { RecordStore } from '../src/store/record-store';
 import { ReferenceReconciler } from '../src/store/reference-reconciler';
-import { ACME, ADMIN_KEY, eventually, GLOBEX, startTestApp, TestApp } from './support/app';
+import { ACME, ADMIN_KEY, eventually, GLOBEX, TestApp, withReadyApp } from './support/app';
 import { readStoredDocuments, StoredDocument } from './support/bulk-records';
 import { useHarness } from './support/harness';
 import { ServiceProcess } from './support/service-process';
@@ -81,15 +81,8 @@ async function recordsBySecret(inspect: Redis): Promise<{ underA: number; underB
  */
 describe('re-key of the webhook-key secret', () => {
   const harness = useHarness({ mongo: true });
-  const withApp = async (env: Record<string, string>, use: (app: TestApp) => Promise<void>) => {
-    const app = await startTestApp(harness().env(env));
-    try {
-      await eventually(async () => ((await request(app.url).get('/health/ready')).status === 200 ? true : undefined));
-      await use(app);
-    } finally {
-      await app.close();
-    }
-  };
+  const withApp = (env: Record<string, string>, use: (app: TestApp) => Promise<void>) =>
+    withReadyApp(harness().env(env), use);
   const submit = async (app: TestApp, apiKey: string, body: Record<string, unknown>) => {
     const answer = await request(app.url)
       .post('/v1/records')

@@ -52,6 +52,20 @@ export async function startTestApp(env: Record<string, string>): Promise<TestApp
   return { app, config, url: `http://127.0.0.1:${port}`, close: () => app.close() };
 }
 
+/**
+ * Runs `use` against an app of its own, started with `env` and ready (/health/ready 200), closed afterwards: each
+ * call is a fresh process state, as a restart would give.
+ */
+export async function withReadyApp(env: Record<string, string>, use: (app: TestApp) => Promise<void>): Promise<void> {
+  const app = await startTestApp(env);
+  try {
+    await eventually(async () => ((await fetch(`${app.url}/health/ready`)).status === 200 ? true : undefined));
+    await use(app);
+  } finally {
+    await app.close();
+  }
+}
+
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(
   probe: () => Promise<T | undefined>,
