@@ -28,7 +28,18 @@ const SECRET_B = 'model-secret-b-0123456789';
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 
 /** The methods of the Redis client that RecordStore calls for writes and re-key; each call is one scheduled step. */
-const STEPS = new Set(['evalsha', 'eval', 'attachDatum', 'releaseDatum', 'get', 'hget', 'hmget', 'exists', 'scan']);
+const STEPS = new Set([
+  'evalsha',
+  'eval',
+  'attachDatum',
+  'releaseDatum',
+  'get',
+  'hget',
+  'hmget',
+  'hstrlen',
+  'exists',
+  'scan',
+]);
 STEPS.add('rekeyRecord');
 
 interface ModelMessage {

@@ -595,11 +595,15 @@ export class RecordStore {
     digest: string,
   ): Promise<'moved' | 'current' | 'superseded' | 'gone' | 'unmovable'> {
     for (let attempt = 0; attempt < REKEY_ATTEMPTS; attempt++) {
-      const [mask, datumId, token, inline] = await this.redis
-        .hmget(recordKey, 'h', 'd', 't', 'b')
-        .catch(redisUnavailable);
+      // Whether the body is inline, not the body itself: the walk passes every record, and need not fetch every
+      // body. Both commands go in the same tick, so in one round trip.
+      const [[mask, datumId, token], inlineBytes] = await Promise.all([
+        this.redis.hmget(recordKey, 'h', 'd', 't'),
+        this.redis.hstrlen(recordKey, 'b'),
+      ]).catch(redisUnavailable);
+      const inline = inlineBytes > 0;
       // No fields: the record went (a write moved the key, or it was deleted, erased or expired).
-      if (mask === null && datumId === null && token === null && inline === null) {
+      if (mask === null && datumId === null && token === null && !inline) {
         if ((await this.redis.exists(recordKey).catch(redisUnavailable)) === 0) return 'gone';
       }
       if (mask === null) return 'unmovable';
@@ -607,7 +611,7 @@ export class RecordStore {
       if (unmasked === null) return 'unmovable';
       if (unmasked.secretIndex === 0) return 'current';
       const newest = this.digester.newestOf(unmasked.keyHash);
-      const shared = inline === null && token !== null && datumId !== null;
+      const shared = !inline && token !== null && datumId !== null;
       const outcome = await this.redis
         .rekeyRecord(
           this.keys.record(newest.digest),
