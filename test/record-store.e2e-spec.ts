@@ -135,10 +135,12 @@ describe('RecordStore layout and reference counting', () => {
     // No body, no data: per key a marker of the delete (owner and time, no version), which guards redrives.
     expect(await allKeys()).toEqual(webhookKeys.map(recordKey).sort());
     for (const key of webhookKeys) {
-      // The marker keeps the key's mask (h), so that a re-key can move it.
+      // The marker keeps the key's mask (h), so that a re-key can move it, and what the delete ended (p), so that
+      // its replay can name it again.
       const marker = await inspect.hgetall(recordKey(key));
-      expect(Object.keys(marker).sort()).toEqual(['a', 'h', 'z']);
+      expect(Object.keys(marker).sort()).toEqual(['a', 'h', 'p', 'z']);
       expect(marker.h).toBe(digester.digested(key).mask);
+      expect(marker.p).toMatch(/^m-\d+\|0\|0\|[^|]+\|m-deleted$/);
       expect(await inspect.pttl(recordKey(key))).toBeGreaterThan(0);
       expect((await reader.read(key)).kind).toBe('missing');
     }
@@ -153,7 +155,8 @@ describe('RecordStore layout and reference counting', () => {
     await write(message([key], 'v5', { version: 5 }), null, 'm-v5');
     expect(await write(message([key], undefined, { op: 'delete', version: 6 }), null)).toMatchObject({ applied: 1 });
     const tombstone = await inspect.hgetall(recordKey(key));
-    expect(Object.keys(tombstone).sort()).toEqual(['a', 'h', 'v', 'z']);
+    expect(Object.keys(tombstone).sort()).toEqual(['a', 'h', 'p', 'v', 'z']);
+    expect(tombstone.p).toMatch(/^m-\d+\|1\|0\|\|m-v5$/);
     expect(tombstone).toMatchObject({ a: 'acme', v: '6' });
     const ttl = await inspect.pttl(recordKey(key));
     expect(ttl).toBeGreaterThan(604_700_000);
@@ -285,17 +288,10 @@ describe('RecordStore layout and reference counting', () => {
     const resent = await applyRecordKeys(client, webhookKeys.map(recordKey), args);
     expect(resent.filter((_, index) => index % 5 === 0)).toEqual(['held', 'held']);
     expect(await inspect.exists(keys.datum('m-old'))).toBe(1);
+    const beforeReplay = await allKeys();
 
-    // The redelivery finds the keys holding its datum already: nothing changes, the first body stays.
-    expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
-    const afterReplay = await allKeys();
-    expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
-    expect(await allKeys()).toEqual(afterReplay);
-    const read = await reader.read('replay-key-b');
-    expect(read.kind === 'found' && read.body.toString()).toBe(body);
-    expect(await attached('m-new')).toEqual(digestsOf(webhookKeys));
-
-    // m-old is held by no key now; the reconciler frees it (a grace of 0: nothing is in progress here).
+    // m-old is held by no key now; the reconciler frees it (a grace of 0: nothing is in progress here), as it would
+    // if the message were never retried.
     expect(await context.get(ReferenceReconciler).reconcile(0)).toEqual({
       datumsChecked: 2,
       unheldAttachments: 2,
@@ -303,7 +299,39 @@ describe('RecordStore layout and reference counting', () => {
       danglingRecords: 0,
     });
     expect(await inspect.exists(keys.datum('m-old'), keys.datumRefs('m-old'))).toBe(0);
-    expect(await allKeys()).toEqual(afterReplay.filter((key) => !key.includes('m-old')));
+    expect(await allKeys()).toEqual(beforeReplay.filter((key) => !key.includes('m-old')));
+
+    // The redelivery finds the keys holding its datum already: nothing changes, the first body stays.
+    expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
+    const afterReplay = await allKeys();
+    expect(afterReplay).toEqual(beforeReplay.filter((key) => !key.includes('m-old')));
+    expect(await write(next, null, 'm-new')).toEqual({ applied: 2, stale: 0, foreign: [], journalTrimmed: 0 });
+    expect(await allKeys()).toEqual(afterReplay);
+    const read = await reader.read('replay-key-b');
+    expect(read.kind === 'found' && read.body.toString()).toBe(body);
+    expect(await attached('m-new')).toEqual(digestsOf(webhookKeys));
+  });
+
+  it('frees at once, on a replay, the body its first attempt left without releasing it', async () => {
+    const webhookKeys = ['released-key-a', 'released-key-b'];
+    await write(message(webhookKeys, large), null, 'm-left');
+    // The first attempt of m-next points the keys at its body and dies before releasing m-left.
+    const [etag, , attachedAt] = await client.attachDatum(
+      keys.datum('m-next'),
+      keys.datumRefs('m-next'),
+      JSON.stringify({ next: true }),
+      '"next"',
+      '0',
+      'next-attempt',
+      ...webhookKeys.map((key) => digester.digest(key)),
+    );
+    const args = ['set', 'acme', '', 'm-next', etag, '', '0', 'next-attempt', attachedAt, '60000', '0', '1'];
+    await applyRecordKeys(client, webhookKeys.map(recordKey), args);
+    expect(await inspect.exists(keys.datum('m-left'))).toBe(1);
+    // Its redelivery knows from the records what that attempt replaced, and releases it.
+    await write(message(webhookKeys, { next: true }), null, 'm-next');
+    expect(await inspect.exists(keys.datum('m-left'), keys.datumRefs('m-left'))).toBe(0);
+    expect(await attached('m-next')).toEqual(digestsOf(webhookKeys));
   });
 
   it('calls alongsideJournal once the keys are written, with their counts, and not when no key was written', async () => {
@@ -460,6 +488,140 @@ describe('RecordStore layout and reference counting', () => {
 });
 
 /** The write journal against a real Redis: bounded in bytes, the oldest entries dropped and counted. */
+/**
+ * A write whose journal entry fails after its keys were written (its master failing over, a WAIT timing out) is
+ * retried; the retry finds its keys written and must still tell the archive which datum each key held before, or a
+ * restore after a total loss of Redis could write that older datum back. The failure here is real: an ACL that
+ * lets the store's connection write records and bodies but not the journal's keys.
+ */
+describe('RecordStore replays name the endings their first attempt wrote', () => {
+  let redis: RedisServer;
+  let context: INestApplicationContext;
+  let store: RecordStore;
+  let journal: JournalStore;
+  let admin: Redis;
+  const digester = new WebhookKeyDigester(WEBHOOK_KEY_SECRET);
+  const large = { text: 'y'.repeat(1024) };
+
+  const set = (webhookKeys: string[], data: unknown, version?: number): RecordMessage => ({
+    op: 'set',
+    accountId: 'acme',
+    flowId: 'replay',
+    webhookKeys,
+    dataJson: JSON.stringify(data),
+    ...(version !== undefined && { version }),
+  });
+  const write = (record: RecordMessage, datumId: string) =>
+    store.write(record, { datumId, ttlSeconds: null, now: Date.now() });
+  /** Records, bodies and references only: journal keys (`sg:{journal...}`) answer NOPERM. */
+  const refuseJournal = () => admin.call('ACL', 'SETUSER', 'store', 'resetkeys', '~sg:[^{]*');
+  const allowJournal = () => admin.call('ACL', 'SETUSER', 'store', 'resetkeys', '~*');
+  /** Every journal entry of `datumId`, as the archive will read them. */
+  async function journaled(datumId: string) {
+    const drain = await journal.startDrain();
+    const entries = await Promise.all(
+      drain.shards.map(({ shard, until }) => (until === null ? Promise.resolve([]) : journal.read(shard, 1000, until))),
+    );
+    return entries.flat().filter((entry) => entry.datumId === datumId);
+  }
+  /** Writes `record` with its journal entry refused, as a failover would: the keys are written, the entry lost. */
+  async function firstAttemptLosesItsEntry(record: RecordMessage, datumId: string) {
+    await refuseJournal();
+    await expect(write(record, datumId)).rejects.toThrow(/NOPERM|permission/i);
+    await allowJournal();
+    expect(await journaled(datumId)).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    admin = new Redis(redis.url);
+    await admin.call('ACL', 'SETUSER', 'store', 'on', '>store-password', '~*', '&*', '+@all');
+    const storeUrl = redis.url.replace('redis://', 'redis://store:store-password@');
+    const config = loadConfig({
+      APP_ROLES: 'query',
+      REDIS_URL: storeUrl,
+      WEBHOOK_KEY_SECRET,
+      LOG_LEVEL: 'error',
+      // The journal is written only when an archive would drain it; nothing connects to this address.
+      MONGODB_URI: 'mongodb://127.0.0.1:9',
+    });
+    context = await (
+      await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()
+    ).init();
+    store = context.get(RecordStore);
+    journal = context.get(JournalStore);
+    const client = context.get<RedisClient>(getRedisConnectionToken());
+    if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+  });
+
+  beforeEach(() => admin.flushall());
+
+  afterAll(async () => {
+    await context?.close();
+    admin?.disconnect();
+    await redis?.destroy();
+  });
+
+  it('names the inline datum a single-key write replaced, when the first attempt lost its journal entry', async () => {
+    const key = 'replay-inline';
+    await write(set([key], 'old'), 'm-old');
+    await firstAttemptLosesItsEntry(set([key], 'new'), 'm-new');
+
+    expect(await write(set([key], 'new'), 'm-new')).toMatchObject({ applied: 1, stale: 0 });
+    const [entry] = await journaled('m-new');
+    expect(entry.keys).toEqual([expect.objectContaining({ digest: digester.digest(key), previous: 'm-old' })]);
+    expect(entry.ended).toEqual(['m-old']);
+  });
+
+  it('names the shared datum every key of a multi-key write left, and frees it once', async () => {
+    const webhookKeys = ['replay-shared-a', 'replay-shared-b'];
+    await write(set(webhookKeys, large), 'm-old-shared');
+    await firstAttemptLosesItsEntry(set(webhookKeys, { ...large, next: true }), 'm-new-shared');
+
+    await write(set(webhookKeys, { ...large, next: true }), 'm-new-shared');
+    const [entry] = await journaled('m-new-shared');
+    expect(
+      entry.keys.map(({ digest, previous }) => ({ digest, previous })).sort((a, b) => a.digest.localeCompare(b.digest)),
+    ).toEqual(
+      webhookKeys
+        .map((key) => ({ digest: digester.digest(key), previous: 'm-old-shared' }))
+        .sort((a, b) => a.digest.localeCompare(b.digest)),
+    );
+    expect(entry.ended).toEqual(['m-old-shared']);
+    expect(await admin.exists('sg:d:{m-old-shared}', 'sg:r:{m-old-shared}')).toBe(0);
+  });
+
+  it('names the datum a versioned delete removed when its replay finds its own tombstone', async () => {
+    const key = 'replay-delete';
+    await write(set([key], 'v1', 1), 'm-v1');
+    const remove: RecordMessage = { op: 'delete', accountId: 'acme', flowId: 'replay', webhookKeys: [key], version: 2 };
+    await firstAttemptLosesItsEntry(remove, 'm-delete');
+
+    // Its own tombstone: kept (not stale for its equal version), and the ending named again.
+    expect(await write(remove, 'm-delete')).toMatchObject({ applied: 1, stale: 0 });
+    const [entry] = await journaled('m-delete');
+    expect(entry.op).toBe('delete');
+    expect(entry.keys).toEqual([expect.objectContaining({ digest: digester.digest(key), previous: 'm-v1' })]);
+    expect(entry.ended).toEqual(['m-v1']);
+    // Another delete of the same version is still stale, and a later versionless delete names no ending.
+    expect(await write(remove, 'm-delete-again')).toMatchObject({ applied: 0, stale: 1 });
+    const unversioned: RecordMessage = { ...remove, version: undefined };
+    await write(unversioned, 'm-delete-unversioned');
+    const [later] = await journaled('m-delete-unversioned');
+    expect(later.keys.map(({ previous }) => previous)).toEqual(['']);
+    expect(later.ended).toEqual([]);
+  });
+
+  it('names nothing for a write that replaced nothing', async () => {
+    const key = 'replay-fresh';
+    await firstAttemptLosesItsEntry(set([key], 'first'), 'm-first');
+    await write(set([key], 'first'), 'm-first');
+    const [entry] = await journaled('m-first');
+    expect(entry.keys.map(({ previous }) => previous)).toEqual(['']);
+    expect(entry.ended).toEqual([]);
+  });
+});
+
 describe('JournalStore bound', () => {
   let redis: RedisServer;
   let client: Redis;

@@ -438,25 +438,29 @@ export class RecordStore {
       const mask = masks[index] ? { mask: masks[index] } : {};
       const ownAttachmentUnused = result !== 'applied' && result !== 'held';
       if (ownAttachmentUnused && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
+      // The datum this write ended for the key, named again by a replay whose first attempt applied it (the
+      // script's `p`): its journal entry may have failed after the keys were written.
+      const ending = (heldUnder: string, previousDigest: string) => {
+        outcome.applied.push({
+          digest: heldUnder,
+          previous,
+          ...(previous !== '' && previousDigest !== heldUnder && { previousUnder: previousDigest }),
+          ...(heldUnder === digest && mask),
+        });
+        if (previous === '') return;
+        if (previousToken !== '') release(previous, `${previousDigest}|${previousToken}`);
+        if (previousInline === '1') outcome.ended.push(previous);
+      };
       if (result === 'kept' || result === 'held') {
         outcome.kept++;
         // Kept under the record that holds it, an older secret's during a rotation: the journal names that one.
-        const heldUnder = digests[index][Number(previousAt)] ?? digest;
-        outcome.applied.push({ digest: heldUnder, previous: '', ...(heldUnder === digest && mask) });
+        const [heldAt, endedAt = heldAt] = previousAt.split(':');
+        ending(digests[index][Number(heldAt)] ?? digest, digests[index][Number(endedAt)] ?? digest);
       } else if (result === 'stale') outcome.stale++;
       else if (result === 'tombstoned') outcome.tombstoned++;
       else if (result === 'foreign') outcome.foreign.push(digest);
-      if (result !== 'applied') return;
       // The key held `previous` under this digest: an older secret's when this write moved it to the newest.
-      const previousDigest = digests[index][Number(previousAt)];
-      outcome.applied.push({
-        digest,
-        previous,
-        ...(previousDigest !== digest && { previousUnder: previousDigest }),
-        ...mask,
-      });
-      if (previousToken !== '') release(previous, `${previousDigest}|${previousToken}`);
-      if (previousInline === '1') outcome.ended.push(previous);
+      if (result === 'applied') ending(digest, digests[index][Number(previousAt)]);
     });
     const released = [...releases];
     const freed = await Promise.all(

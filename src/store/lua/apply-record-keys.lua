@@ -15,6 +15,12 @@
 --            z = time of a delete: the record is then a tombstone holding only a, z, v (a versioned delete) and s,
 --            h = the key's mask (WebhookKeyDigester): what the re-key job needs to move the record to a newer
 --                secret; on data and tombstones alike
+--            p = what the write that made this record replaced, so that a replay of that write can name it again
+--                (its journal entry may have failed after the keys were written: a failover, a WAIT timing out):
+--                '<writer>|<inline>|<at>|<token>|<previous>', with <writer> the id of the delete message on a
+--                tombstone ('' on data: the record's `d`), <inline> '1' when <previous> lived in the record,
+--                <at> which of the key's records held it (as previousAt below), <token> its attachment when shared.
+--                Only when the write replaced a datum; it lives as long as the record
 -- ARGV (ARGV[1] to ARGV[14] the same for every key)
 -- ARGV[1]  'set', 'delete', 'restore' (a set that only fills an absent key or one holding an older version), or
 --          'erase' (the account's erasure: removes the record, tombstone or marker of this account, leaving nothing)
@@ -41,8 +47,9 @@
 -- Returns, for each key (each group of ARGV[12] records), five entries
 -- {outcome, previous, previousToken, previousInline, previousAt}:
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
---                  or a delete without a version found a tombstone, which stays); 'held' (the key holds this datum
---                  under this attempt's own attachment: the same call ran before and its reply was lost);
+--                  or a delete found the tombstone it left before, or, without a version, another delete's, which
+--                  stays); 'held' (the key holds this datum under this attempt's own attachment: the same call ran
+--                  before and its reply was lost);
 --                  'stale' (older version, a tombstone's version or newer, for restore: not older, for a redrive:
 --                  data sent after it); 'foreign';
 --                  'tombstoned' (restore only: the key was deleted with a version, and stays so)
@@ -51,6 +58,9 @@
 --   previousInline '1' when `previous` lived in this record (so this write ended it), else '0'
 --   previousAt     which of the key's records held `previous`, or for a refused key the record it holds (0 for
 --                  the newest secret's), '0' when none
+--   For 'kept' and 'held' (not for a restore), when the key's record was made by this very message and its write
+--   replaced a datum (`p`), `previous`, `previousToken` and `previousInline` name that datum again, and `previousAt`
+--   is '<heldAt>:<previousAt>': the record holding this message's write, and the one that held `previous`.
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[13] or '', ARGV[14] == '1'
 
@@ -63,7 +73,15 @@ if ARGV[9] ~= '' and now() - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
   return redis.error_reply('ATTACHMENT_EXPIRED the shared body was attached too long ago; apply the message again')
 end
 
-local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, storedSentAt)
+-- The id of the message whose write made a record, from its `p` (nil without one).
+local function replacedBy(replaced, storedDatum)
+  if not replaced then return nil end
+  local writer = string.match(replaced, '^([^|]*)|')
+  if writer == '' then return storedDatum end
+  return writer
+end
+
+local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, storedSentAt, storedReplaced)
   if op == 'erase' then
     if not owner then return 'stale' end
     if owner ~= account then return 'foreign' end
@@ -85,6 +103,8 @@ local function guard(owner, storedVersion, storedDatum, storedToken, deletedAt, 
   end
   if deletedAt then
     if op == 'restore' then return 'tombstoned' end
+    -- This very delete ran before (its reply or its journal entry lost): the key is as it left it.
+    if op == 'delete' and replacedBy(storedReplaced) == datum then return 'kept' end
     if sentLater then return 'stale' end
     if version ~= '' and storedVersion and tonumber(version) <= tonumber(storedVersion) then return 'stale' end
     -- A delete without a version over a tombstone leaves it: the key stays deleted, and the tombstone still guards it.
@@ -128,7 +148,8 @@ local function recordFields()
   return setFields
 end
 
-local function write(key, existed, mask)
+-- `replaced` is the record's `p` ('' when the write replaced no datum, and always for a restore).
+local function write(key, existed, mask, replaced)
   if op == 'erase' then return end
   if op == 'delete' then
     if tombstoneTtl ~= '0' and (version ~= '' or existed) then
@@ -136,18 +157,25 @@ local function write(key, existed, mask)
       if version ~= '' then redis.call('HSET', key, 'v', version) end
       if sentAt ~= '' then redis.call('HSET', key, 's', sentAt) end
       if mask ~= '' then redis.call('HSET', key, 'h', mask) end
+      if replaced ~= '' then redis.call('HSET', key, 'p', datum .. replaced) end
       redis.call('PEXPIRE', key, tombstoneTtl)
     end
     return
   end
   local fields = recordFields()
-  local count = #fields
+  local base = #fields
+  local count = base
+  -- The fields that differ per key, added for this HSET and taken off again for the next key.
   if mask ~= '' then
-    -- The one field that differs per key, added for this HSET and taken off again for the next key.
     fields[count + 1], fields[count + 2] = 'h', mask
+    count = count + 2
   end
-  redis.call('HSET', key, unpack(fields))
-  fields[count + 1], fields[count + 2] = nil, nil
+  if replaced ~= '' then
+    fields[count + 1], fields[count + 2] = 'p', replaced
+    count = count + 2
+  end
+  redis.call('HSET', key, unpack(fields, 1, count))
+  for index = base + 1, count do fields[index] = nil end
   if ARGV[7] ~= '0' then redis.call('PEXPIREAT', key, ARGV[7]) end
 end
 
@@ -158,12 +186,22 @@ local function apply(first)
   local last = first + recordsPerKey - 1
   local current, currentAt = {}, 0
   for index = first, last do
-    current = redis.call('HMGET', KEYS[index], 'a', 'v', 'd', 't', 'z', 'b', 's')
+    current = redis.call('HMGET', KEYS[index], 'a', 'v', 'd', 't', 'z', 'b', 's', 'p')
     currentAt = index - first
     if current[1] then break end
   end
   if not current[1] then currentAt = 0 end
-  local refused = guard(current[1], current[2], current[3], current[4], current[5], current[7])
+  local refused = guard(current[1], current[2], current[3], current[4], current[5], current[7], current[8])
+  if refused == 'kept' or refused == 'held' then
+    -- A replay of this very message's write names what that write replaced again (when it replaced anything),
+    -- since its journal entry may never have been written.
+    if op ~= 'restore' and current[8] and replacedBy(current[8], current[3]) == datum then
+      local inline, at, replacedToken, replaced = string.match(current[8], '^[^|]*|(%d)|(%d+)|([^|]*)|(.*)$')
+      -- `at` counted the records of the write's own attempt; a secret listed since in front moved them all along.
+      local previousAt = math.min(currentAt + tonumber(at), recordsPerKey - 1)
+      return refused, replaced, replacedToken, inline, currentAt .. ':' .. previousAt
+    end
+  end
   -- A refused key stays where it is: `previousAt` says under which secret's record (what the journal must name).
   if refused then return refused, '', '', '0', tostring(currentAt) end
   local previous, previousToken, previousInline = current[3] or '', current[4] or '', '0'
@@ -174,7 +212,11 @@ local function apply(first)
   -- one record. A shared body they pointed at keeps their attachment until the reconciler's grace has passed.
   -- None of them exists when none has an owner (every record is written with one): nothing to delete then.
   if current[1] then redis.call('DEL', unpack(KEYS, first, last)) end
-  write(KEYS[first], existed, ARGV[14 + (first - 1) / recordsPerKey + 1] or '')
+  local replaced = ''
+  if existed and op ~= 'restore' then
+    replaced = '|' .. previousInline .. '|' .. currentAt .. '|' .. previousToken .. '|' .. previous
+  end
+  write(KEYS[first], existed, ARGV[14 + (first - 1) / recordsPerKey + 1] or '', replaced)
   return 'applied', previous, previousToken, previousInline, tostring(currentAt)
 end
 
