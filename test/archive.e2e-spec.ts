@@ -385,6 +385,41 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     expect(restored.body).toMatchObject({ policiesRestored: 0 });
   });
 
+  it('restores a key whose datum was written again by a replay after a later write or a delete ended it', async () => {
+    const { inspect } = harness().redis;
+    const layout = new KeyLayout('sg:');
+    const [replaced, deleted] = ['replayed-over-key', 'replayed-after-delete-key'];
+    const set = (key: string, flowId: string, data: string): RecordMessage => ({
+      op: 'set',
+      accountId: 'replayer',
+      flowId,
+      webhookKeys: [key],
+      dataJson: JSON.stringify(data),
+    });
+    // Flow a writes, flow b overwrites, then a's message is delivered again (its SQS delete was lost): Redis holds
+    // a's datum again. The archive learns that b ended it, and that the replay ended b's.
+    await write(first, set(replaced, 'a', 'one'), 'replayed-a', null);
+    await write(first, set(replaced, 'b', 'two'), 'replayed-b', null);
+    await write(first, set(replaced, 'a', 'one'), 'replayed-a', null);
+    // Written, deleted without a version (the datum ends as a whole), then written again by its replay.
+    await write(first, set(deleted, 'a', 'three'), 'replayed-c', null);
+    await write(first, { op: 'delete', accountId: 'replayer', flowId: 'a', webhookKeys: [deleted] }, 'replayed-delete');
+    await write(first, set(deleted, 'a', 'three'), 'replayed-c', null);
+    expect((await runToEnd(first)).status).toBe('succeeded');
+
+    // Both keys lost from Redis: a restore writes back what they held.
+    await inspect.del(...[replaced, deleted].map((key) => layout.record(digester.digest(key))));
+    const answer = await admin(second).post('/restore', { accountId: 'replayer' });
+    expect(answer.body).toMatchObject({ restored: 2 });
+    for (const [key, data] of [
+      [replaced, 'one'],
+      [deleted, 'three'],
+    ]) {
+      const read = await request(first.url).get('/v1/data').set('x-webhook-key', key);
+      expect({ key, status: read.status, data: read.body.data }).toEqual({ key, status: 200, data });
+    }
+  });
+
   it('answers 503 on every archive route when MONGODB_URI is not set', async () => {
     // An empty MONGODB_URI is an unset one.
     const off = await startTestApp(harness().env({ APP_ROLES: 'admin,scheduler', MONGODB_URI: '' }));

@@ -53,6 +53,8 @@ describe('journalWrites', () => {
               body: BODY,
               keys: ['digest-a', 'digest-b'],
             },
+            // Both keys held it when it was written: a later ending of either wins, an earlier one does not.
+            $max: { 'heldKeys.digest-a': new Date(STORED_AT), 'heldKeys.digest-b': new Date(STORED_AT) },
             $setOnInsert: { firstArchivedAt: NOW, deleted: false, deletedAt: null, replacedAt: null },
           },
           upsert: true,
@@ -74,19 +76,29 @@ describe('journalWrites', () => {
   });
 
   /** An ending as an upsert: on a document that may not exist yet, with the defaults a datum's upsert sets. */
-  const ending = (datumId: string, $set: Record<string, unknown>, defaults: Record<string, unknown>) => ({
+  const ending = (
+    datumId: string,
+    $set: Record<string, unknown>,
+    defaults: Record<string, unknown>,
+    $max?: Record<string, Date>,
+  ) => ({
     updateOne: {
       filter: { _id: datumId },
-      update: { $set, $setOnInsert: { accountId: 'acme', firstArchivedAt: NOW, ...defaults } },
+      update: { $set, $setOnInsert: { accountId: 'acme', firstArchivedAt: NOW, ...defaults }, ...($max && { $max }) },
       upsert: true,
     },
   });
+  /** A key's ending: its time by $max (the latest ending counts), its reason set. */
+  const keyEnding = (datumId: string, digest: string, reason: string, defaults: Record<string, unknown>) =>
+    ending(datumId, { [`endedKeys.${digest}.reason`]: reason }, defaults, {
+      [`endedKeys.${digest}.at`]: new Date(STORED_AT),
+    });
 
   it('records, after the datums, which keys of older datums were overwritten and which datums ended', () => {
     const { endings } = journalWrites([entry()], NOW);
     const unended = { deleted: false, deletedAt: null, replacedAt: null };
     expect(endings).toEqual([
-      ending('datum-1', { 'endedKeys.digest-a': { at: new Date(STORED_AT), reason: 'replaced' } }, unended),
+      keyEnding('datum-1', 'digest-a', 'replaced', unended),
       ending('datum-1', { replacedAt: new Date(STORED_AT) }, { deleted: false, deletedAt: null }),
     ]);
   });
@@ -102,11 +114,7 @@ describe('journalWrites', () => {
     const { datums, endings } = journalWrites([deleted], NOW);
     expect(datums).toEqual([]);
     expect(endings).toEqual([
-      ending(
-        'datum-2',
-        { 'endedKeys.digest-a': { at: new Date(STORED_AT), reason: 'deleted' } },
-        { deleted: false, deletedAt: null, replacedAt: null },
-      ),
+      keyEnding('datum-2', 'digest-a', 'deleted', { deleted: false, deletedAt: null, replacedAt: null }),
       ending('datum-2', { deleted: true, deletedAt: new Date(STORED_AT) }, { replacedAt: null }),
     ]);
   });
@@ -116,7 +124,10 @@ describe('journalWrites', () => {
     expect(journalWrites([moved], NOW).endings[0]).toMatchObject({
       updateOne: {
         filter: { _id: 'datum-1' },
-        update: { $set: { 'endedKeys.digest-old': { at: new Date(STORED_AT), reason: 'replaced' } } },
+        update: {
+          $set: { 'endedKeys.digest-old.reason': 'replaced' },
+          $max: { 'endedKeys.digest-old.at': new Date(STORED_AT) },
+        },
       },
     });
   });
@@ -133,9 +144,30 @@ describe('snapshotWrites', () => {
       [{ datumId: 'datum-2', body: BODY, digests: ['digest-a'], masks: [''], expiresAt: EXPIRES_AT }],
       NOW,
     );
-    expect(writes).toEqual(
-      journalWrites([entry({ keys: [{ digest: 'digest-a', previous: '' }], ended: [] })], NOW).datums,
-    );
+    expect(writes).toEqual([
+      {
+        updateOne: {
+          filter: { _id: 'datum-2' },
+          update: {
+            $set: {
+              accountId: 'acme',
+              flowId: 'orders',
+              version: 4,
+              storedAt: new Date(STORED_AT),
+              expiresAt: new Date(EXPIRES_AT),
+              body: BODY,
+              keys: ['digest-a'],
+              // Found live: not ended as a whole, whatever an ending copied before said (it was written again).
+              deleted: false,
+              deletedAt: null,
+              replacedAt: null,
+            },
+            $setOnInsert: { firstArchivedAt: NOW },
+          },
+          upsert: true,
+        },
+      },
+    ]);
   });
 
   it('sets the mask of each key that has one, key by key, so masks written before stay', () => {
@@ -185,9 +217,33 @@ describe('restorableKeys', () => {
     const record = {
       keys: ['digest-a', 'digest-b', 'digest-c'],
       endedKeys: { 'digest-b': { at: NOW, reason: 'deleted' as const } },
+      deleted: false,
+      deletedAt: null,
     };
     expect(restorableKeys(record)).toEqual({ restorable: ['digest-a', 'digest-c'], ended: 1 });
-    expect(restorableKeys({ keys: ['digest-a'] })).toEqual({ restorable: ['digest-a'], ended: 0 });
+    expect(restorableKeys({ keys: ['digest-a'], deleted: false, deletedAt: null })).toEqual({
+      restorable: ['digest-a'],
+      ended: 0,
+    });
+  });
+
+  it('offers a key that held the datum again after its ending, and only then', () => {
+    const before = new Date(NOW.getTime() - 1000);
+    const after = new Date(NOW.getTime() + 1000);
+    const record = (held: Date) => ({
+      keys: ['digest-a'],
+      endedKeys: { 'digest-a': { at: NOW, reason: 'replaced' as const } },
+      heldKeys: { 'digest-a': held },
+      deleted: false,
+      deletedAt: null,
+    });
+    expect(restorableKeys(record(after)).restorable).toEqual(['digest-a']);
+    expect(restorableKeys(record(before)).restorable).toEqual([]);
+    // Held at the very time of its ending: the ending came from a later write (or the same instant): ended.
+    expect(restorableKeys(record(NOW)).restorable).toEqual([]);
+    // A datum deleted as a whole ends every key at deletedAt, also one without an ending of its own.
+    const deleted = { keys: ['digest-a', 'digest-b'], heldKeys: { 'digest-b': after }, deleted: true, deletedAt: NOW };
+    expect(restorableKeys(deleted)).toEqual({ restorable: ['digest-b'], ended: 1 });
   });
 });
 
@@ -198,13 +254,14 @@ describe('rekeyWrite', () => {
   const at = new Date('2026-11-30T10:00:00Z');
   const now = new Date('2026-11-30T12:00:00Z');
 
-  it('renames every key with a mask to the newest secret, in keys, masks and endings alike', () => {
+  it('renames every key with a mask to the newest secret, in keys, masks, endings and holds alike', () => {
     const { write, unmovable } = rekeyWrite(
       {
         _id: 'datum-1',
         keys: [live.digests[0], ended.digests[0]],
         masks: { [live.digests[0]]: live.mask, [ended.digests[0]]: ended.mask },
         endedKeys: { [ended.digests[0]]: { at, reason: 'replaced' } },
+        heldKeys: { [live.digests[0]]: at },
         deleted: false,
         expiresAt: null,
       },
@@ -222,11 +279,13 @@ describe('rekeyWrite', () => {
             [`masks.${newest('wh-live').digests[0]}`]: newest('wh-live').mask,
             [`masks.${newest('wh-ended').digests[0]}`]: newest('wh-ended').mask,
             [`endedKeys.${newest('wh-ended').digests[0]}`]: { at, reason: 'replaced' },
+            [`heldKeys.${newest('wh-live').digests[0]}`]: at,
           },
           $unset: {
             [`masks.${live.digests[0]}`]: '',
             [`masks.${ended.digests[0]}`]: '',
             [`endedKeys.${ended.digests[0]}`]: '',
+            [`heldKeys.${live.digests[0]}`]: '',
           },
         },
       },

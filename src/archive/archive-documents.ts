@@ -3,7 +3,7 @@ import { JournalEntry } from '../store/journal-store';
 import { WebhookKeyDigester } from '../store/key-layout';
 import { StoredDatum } from '../store/record-store';
 import { TtlPolicy } from '../store/ttl-policy-store';
-import { ArchivedPolicy, ArchivedRecord } from './archive.schemas';
+import { ArchivedPolicy, ArchivedRecord, KeyEnding } from './archive.schemas';
 
 /** Driver-level operations: the repository sends them without mongoose's casting (they are built typed here). */
 export type RecordWrite = mongo.AnyBulkWriteOperation<ArchivedRecord>;
@@ -41,6 +41,10 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
           now,
           // The masks the writer knew: a key whose record Redis loses before any snapshot stays movable by re-key.
           Object.fromEntries(entry.keys.flatMap(({ digest, mask }) => (mask ? [[`masks.${digest}`, mask]] : []))),
+          heldSince(
+            entry.keys.map(({ digest }) => digest),
+            at,
+          ),
         ),
       );
     }
@@ -48,7 +52,7 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
       if (previous === '') continue;
       // The archived datum names the key by the digest it held it under, an older secret's after a rotation.
       const endedKey = `endedKeys.${previousUnder ?? digest}`;
-      endings.push(upsertEnding(previous, entry.accountId, { [endedKey]: { at, reason } }, now));
+      endings.push(upsertKeyEnding(previous, entry.accountId, endedKey, { at, reason }, now));
     }
     for (const ended of entry.ended) {
       const update = entry.op === 'delete' ? { deleted: true, deletedAt: at } : { replacedAt: at };
@@ -58,7 +62,12 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
   return { datums, endings };
 }
 
-/** The upserts that make the archive hold every datum Redis holds now, with the keys that point at it now. */
+/**
+ * The upserts that make the archive hold every datum Redis holds now, with the keys that point at it now. What the
+ * snapshot finds live is not ended as a whole, whatever an ending copied earlier said (a replay of its message wrote
+ * it again since): `deleted` and `replacedAt` are cleared (no change on a document that was never ended, so a second
+ * run still changes nothing). Which keys hold it again after their own ending is the journal's to say (`heldKeys`).
+ */
 export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] {
   return datums.map((datum) => {
     const fields = describeBody(datum.body);
@@ -69,6 +78,9 @@ export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] 
         expiresAt: datum.expiresAt === null ? null : new Date(datum.expiresAt),
         body: datum.body,
         keys: datum.digests,
+        deleted: false,
+        deletedAt: null,
+        replacedAt: null,
       },
       now,
       maskUpdates(datum),
@@ -76,10 +88,16 @@ export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] 
   });
 }
 
+/** `heldKeys.<digest>` of every key, for `$max`: the latest time a key is known to hold the datum wins. */
+function heldSince(digests: string[], at: Date): Record<string, Date> {
+  return Object.fromEntries(digests.map((digest) => [`heldKeys.${digest}`, at]));
+}
+
 type DatumFields = Pick<
   ArchivedRecord,
   'accountId' | 'flowId' | 'version' | 'storedAt' | 'expiresAt' | 'body' | 'keys'
->;
+> &
+  Partial<Pick<ArchivedRecord, 'deleted' | 'deletedAt' | 'replacedAt'>>;
 
 /**
  * `masks.<digest>` of every key with a mask: set key by key, so that masks of keys a journal entry named (it
@@ -93,13 +111,22 @@ function maskUpdates(datum: StoredDatum): Record<string, string> {
   return updates;
 }
 
-function upsertDatum(datumId: string, fields: DatumFields, now: Date, masks: Record<string, string> = {}): RecordWrite {
+function upsertDatum(
+  datumId: string,
+  fields: DatumFields,
+  now: Date,
+  masks: Record<string, string>,
+  held: Record<string, Date> = {},
+): RecordWrite {
+  const defaults: Record<string, unknown> = { firstArchivedAt: now, deleted: false, deletedAt: null, replacedAt: null };
+  for (const field of Object.keys(fields)) delete defaults[field];
   return {
     updateOne: {
       filter: { _id: datumId },
       update: {
         $set: { ...fields, ...masks },
-        $setOnInsert: { firstArchivedAt: now, deleted: false, deletedAt: null, replacedAt: null },
+        ...(Object.keys(held).length > 0 && { $max: held }),
+        $setOnInsert: defaults,
       },
       upsert: true,
     },
@@ -111,7 +138,13 @@ function upsertDatum(datumId: string, fields: DatumFields, now: Date, masks: Rec
  * account (a key's datums are all of the account owning the key, so an erasure finds it) and the defaults that
  * upsert would have set, except the fields being set here.
  */
-function upsertEnding(datumId: string, accountId: string, ending: Record<string, unknown>, now: Date): RecordWrite {
+function upsertEnding(
+  datumId: string,
+  accountId: string,
+  ending: Record<string, unknown>,
+  now: Date,
+  latest: Record<string, Date> = {},
+): RecordWrite {
   const defaults: Record<string, unknown> = {
     accountId,
     firstArchivedAt: now,
@@ -120,9 +153,19 @@ function upsertEnding(datumId: string, accountId: string, ending: Record<string,
     replacedAt: null,
   };
   for (const field of Object.keys(ending)) delete defaults[field];
-  return {
-    updateOne: { filter: { _id: datumId }, update: { $set: ending, $setOnInsert: defaults }, upsert: true },
-  };
+  const update = { $set: ending, $setOnInsert: defaults, ...(Object.keys(latest).length > 0 && { $max: latest }) };
+  return { updateOne: { filter: { _id: datumId }, update, upsert: true } };
+}
+
+/**
+ * The ending of one key of an archived datum: its time by `$max` (a key can end, hold the datum again after a
+ * replay, and end again; the shards come in any order, and the latest ending is the one that counts against
+ * `heldKeys`), its reason as the last one copied says.
+ */
+function upsertKeyEnding(datumId: string, accountId: string, endedKey: string, ending: KeyEnding, now: Date) {
+  return upsertEnding(datumId, accountId, { [`${endedKey}.reason`]: ending.reason }, now, {
+    [`${endedKey}.at`]: ending.at,
+  });
 }
 
 /** The metadata of a stored document (the JSON that GET /v1/data answers). */
@@ -158,13 +201,24 @@ export function policyWrite(policy: TtlPolicy): AnyBulkWriteOperation<ArchivedPo
   };
 }
 
-/** Which keys of an archived datum a restore may write back: those no later write overwrote or deleted. */
-export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys'>): {
+/**
+ * Which keys of an archived datum a restore may write back: those no later write overwrote or deleted, or that held
+ * it again after their last ending (a replay of its message after a write of another flow: `heldKeys` later than the
+ * ending). A datum deleted as a whole counts as an ending of every key at `deletedAt`.
+ */
+export function restorableKeys(
+  record: Pick<ArchivedRecord, 'keys' | 'endedKeys' | 'heldKeys' | 'deleted' | 'deletedAt'>,
+): {
   restorable: string[];
   ended: number;
 } {
   const ended = record.endedKeys ?? {};
-  const restorable = record.keys.filter((digest) => ended[digest] === undefined);
+  const held = record.heldKeys ?? {};
+  const deletedAt = record.deleted ? (record.deletedAt?.getTime() ?? Infinity) : -Infinity;
+  const restorable = record.keys.filter((digest) => {
+    const endedAt = Math.max(ended[digest]?.at.getTime() ?? -Infinity, deletedAt);
+    return endedAt === -Infinity || (held[digest]?.getTime() ?? -Infinity) > endedAt;
+  });
   return { restorable, ended: record.keys.length - restorable.length };
 }
 
@@ -172,7 +226,10 @@ export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys'
  * The fields of an archived datum that re-key reads. `keys` is missing on a document that only records an ending
  * (archive-documents' upsertEnding: the datum itself never reached the archive).
  */
-export type RekeyedFields = Pick<ArchivedRecord, '_id' | 'masks' | 'endedKeys' | 'deleted' | 'expiresAt'> & {
+export type RekeyedFields = Pick<
+  ArchivedRecord,
+  '_id' | 'masks' | 'endedKeys' | 'heldKeys' | 'deleted' | 'expiresAt'
+> & {
   keys?: string[];
 };
 
@@ -194,6 +251,10 @@ export function rekeyWrite(
   const keys = record.keys ?? [];
   const masks = record.masks ?? {};
   const ended = record.endedKeys ?? {};
+  const held = record.heldKeys ?? {};
+  const writtenBack = new Set(
+    restorableKeys({ keys, endedKeys: ended, heldKeys: held, deleted: false, deletedAt: null }).restorable,
+  );
   const restorable =
     !record.deleted && (record.expiresAt === null || record.expiresAt === undefined || record.expiresAt > now);
   const renamed = new Map<string, string>();
@@ -204,7 +265,7 @@ export function rekeyWrite(
     const mask = masks[digest];
     const unmasked = mask === undefined ? null : digester.unmask(digest, mask);
     if (unmasked === null) {
-      if (restorable && keys.includes(digest) && ended[digest] === undefined) unmovable++;
+      if (restorable && writtenBack.has(digest)) unmovable++;
       continue;
     }
     if (unmasked.secretIndex === 0) continue;
@@ -215,6 +276,10 @@ export function rekeyWrite(
     if (ended[digest] !== undefined) {
       unset[`endedKeys.${digest}`] = '';
       set[`endedKeys.${newest.digest}`] = ended[digest];
+    }
+    if (held[digest] !== undefined) {
+      unset[`heldKeys.${digest}`] = '';
+      set[`heldKeys.${newest.digest}`] = held[digest];
     }
   }
   // Masks of digests the datum no longer names (a snapshot replaced `keys` with the digests live now, the newest

@@ -47,14 +47,11 @@ export class ArchiveRestorer {
     };
     const now = Date.now();
     for await (const record of this.archive.records$(filter)) {
-      if (record.deleted) {
-        counts.skippedDeleted += record.keys.length;
-        continue;
-      }
       if (record.expiresAt !== null && record.expiresAt.getTime() <= now) {
         counts.skippedExpired += record.keys.length;
         continue;
       }
+      // A deleted datum too: a key that held it again after the delete (a replay of its message) is written back.
       const { restorable, ended } = restorableKeys(record);
       counts.skippedDeleted += ended;
       if (restorable.length === 0) continue;

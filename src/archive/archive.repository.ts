@@ -127,10 +127,10 @@ export class ArchiveRepository {
     return { records: records.deletedCount, policies: policies.deletedCount };
   }
 
-  /** Every archived datum's keys, masks and endings (what re-key reads), in batches. */
+  /** Every archived datum's keys, masks, endings and holds (what re-key reads), in batches. */
   rekeyedFields$(): AsyncIterable<RekeyedFields> {
     return this.records
-      .find({}, { keys: 1, masks: 1, endedKeys: 1, deleted: 1, expiresAt: 1 })
+      .find({}, { keys: 1, masks: 1, endedKeys: 1, heldKeys: 1, deleted: 1, expiresAt: 1 })
       .batchSize(CURSOR_BATCH)
       .lean<RekeyedFields>()
       .cursor();

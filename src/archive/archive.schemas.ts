@@ -22,8 +22,17 @@ export interface ArchivedRecord {
    * document's keys to the newest secret by. Written by every run's snapshot; absent for a key never snapshotted.
    */
   masks?: Record<string, string>;
-  /** digest → when the key was overwritten by a later write or deleted. */
+  /**
+   * digest → when the key was overwritten by a later write or deleted: the latest such time the archive learned of
+   * (`$max`: the journal's shards are copied in any order).
+   */
   endedKeys?: Record<string, KeyEnding>;
+  /**
+   * digest → the latest time a journaled write put the key on this datum (`$max`), also a replay that wrote it again
+   * after a later write of another flow or a delete had ended it: a key whose ending is older than that holds the
+   * datum again, and restore writes it back.
+   */
+  heldKeys?: Record<string, Date>;
   /** Set when a delete removed the datum's last key. */
   deleted: boolean;
   deletedAt: Date | null;
@@ -73,6 +82,7 @@ export const ArchivedRecordSchema = new Schema<ArchivedRecord>(
     keys: { type: [String], required: true },
     masks: { type: Schema.Types.Mixed, default: undefined },
     endedKeys: { type: Schema.Types.Mixed, default: undefined },
+    heldKeys: { type: Schema.Types.Mixed, default: undefined },
     deleted: { type: Boolean, default: false },
     deletedAt: { type: Date, default: null },
     replacedAt: { type: Date, default: null },
