@@ -3,7 +3,7 @@ import { ArchiveService } from '../archive/archive.service';
 import { DeadLetterService } from '../dead-letter/dead-letter.service';
 import { JOB_KIND } from '../jobs/job-kinds';
 import { JobContext, JobHandler, JobRunner } from '../jobs/job-runner';
-import { JobRecord, JobStore } from '../store/job-store';
+import { JobRecord } from '../store/job-store';
 import { ApiException } from '../common/api-exception';
 import { RecordStore } from '../store/record-store';
 import { TtlPolicyStore } from '../store/ttl-policy-store';
@@ -34,7 +34,6 @@ export class ErasureService implements JobHandler, OnModuleInit {
     private readonly archive: ArchiveService,
     private readonly deadLetters: DeadLetterService,
     private readonly runner: JobRunner,
-    private readonly jobs: JobStore,
   ) {}
 
   onModuleInit(): void {
@@ -43,14 +42,15 @@ export class ErasureService implements JobHandler, OnModuleInit {
 
   /**
    * 409 while a re-key runs (src/rekey): a record it renames while this walk passes could be missed, and stay.
-   * Check and start are two steps; docs/design.md, "Re-key", says what that leaves.
+   * Checked and recorded in one step (JobRunner.startExclusive).
    */
   async start(accountId: string): Promise<JobRecord> {
-    const rekey = (await this.jobs.running()).find(({ kind }) => kind === JOB_KIND.rekey);
-    if (rekey !== undefined) {
-      throw new ApiException(409, `A re-key is running (job ${rekey.jobId}); erase the account once it has finished`);
-    }
-    return this.runner.start(JOB_KIND.eraseAccount, { accountId }, { ...NOTHING_YET });
+    const outcome = await this.runner.startExclusive(JOB_KIND.eraseAccount, { accountId }, { ...NOTHING_YET }, [
+      JOB_KIND.rekey,
+    ]);
+    if ('started' in outcome) return outcome.started;
+    const rekey = outcome.excludedBy;
+    throw new ApiException(409, `A re-key is running (job ${rekey.jobId}); erase the account once it has finished`);
   }
 
   async run(job: JobRecord, context: JobContext): Promise<void> {

@@ -60,18 +60,27 @@ export class JobRunner implements OnApplicationBootstrap, OnApplicationShutdown 
     progress: Record<string, number>,
     plan: string[] = [],
   ): Promise<JobRecord> {
-    const job: JobRecord = {
-      jobId: randomUUID(),
-      kind,
-      status: 'running',
-      progress,
-      startedAt: new Date().toISOString(),
-      finishedAt: null,
-      params,
-    };
+    const job = newJob(kind, params, progress);
     await this.jobs.create(job, plan);
     await this.tryRun(job);
     return job;
+  }
+
+  /**
+   * Records and starts a new job unless a job of one of the `excluded` kinds is running (checked and recorded in
+   * one step). Returns the running job that excluded it instead.
+   */
+  async startExclusive(
+    kind: string,
+    params: Record<string, unknown>,
+    progress: Record<string, number>,
+    excluded: string[],
+  ): Promise<{ started: JobRecord } | { excludedBy: { jobId: string; kind: string } }> {
+    const job = newJob(kind, params, progress);
+    const excludedBy = await this.jobs.createExclusive(job, excluded);
+    if (excludedBy !== null) return { excludedBy };
+    await this.tryRun(job);
+    return { started: job };
   }
 
   onApplicationBootstrap(): void {
@@ -174,4 +183,16 @@ export class JobRunner implements OnApplicationBootstrap, OnApplicationShutdown 
 
 function leaseOf(job: JobRecord): string {
   return `job:${job.jobId}`;
+}
+
+function newJob(kind: string, params: Record<string, unknown>, progress: Record<string, number>): JobRecord {
+  return {
+    jobId: randomUUID(),
+    kind,
+    status: 'running',
+    progress,
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    params,
+  };
 }

@@ -3,7 +3,7 @@ import { ArchiveService } from '../archive/archive.service';
 import { ApiException } from '../common/api-exception';
 import { JOB_KIND } from '../jobs/job-kinds';
 import { JobContext, JobHandler, JobRunner } from '../jobs/job-runner';
-import { JobRecord, JobStore } from '../store/job-store';
+import { JobRecord } from '../store/job-store';
 import { WebhookKeyDigester } from '../store/key-layout';
 import { RecordScanPosition, RecordStore } from '../store/record-store';
 
@@ -44,7 +44,6 @@ export class RekeyService implements JobHandler, OnModuleInit {
   constructor(
     private readonly records: RecordStore,
     private readonly archive: ArchiveService,
-    private readonly jobs: JobStore,
     private readonly runner: JobRunner,
     private readonly digester: WebhookKeyDigester,
   ) {}
@@ -59,19 +58,19 @@ export class RekeyService implements JobHandler, OnModuleInit {
 
   /**
    * 409 while a re-key runs (two would only repeat each other's work) or an erasure does: a record the re-key
-   * renames while the erasure's walk passes could be missed by it. The check and the start are two steps, so two
-   * requests at the same instant could both pass; each job is still correct alone, and the erasure can be run again.
+   * renames while the erasure's walk passes could be missed by it. Checked and recorded in one step, so two requests
+   * at the same instant cannot both pass.
    */
   async start(): Promise<JobRecord> {
-    const running = (await this.jobs.running()).find(
-      ({ kind }) => kind === JOB_KIND.rekey || kind === JOB_KIND.eraseAccount,
-    );
-    if (running !== undefined) {
-      const what = running.kind === JOB_KIND.rekey ? 'A re-key' : 'An account erasure';
-      throw new ApiException(409, `${what} is running (job ${running.jobId}); start the re-key once it has finished`);
-    }
     const params: RekeyParams = { phase: 'records', position: { node: 0, cursor: '0' } };
-    return this.runner.start(JOB_KIND.rekey, { ...params }, { ...NOTHING_YET });
+    const outcome = await this.runner.startExclusive(JOB_KIND.rekey, { ...params }, { ...NOTHING_YET }, [
+      JOB_KIND.rekey,
+      JOB_KIND.eraseAccount,
+    ]);
+    if ('started' in outcome) return outcome.started;
+    const running = outcome.excludedBy;
+    const what = running.kind === JOB_KIND.rekey ? 'A re-key' : 'An account erasure';
+    throw new ApiException(409, `${what} is running (job ${running.jobId}); start the re-key once it has finished`);
   }
 
   async run(job: JobRecord, context: JobContext): Promise<void> {

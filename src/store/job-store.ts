@@ -1,7 +1,7 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Injectable } from '@nestjs/common';
 import { KeyLayout } from './key-layout';
-import { execTransaction, RedisClient } from './redis-client';
+import { defineStoreScripts, execTransaction, RedisClient } from './redis-client';
 import { redisUnavailable } from './redis-errors';
 
 export type JobStatus = 'running' | 'succeeded' | 'failed';
@@ -28,7 +28,9 @@ export class JobStore {
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
     private readonly keys: KeyLayout,
-  ) {}
+  ) {
+    defineStoreScripts(redis);
+  }
 
   /** Records a new job with its work list (kept apart from the record, which is read often and may be large). */
   async create(job: JobRecord, plan: string[] = []): Promise<void> {
@@ -36,12 +38,34 @@ export class JobStore {
       .multi()
       .set(this.keys.job(job.jobId), JSON.stringify(job))
       .zadd(this.keys.jobIndex(), Date.parse(job.startedAt), job.jobId)
-      .sadd(this.keys.runningJobs(), job.jobId);
+      .hset(this.keys.runningJobs(), job.jobId, job.kind);
     for (let start = 0; start < plan.length; start += 1000) {
       transaction.rpush(this.keys.jobPlan(job.jobId), ...plan.slice(start, start + 1000));
     }
     await execTransaction(transaction).catch(redisUnavailable);
     await this.prune().catch(redisUnavailable);
+  }
+
+  /**
+   * Records a new job (without a work list) unless a job of one of the `excluded` kinds is running, in one step
+   * (create-job.lua). Returns the running job that excluded it, or null when the job was recorded.
+   */
+  async createExclusive(job: JobRecord, excluded: string[]): Promise<{ jobId: string; kind: string } | null> {
+    const [blockerId, blockerKind] = await this.redis
+      .createJob(
+        this.keys.job(job.jobId),
+        this.keys.jobIndex(),
+        this.keys.runningJobs(),
+        job.jobId,
+        JSON.stringify(job),
+        String(Date.parse(job.startedAt)),
+        job.kind,
+        ...excluded,
+      )
+      .catch(redisUnavailable);
+    if (blockerId !== undefined) return { jobId: blockerId, kind: blockerKind };
+    await this.prune().catch(redisUnavailable);
+    return null;
   }
 
   async plan(jobId: string): Promise<string[]> {
@@ -63,7 +87,7 @@ export class JobStore {
   /** Saves a job's progress; a finished job leaves the running set in the same transaction. */
   async save(job: JobRecord): Promise<void> {
     const transaction = this.redis.multi().set(this.keys.job(job.jobId), JSON.stringify(job), 'XX');
-    if (job.status !== 'running') transaction.srem(this.keys.runningJobs(), job.jobId);
+    if (job.status !== 'running') transaction.hdel(this.keys.runningJobs(), job.jobId);
     await execTransaction(transaction).catch(redisUnavailable);
   }
 
@@ -84,7 +108,7 @@ export class JobStore {
    * FINISHED_JOBS_KEPT finished jobs.
    */
   async running(): Promise<JobRecord[]> {
-    const ids = await this.redis.smembers(this.keys.runningJobs()).catch(redisUnavailable);
+    const ids = await this.redis.hkeys(this.keys.runningJobs()).catch(redisUnavailable);
     return (await this.load(ids))
       .filter((job) => job.status === 'running')
       .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));

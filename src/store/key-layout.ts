@@ -28,7 +28,7 @@ import { createHmac, createSecretKey, hash, KeyObject } from 'node:crypto';
  *                         one hash tag so an entry and its place in the index change together (MULTI), also on a cluster
  * - `<p>{jobs}:index`     admin jobs by start time (sorted set); `<p>{jobs}:job:<jobId>` one job (string: JSON);
  *                         `<p>{jobs}:plan:<jobId>` its work list (list), `<p>{jobs}:done:<jobId>` what it did (set),
- *                         `<p>{jobs}:running` the ids of the jobs still running (set)
+ *                         `<p>{jobs}:active` the jobs still running (hash: id -> kind)
  * - `<p>lease:<name>`     a lease held by one process at a time (dead-letter walks, one running job each)
  * - `<p>audit`            the audit of admin changes (stream, newest last), trimmed by age and count
  * - `<p>miss:<minute>:<address>`  failed webhook-key reads from one client address in one minute (Unix minutes),
@@ -154,7 +154,7 @@ export class KeyLayout {
   }
 
   runningJobs(): string {
-    return `${this.prefix}{jobs}:running`;
+    return `${this.prefix}{jobs}:active`;
   }
 
   jobPlan(jobId: string): string {

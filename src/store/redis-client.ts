@@ -130,6 +130,7 @@ declare module 'ioredis' {
     acknowledgeJournal(journal: string, bytes: string, ...idsAndSizes: string[]): Result<number, Context>;
     acquireLock(lock: string, owner: string, ttlMs: string): Result<number, Context>;
     releaseLock(lock: string, owner: string): Result<number, Context>;
+    createJob(job: string, index: string, running: string, ...args: string[]): Result<string[], Context>;
     attachDatum(body: string, refs: string, ...args: string[]): Result<[string, string, string], Context>;
     releaseDatum(body: string, refs: string, ...attachments: string[]): Result<number, Context>;
     forgetDanglingRecord(record: string, datumId: string, token: string): Result<number, Context>;
@@ -146,6 +147,7 @@ const SCRIPTS = [
   { name: 'rekeyRecord', file: 'rekey-record.lua', numberOfKeys: 4 },
   { name: 'acquireLock', file: 'acquire-lock.lua', numberOfKeys: 1 },
   { name: 'releaseLock', file: 'release-lock.lua', numberOfKeys: 1 },
+  { name: 'createJob', file: 'create-job.lua', numberOfKeys: 3 },
 ] as const;
 
 /**
