@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RedisStatus } from '../store/redis-status';
-import { DegradedDetails, DependencyProbe, ReadinessProbe } from './dependency-probe';
+import { DegradedDetails, DependencyProbe, ProbeDownError, ReadinessProbe } from './dependency-probe';
 
 /**
  * Redis answers PING. On a cluster, also whether every master answers and says the cluster is ok: during a failover
@@ -17,6 +17,9 @@ export class RedisProbe implements DependencyProbe {
 
   async check(timeoutMs: number): Promise<void | DegradedDetails> {
     await this.redis.ping(timeoutMs);
+    // A configuration error, not an outage: said in the answer (it names no host, port or credential).
+    const misconfiguration = this.redis.misconfiguration();
+    if (misconfiguration !== null) throw new ProbeDownError(misconfiguration, { reason: misconfiguration });
     const trouble = await this.redis.clusterTrouble(timeoutMs / 2);
     if (trouble === null) return;
     return {

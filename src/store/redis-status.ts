@@ -24,6 +24,11 @@ const MEMORY_HEADROOM = 0.05;
 export class RedisStatus implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisStatus.name);
   private readonly waitReplicas: number;
+  /**
+   * REDIS_URL names a node of a Redis Cluster (`cluster_enabled:1`): a single-server client there gets MOVED for
+   * most keys, for ever. Checked at each connect; the readiness probe and the worker's write probe fail with it.
+   */
+  private misconfigured: string | null = null;
 
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
@@ -34,6 +39,20 @@ export class RedisStatus implements OnApplicationShutdown {
     // Without a listener ioredis writes every connection error to the console itself, once per reconnect attempt.
     // The readiness probe reports Redis down (at warn, once per change); the errors themselves go to debug.
     redis.on('error', (error: Error) => this.logger.debug(`Redis connection: ${error.message}`));
+    if (!(redis instanceof Cluster)) {
+      redis.on('ready', () => void this.checkNotClusterNode());
+      if (redis.status === 'ready') void this.checkNotClusterNode();
+    }
+  }
+
+  private async checkNotClusterNode(): Promise<void> {
+    const info = await this.redis.info('cluster').catch(() => null);
+    if (info === null) return;
+    const wasMisconfigured = this.misconfigured !== null;
+    this.misconfigured = /^cluster_enabled:1/m.test(info)
+      ? 'REDIS_URL names a node of a Redis Cluster: set REDIS_CLUSTER_NODES instead'
+      : null;
+    if (this.misconfigured !== null && !wasMisconfigured) this.logger.error(this.misconfigured);
   }
 
   isReady(): boolean {
@@ -58,6 +77,11 @@ export class RedisStatus implements OnApplicationShutdown {
   /** PING with its own deadline, so a hung server reports as down instead of hanging the caller. */
   async ping(timeoutMs: number): Promise<void> {
     await withDeadline(this.redis.ping(), timeoutMs, 'Redis PING');
+  }
+
+  /** Why the configuration cannot work with the Redis it reaches (names no host or port), or null. */
+  misconfiguration(): string | null {
+    return this.misconfigured;
   }
 
   /**
@@ -99,6 +123,8 @@ export class RedisStatus implements OnApplicationShutdown {
    * keys live a second and are never read.
    */
   async probeWrite(timeoutMs: number): Promise<void> {
+    // Worded as a redirection, so that the worker's pause shows MOVED as its reason.
+    if (this.misconfigured !== null) redisUnavailable(new Error(`MOVED ${this.misconfigured}`));
     const probeEveryMaster = async () => {
       await Promise.all(
         keysOnEveryMaster(this.redis, this.keys.writeProbe()).map(async ({ node, key }) => {
