@@ -143,12 +143,10 @@ describe('webhook-key secret rotation', () => {
     // with the key's mask (h) for a later re-key.
     expect(await recordsOf(inline[2])).toEqual([0, 1]);
     expect(await recordsOf(shared[1])).toEqual([0, 1]);
-    expect(Object.keys(await inspect.hgetall(keys.record(underB.digest(shared[1])))).sort()).toEqual([
-      'a',
-      'h',
-      's',
-      'z',
-    ]);
+    const marker = await inspect.hgetall(keys.record(underB.digest(shared[1])));
+    expect(Object.keys(marker).sort()).toEqual(['a', 'h', 'p', 's', 'z']);
+    // What the delete ended, for its replay: the shared body, held under A (the key's second record), by its token.
+    expect(marker.p).toMatch(new RegExp(`^[^|]+\\|0\\|1\\|[^|]+\\|${sharedDatum}$`));
     // Refused writes leave the A records as they were.
     for (const key of [inline[3], foreign, deletedWithVersion]) expect(await recordsOf(key)).toEqual([1, 0]);
     // The shared body keeps the attachments of the keys still on it, and only those.

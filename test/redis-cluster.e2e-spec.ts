@@ -78,8 +78,14 @@ describeRecordsSuite('records on a Redis Cluster (REDIS_CLUSTER_NODES)', redisCl
   it('writes a message in a few round trips per master however many keys it has', async () => {
     const client = suite.service.app.get<Cluster>(getRedisConnectionToken());
     const store = suite.service.app.get(RecordStore);
-    // The client connects to a master on its first command for it; counting starts once every one is connected.
+    // The client connects to a master on its first command for it, and a master runs the apply script by EVAL the
+    // first time (NOSCRIPT): counting starts once every master is connected and holds the script.
     await Promise.all(client.nodes('master').map((node) => node.ping()));
+    const warmUp = Array.from({ length: 30 }, () => suite.newKey('trips-warm-up'));
+    await store.write(
+      { op: 'set', accountId: 'acme', flowId: 'trips', webhookKeys: warmUp, dataJson: '"warm-up"' },
+      { datumId: 'trips-warm-up', ttlSeconds: 600, now: Date.now() },
+    );
     const writesPerMaster = async (keyCount: number) => {
       const webhookKeys = Array.from({ length: keyCount }, () => suite.newKey('trips'));
       const spies = client.nodes('master').map((node) => jest.spyOn(node.stream, 'write'));
