@@ -385,10 +385,11 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     expect(restored.body).toMatchObject({ policiesRestored: 0 });
   });
 
-  it('restores a key whose datum was written again by a replay after a later write or a delete ended it', async () => {
+  it('restores what each key held last in Redis: after a replay over a later write or a delete, and whatever the workers clocks said', async () => {
     const { inspect } = harness().redis;
+    const app = (service: TestApp) => service.app.get(RecordStore);
     const layout = new KeyLayout('sg:');
-    const [replaced, deleted] = ['replayed-over-key', 'replayed-after-delete-key'];
+    const [replaced, deleted, raced] = ['replayed-over-key', 'replayed-after-delete-key', 'raced-key'];
     const set = (key: string, flowId: string, data: string): RecordMessage => ({
       op: 'set',
       accountId: 'replayer',
@@ -405,15 +406,21 @@ describe(`archive to MongoDB (${process.env.MONGODB_URI ? 'MongoDB at MONGODB_UR
     await write(first, set(deleted, 'a', 'three'), 'replayed-c', null);
     await write(first, { op: 'delete', accountId: 'replayer', flowId: 'a', webhookKeys: [deleted] }, 'replayed-delete');
     await write(first, set(deleted, 'a', 'three'), 'replayed-c', null);
+    // Two workers whose clocks disagree: the one applied last in Redis (flow a) holds the key, though its clock
+    // said it was earlier. The archive orders the key's writes as Redis applied them, not by the workers' clocks.
+    const clockAhead = Date.now() + 5_000;
+    await app(first).write(set(raced, 'b', 'ahead'), { datumId: 'raced-b', ttlSeconds: null, now: clockAhead });
+    await app(first).write(set(raced, 'a', 'behind'), { datumId: 'raced-a', ttlSeconds: null, now: Date.now() });
     expect((await runToEnd(first)).status).toBe('succeeded');
 
-    // Both keys lost from Redis: a restore writes back what they held.
-    await inspect.del(...[replaced, deleted].map((key) => layout.record(digester.digest(key))));
+    // The keys lost from Redis: a restore writes back what they held.
+    await inspect.del(...[replaced, deleted, raced].map((key) => layout.record(digester.digest(key))));
     const answer = await admin(second).post('/restore', { accountId: 'replayer' });
-    expect(answer.body).toMatchObject({ restored: 2 });
+    expect(answer.body).toMatchObject({ restored: 3 });
     for (const [key, data] of [
       [replaced, 'one'],
       [deleted, 'three'],
+      [raced, 'behind'],
     ]) {
       const read = await request(first.url).get('/v1/data').set('x-webhook-key', key);
       expect({ key, status: read.status, data: read.body.data }).toEqual({ key, status: 200, data });

@@ -138,7 +138,7 @@ describe('RecordStore layout and reference counting', () => {
       // The marker keeps the key's mask (h), so that a re-key can move it, and what the delete ended (p), so that
       // its replay can name it again.
       const marker = await inspect.hgetall(recordKey(key));
-      expect(Object.keys(marker).sort()).toEqual(['a', 'h', 'p', 'z']);
+      expect(Object.keys(marker).sort()).toEqual(['a', 'g', 'h', 'p', 'z']);
       expect(marker.h).toBe(digester.digested(key).mask);
       expect(marker.p).toMatch(/^m-\d+\|0\|0\|[^|]+\|m-deleted$/);
       expect(await inspect.pttl(recordKey(key))).toBeGreaterThan(0);
@@ -155,7 +155,7 @@ describe('RecordStore layout and reference counting', () => {
     await write(message([key], 'v5', { version: 5 }), null, 'm-v5');
     expect(await write(message([key], undefined, { op: 'delete', version: 6 }), null)).toMatchObject({ applied: 1 });
     const tombstone = await inspect.hgetall(recordKey(key));
-    expect(Object.keys(tombstone).sort()).toEqual(['a', 'h', 'p', 'v', 'z']);
+    expect(Object.keys(tombstone).sort()).toEqual(['a', 'g', 'h', 'p', 'v', 'z']);
     expect(tombstone.p).toMatch(/^m-\d+\|1\|0\|\|m-v5$/);
     expect(tombstone).toMatchObject({ a: 'acme', v: '6' });
     const ttl = await inspect.pttl(recordKey(key));
@@ -283,10 +283,10 @@ describe('RecordStore layout and reference counting', () => {
     expect(etag).toBe('"first"');
     const args = ['set', 'acme', '', 'm-new', etag, '', '0', 'first', attachedAt, '60000', '0', '1'];
     const replies = await applyRecordKeys(client, webhookKeys.map(recordKey), args);
-    expect(replies.filter((_, index) => index % 5 === 0)).toEqual(['applied', 'applied']);
+    expect(replies.filter((_, index) => index % 6 === 0)).toEqual(['applied', 'applied']);
     // The same call sent again (its reply lost): the keys hold this attempt's own attachment, which must stay.
     const resent = await applyRecordKeys(client, webhookKeys.map(recordKey), args);
-    expect(resent.filter((_, index) => index % 5 === 0)).toEqual(['held', 'held']);
+    expect(resent.filter((_, index) => index % 6 === 0)).toEqual(['held', 'held']);
     expect(await inspect.exists(keys.datum('m-old'))).toBe(1);
     const beforeReplay = await allKeys();
 
@@ -571,6 +571,59 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
     const [entry] = await journaled('m-new');
     expect(entry.keys).toEqual([expect.objectContaining({ digest: digester.digest(key), previous: 'm-old' })]);
     expect(entry.ended).toEqual(['m-old']);
+    // Ordered as Redis applied them: the key's generation when m-new took it, the first attempt's (the record's),
+    // above m-old's.
+    const [older] = await journaled('m-old');
+    const record = await admin.hget(`sg:k:${digester.digest(key)}`, 'g');
+    expect(entry.keys[0].generation).toBe(record);
+    expect(BigInt(entry.keys[0].generation ?? 0)).toBeGreaterThan(BigInt(older.keys[0].generation ?? Infinity));
+  });
+
+  it("names, during a rotation, the older secret's record as the one that held the replaced datum", async () => {
+    const newer = 'newer-secret-for-replays-0123456789';
+    const config = loadConfig({
+      APP_ROLES: 'query',
+      REDIS_URL: redis.url.replace('redis://', 'redis://store:store-password@'),
+      WEBHOOK_KEY_SECRETS: `${newer},${WEBHOOK_KEY_SECRET}`,
+      LOG_LEVEL: 'error',
+      MONGODB_URI: 'mongodb://127.0.0.1:9',
+    });
+    const rotating = await (
+      await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()
+    ).init();
+    try {
+      const client = rotating.get<RedisClient>(getRedisConnectionToken());
+      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+      const key = 'replay-rotation';
+      await write(set([key], 'old'), 'm-before-rotation');
+      // Under the new secret list the write moves the key to the newer secret's record; its entry is lost.
+      const rotatingWrite = () =>
+        rotating.get(RecordStore).write(set([key], 'new'), { datumId: 'm-rotated', ttlSeconds: null, now: Date.now() });
+      await refuseJournal();
+      await expect(rotatingWrite()).rejects.toThrow(/NOPERM|permission/i);
+      await allowJournal();
+      await rotatingWrite();
+      const [entry] = await journaled('m-rotated');
+      const [newest, older] = new WebhookKeyDigester(newer, WEBHOOK_KEY_SECRET).digests(key);
+      expect(entry.keys).toEqual([
+        expect.objectContaining({ digest: newest, previous: 'm-before-rotation', previousUnder: older }),
+      ]);
+    } finally {
+      await rotating.close();
+    }
+  });
+
+  it('gives every write of a key a higher generation, also when Redis time goes back', async () => {
+    const key = 'replay-generations';
+    const record = `sg:k:${digester.digest(key)}`;
+    await write(set([key], 1), 'm-g1');
+    // A record from a server whose clock was ahead (a failover to a replica behind it): the next write still goes up.
+    const ahead = String(BigInt((await admin.hget(record, 'g')) ?? 0) + 10_000_000_000n);
+    await admin.hset(record, 'g', ahead);
+    await write(set([key], 2), 'm-g2');
+    expect(await admin.hget(record, 'g')).toBe(String(BigInt(ahead) + 1n));
+    const [entry] = await journaled('m-g2');
+    expect(entry.keys[0]).toMatchObject({ previous: 'm-g1', generation: String(BigInt(ahead) + 1n) });
   });
 
   it('names the shared datum every key of a multi-key write left, and frees it once', async () => {

@@ -27,8 +27,8 @@ function entry(overrides: Partial<JournalEntry> = {}): JournalEntry {
     at: STORED_AT,
     expiresAt: EXPIRES_AT,
     keys: [
-      { digest: 'digest-a', previous: 'datum-1' },
-      { digest: 'digest-b', previous: '' },
+      { digest: 'digest-a', previous: 'datum-1', generation: '1796000000000001' },
+      { digest: 'digest-b', previous: '', generation: '1796000000000002' },
     ],
     ended: ['datum-1'],
     body: BODY,
@@ -53,8 +53,8 @@ describe('journalWrites', () => {
               body: BODY,
               keys: ['digest-a', 'digest-b'],
             },
-            // Both keys held it when it was written: a later ending of either wins, an earlier one does not.
-            $max: { 'heldKeys.digest-a': new Date(STORED_AT), 'heldKeys.digest-b': new Date(STORED_AT) },
+            // Both keys held it from the generation of this write: a later ending of either wins, an earlier one not.
+            $max: { 'heldKeys.digest-a': 1_796_000_000_000_001, 'heldKeys.digest-b': 1_796_000_000_000_002 },
             $setOnInsert: { firstArchivedAt: NOW, deleted: false, deletedAt: null, replacedAt: null },
           },
           upsert: true,
@@ -80,7 +80,7 @@ describe('journalWrites', () => {
     datumId: string,
     $set: Record<string, unknown>,
     defaults: Record<string, unknown>,
-    $max?: Record<string, Date>,
+    $max?: Record<string, Date | number>,
   ) => ({
     updateOne: {
       filter: { _id: datumId },
@@ -88,17 +88,25 @@ describe('journalWrites', () => {
       upsert: true,
     },
   });
-  /** A key's ending: its time by $max (the latest ending counts), its reason set. */
-  const keyEnding = (datumId: string, digest: string, reason: string, defaults: Record<string, unknown>) =>
+  /** A key's ending: its time and generation by $max (the latest ending counts), its reason set. */
+  const keyEnding = (
+    datumId: string,
+    digest: string,
+    reason: string,
+    defaults: Record<string, unknown>,
+    generation?: number,
+  ) =>
     ending(datumId, { [`endedKeys.${digest}.reason`]: reason }, defaults, {
       [`endedKeys.${digest}.at`]: new Date(STORED_AT),
+      ...(generation !== undefined && { [`endedKeys.${digest}.generation`]: generation }),
     });
 
   it('records, after the datums, which keys of older datums were overwritten and which datums ended', () => {
     const { endings } = journalWrites([entry()], NOW);
     const unended = { deleted: false, deletedAt: null, replacedAt: null };
     expect(endings).toEqual([
-      keyEnding('datum-1', 'digest-a', 'replaced', unended),
+      // Ended at the generation of the write that ended it, the same that holds the key on datum-2.
+      keyEnding('datum-1', 'digest-a', 'replaced', unended, 1_796_000_000_000_001),
       ending('datum-1', { replacedAt: new Date(STORED_AT) }, { deleted: false, deletedAt: null }),
     ]);
   });
@@ -218,31 +226,34 @@ describe('restorableKeys', () => {
       keys: ['digest-a', 'digest-b', 'digest-c'],
       endedKeys: { 'digest-b': { at: NOW, reason: 'deleted' as const } },
       deleted: false,
-      deletedAt: null,
     };
     expect(restorableKeys(record)).toEqual({ restorable: ['digest-a', 'digest-c'], ended: 1 });
-    expect(restorableKeys({ keys: ['digest-a'], deleted: false, deletedAt: null })).toEqual({
-      restorable: ['digest-a'],
-      ended: 0,
-    });
+    expect(restorableKeys({ keys: ['digest-a'], deleted: false })).toEqual({ restorable: ['digest-a'], ended: 0 });
   });
 
-  it('offers a key that held the datum again after its ending, and only then', () => {
-    const before = new Date(NOW.getTime() - 1000);
-    const after = new Date(NOW.getTime() + 1000);
-    const record = (held: Date) => ({
+  it('offers a key that held the datum again after its ending (a higher generation), and only then', () => {
+    const record = (held: number | undefined, endedAt: number | undefined) => ({
       keys: ['digest-a'],
-      endedKeys: { 'digest-a': { at: NOW, reason: 'replaced' as const } },
-      heldKeys: { 'digest-a': held },
+      endedKeys: {
+        'digest-a': { at: NOW, reason: 'replaced' as const, ...(endedAt !== undefined && { generation: endedAt }) },
+      },
+      ...(held !== undefined && { heldKeys: { 'digest-a': held } }),
       deleted: false,
-      deletedAt: null,
     });
-    expect(restorableKeys(record(after)).restorable).toEqual(['digest-a']);
-    expect(restorableKeys(record(before)).restorable).toEqual([]);
-    // Held at the very time of its ending: the ending came from a later write (or the same instant): ended.
-    expect(restorableKeys(record(NOW)).restorable).toEqual([]);
-    // A datum deleted as a whole ends every key at deletedAt, also one without an ending of its own.
-    const deleted = { keys: ['digest-a', 'digest-b'], heldKeys: { 'digest-b': after }, deleted: true, deletedAt: NOW };
+    expect(restorableKeys(record(1_000_001, 1_000_000)).restorable).toEqual(['digest-a']);
+    expect(restorableKeys(record(999_999, 1_000_000)).restorable).toEqual([]);
+    expect(restorableKeys(record(1_000_000, 1_000_000)).restorable).toEqual([]);
+    // An ending archived before generations is final; so is one on a key no journaled write held.
+    expect(restorableKeys(record(1_000_001, undefined)).restorable).toEqual([]);
+    expect(restorableKeys(record(undefined, 1_000_000)).restorable).toEqual([]);
+    // A datum deleted as a whole: a key without an ending of its own stays deleted, one held again after its own
+    // ending (the delete's) comes back.
+    const deleted = {
+      keys: ['digest-a', 'digest-b'],
+      endedKeys: { 'digest-b': { at: NOW, reason: 'deleted' as const, generation: 5 } },
+      heldKeys: { 'digest-a': 9, 'digest-b': 6 },
+      deleted: true,
+    };
     expect(restorableKeys(deleted)).toEqual({ restorable: ['digest-b'], ended: 1 });
   });
 });
@@ -260,8 +271,8 @@ describe('rekeyWrite', () => {
         _id: 'datum-1',
         keys: [live.digests[0], ended.digests[0]],
         masks: { [live.digests[0]]: live.mask, [ended.digests[0]]: ended.mask },
-        endedKeys: { [ended.digests[0]]: { at, reason: 'replaced' } },
-        heldKeys: { [live.digests[0]]: at },
+        endedKeys: { [ended.digests[0]]: { at, reason: 'replaced', generation: 7 } },
+        heldKeys: { [live.digests[0]]: 5 },
         deleted: false,
         expiresAt: null,
       },
@@ -278,8 +289,13 @@ describe('rekeyWrite', () => {
             keys: [newest('wh-live').digests[0], newest('wh-ended').digests[0]],
             [`masks.${newest('wh-live').digests[0]}`]: newest('wh-live').mask,
             [`masks.${newest('wh-ended').digests[0]}`]: newest('wh-ended').mask,
-            [`endedKeys.${newest('wh-ended').digests[0]}`]: { at, reason: 'replaced' },
-            [`heldKeys.${newest('wh-live').digests[0]}`]: at,
+            [`endedKeys.${newest('wh-ended').digests[0]}.reason`]: 'replaced',
+          },
+          // Moved by $max: the newest digest may hold a later ending or hold of its own (a replay under it).
+          $max: {
+            [`endedKeys.${newest('wh-ended').digests[0]}.at`]: at,
+            [`endedKeys.${newest('wh-ended').digests[0]}.generation`]: 7,
+            [`heldKeys.${newest('wh-live').digests[0]}`]: 5,
           },
           $unset: {
             [`masks.${live.digests[0]}`]: '',
@@ -312,8 +328,9 @@ describe('rekeyWrite', () => {
         update: {
           $set: {
             [`masks.${newest.digests[0]}`]: newest.mask,
-            [`endedKeys.${newest.digests[0]}`]: { at, reason: 'replaced' },
+            [`endedKeys.${newest.digests[0]}.reason`]: 'replaced',
           },
+          $max: { [`endedKeys.${newest.digests[0]}.at`]: at },
           $unset: { [`masks.${ended.digests[0]}`]: '', [`endedKeys.${ended.digests[0]}`]: '' },
         },
       },

@@ -41,18 +41,16 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
           now,
           // The masks the writer knew: a key whose record Redis loses before any snapshot stays movable by re-key.
           Object.fromEntries(entry.keys.flatMap(({ digest, mask }) => (mask ? [[`masks.${digest}`, mask]] : []))),
-          heldSince(
-            entry.keys.map(({ digest }) => digest),
-            at,
-          ),
+          heldAt(entry.keys),
         ),
       );
     }
-    for (const { digest, previous, previousUnder } of entry.keys) {
+    for (const { digest, previous, previousUnder, generation } of entry.keys) {
       if (previous === '') continue;
       // The archived datum names the key by the digest it held it under, an older secret's after a rotation.
       const endedKey = `endedKeys.${previousUnder ?? digest}`;
-      endings.push(upsertKeyEnding(previous, entry.accountId, endedKey, { at, reason }, now));
+      const ending: KeyEnding = { at, reason, ...(generation !== undefined && { generation: Number(generation) }) };
+      endings.push(upsertKeyEnding(previous, entry.accountId, endedKey, ending, now));
     }
     for (const ended of entry.ended) {
       const update = entry.op === 'delete' ? { deleted: true, deletedAt: at } : { replacedAt: at };
@@ -88,9 +86,13 @@ export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] 
   });
 }
 
-/** `heldKeys.<digest>` of every key, for `$max`: the latest time a key is known to hold the datum wins. */
-function heldSince(digests: string[], at: Date): Record<string, Date> {
-  return Object.fromEntries(digests.map((digest) => [`heldKeys.${digest}`, at]));
+/** `heldKeys.<digest>` of every key with a generation, for `$max`: the latest write of the key to this datum wins. */
+function heldAt(keys: JournalEntry['keys']): Record<string, number> {
+  return Object.fromEntries(
+    keys.flatMap(({ digest, generation }) =>
+      generation === undefined ? [] : [[`heldKeys.${digest}`, Number(generation)]],
+    ),
+  );
 }
 
 type DatumFields = Pick<
@@ -116,7 +118,7 @@ function upsertDatum(
   fields: DatumFields,
   now: Date,
   masks: Record<string, string>,
-  held: Record<string, Date> = {},
+  held: Record<string, number> = {},
 ): RecordWrite {
   const defaults: Record<string, unknown> = { firstArchivedAt: now, deleted: false, deletedAt: null, replacedAt: null };
   for (const field of Object.keys(fields)) delete defaults[field];
@@ -143,7 +145,7 @@ function upsertEnding(
   accountId: string,
   ending: Record<string, unknown>,
   now: Date,
-  latest: Record<string, Date> = {},
+  latest: Record<string, Date | number> = {},
 ): RecordWrite {
   const defaults: Record<string, unknown> = {
     accountId,
@@ -158,14 +160,26 @@ function upsertEnding(
 }
 
 /**
- * The ending of one key of an archived datum: its time by `$max` (a key can end, hold the datum again after a
- * replay, and end again; the shards come in any order, and the latest ending is the one that counts against
+ * The ending of one key of an archived datum: its time and generation by `$max` (a key can end, hold the datum again
+ * after a replay, and end again; the shards come in any order, and the latest ending is the one that counts against
  * `heldKeys`), its reason as the last one copied says.
  */
 function upsertKeyEnding(datumId: string, accountId: string, endedKey: string, ending: KeyEnding, now: Date) {
-  return upsertEnding(datumId, accountId, { [`${endedKey}.reason`]: ending.reason }, now, {
+  return upsertEnding(
+    datumId,
+    accountId,
+    { [`${endedKey}.reason`]: ending.reason },
+    now,
+    latestEnding(endedKey, ending),
+  );
+}
+
+/** The `$max` fields of a key's ending. */
+function latestEnding(endedKey: string, ending: KeyEnding): Record<string, Date | number> {
+  return {
     [`${endedKey}.at`]: ending.at,
-  });
+    ...(ending.generation !== undefined && { [`${endedKey}.generation`]: ending.generation }),
+  };
 }
 
 /** The metadata of a stored document (the JSON that GET /v1/data answers). */
@@ -203,21 +217,20 @@ export function policyWrite(policy: TtlPolicy): AnyBulkWriteOperation<ArchivedPo
 
 /**
  * Which keys of an archived datum a restore may write back: those no later write overwrote or deleted, or that held
- * it again after their last ending (a replay of its message after a write of another flow: `heldKeys` later than the
- * ending). A datum deleted as a whole counts as an ending of every key at `deletedAt`.
+ * it again after their last ending (a replay of its message after a write of another flow or a delete: a generation
+ * in `heldKeys` above the ending's). An ending without a generation (archived before generations) is final; so is
+ * the deletion of the datum as a whole for a key without an ending of its own.
  */
-export function restorableKeys(
-  record: Pick<ArchivedRecord, 'keys' | 'endedKeys' | 'heldKeys' | 'deleted' | 'deletedAt'>,
-): {
+export function restorableKeys(record: Pick<ArchivedRecord, 'keys' | 'endedKeys' | 'heldKeys' | 'deleted'>): {
   restorable: string[];
   ended: number;
 } {
   const ended = record.endedKeys ?? {};
   const held = record.heldKeys ?? {};
-  const deletedAt = record.deleted ? (record.deletedAt?.getTime() ?? Infinity) : -Infinity;
   const restorable = record.keys.filter((digest) => {
-    const endedAt = Math.max(ended[digest]?.at.getTime() ?? -Infinity, deletedAt);
-    return endedAt === -Infinity || (held[digest]?.getTime() ?? -Infinity) > endedAt;
+    const ending = ended[digest];
+    if (ending === undefined) return !record.deleted;
+    return ending.generation !== undefined && held[digest] !== undefined && held[digest] > ending.generation;
   });
   return { restorable, ended: record.keys.length - restorable.length };
 }
@@ -252,16 +265,17 @@ export function rekeyWrite(
   const masks = record.masks ?? {};
   const ended = record.endedKeys ?? {};
   const held = record.heldKeys ?? {};
-  const writtenBack = new Set(
-    restorableKeys({ keys, endedKeys: ended, heldKeys: held, deleted: false, deletedAt: null }).restorable,
-  );
+  const writtenBack = new Set(restorableKeys({ keys, endedKeys: ended, heldKeys: held, deleted: false }).restorable);
   const restorable =
     !record.deleted && (record.expiresAt === null || record.expiresAt === undefined || record.expiresAt > now);
   const renamed = new Map<string, string>();
   const set: Record<string, unknown> = {};
   const unset: Record<string, ''> = {};
+  // Endings and holds moved onto the newest digest keep the latest of each (the newest digest may have its own
+  // already: a replay wrote the key under the newest secret after it ended under the older).
+  const latest: Record<string, Date | number> = {};
   let unmovable = 0;
-  for (const digest of new Set([...keys, ...Object.keys(ended)])) {
+  for (const digest of new Set([...keys, ...Object.keys(ended), ...Object.keys(held)])) {
     const mask = masks[digest];
     const unmasked = mask === undefined ? null : digester.unmask(digest, mask);
     if (unmasked === null) {
@@ -275,11 +289,12 @@ export function rekeyWrite(
     set[`masks.${newest.digest}`] = newest.mask;
     if (ended[digest] !== undefined) {
       unset[`endedKeys.${digest}`] = '';
-      set[`endedKeys.${newest.digest}`] = ended[digest];
+      set[`endedKeys.${newest.digest}.reason`] = ended[digest].reason;
+      Object.assign(latest, latestEnding(`endedKeys.${newest.digest}`, ended[digest]));
     }
     if (held[digest] !== undefined) {
       unset[`heldKeys.${digest}`] = '';
-      set[`heldKeys.${newest.digest}`] = held[digest];
+      latest[`heldKeys.${newest.digest}`] = held[digest];
     }
   }
   // Masks of digests the datum no longer names (a snapshot replaced `keys` with the digests live now, the newest
@@ -294,6 +309,7 @@ export function rekeyWrite(
         filter: { _id: record._id, keys: record.keys ?? { $exists: false } },
         update: {
           ...(Object.keys(set).length > 0 && { $set: set }),
+          ...(Object.keys(latest).length > 0 && { $max: latest }),
           ...(Object.keys(unset).length > 0 && { $unset: unset }),
         },
       },

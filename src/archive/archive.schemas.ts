@@ -1,6 +1,11 @@
 import { Schema } from 'mongoose';
 
-export type KeyEnding = { at: Date; reason: 'replaced' | 'deleted' };
+/**
+ * When and why a key stopped holding a datum. `generation`: the key's generation (apply-record-keys.lua's `g`) at
+ * the write that ended it, which orders it against `heldKeys`; absent on endings archived before generations, which
+ * are final.
+ */
+export type KeyEnding = { at: Date; reason: 'replaced' | 'deleted'; generation?: number };
 
 /**
  * One datum in the archive (collection `archived_records`): what one write stored, with the digests of the keys
@@ -28,11 +33,12 @@ export interface ArchivedRecord {
    */
   endedKeys?: Record<string, KeyEnding>;
   /**
-   * digest → the latest time a journaled write put the key on this datum (`$max`), also a replay that wrote it again
-   * after a later write of another flow or a delete had ended it: a key whose ending is older than that holds the
-   * datum again, and restore writes it back.
+   * digest → the latest generation (apply-record-keys.lua's `g`, Redis time in µs growing per key) at which a
+   * journaled write put the key on this datum (`$max`), also a replay that wrote it again after a later write of
+   * another flow or a delete had ended it: a key whose ending has a lower generation holds the datum again, and
+   * restore writes it back. Generations order a key's writes as Redis applied them, whatever the workers' clocks.
    */
-  heldKeys?: Record<string, Date>;
+  heldKeys?: Record<string, number>;
   /** Set when a delete removed the datum's last key. */
   deleted: boolean;
   deletedAt: Date | null;

@@ -21,6 +21,12 @@ export interface JournalKey {
    * entry, so that re-key can move an archived key whose record Redis lost before any snapshot copied its mask.
    */
   mask?: string;
+  /**
+   * The key's generation after this write (apply-record-keys.lua's `g`: Redis time in µs, growing per key): when
+   * the key took this write's datum and ended `previous`, in the order Redis applied the key's writes. Absent for a
+   * replay of a write made before generations.
+   */
+  generation?: string;
 }
 
 /** One applied write, as the archive needs it even after Redis has forgotten the data (TTL, overwrite, delete). */
@@ -136,6 +142,9 @@ export class JournalStore {
       ...(entry.keys.some(({ mask }) => mask !== undefined)
         ? ['m', entry.keys.map(({ mask }) => mask ?? '').join(',')]
         : []),
+      ...(entry.keys.some(({ generation }) => generation !== undefined)
+        ? ['g', entry.keys.map(({ generation }) => generation ?? '').join(',')]
+        : []),
       'r',
       entry.ended.join(','),
       ...(entry.body === null ? [] : ['b', entry.body]),
@@ -246,6 +255,7 @@ function parseEntry(shard: number, id: string, fields: string[]): JournalEntry {
   const text = (name: string) => value.get(name) ?? '';
   const list = (name: string) => (text(name) === '' ? [] : text(name).split(','));
   const masks = list('m');
+  const generations = list('g');
   return {
     shard,
     id,
@@ -260,7 +270,14 @@ function parseEntry(shard: number, id: string, fields: string[]): JournalEntry {
     keys: list('k').map((pair, index) => {
       const [digest, previous, previousUnder] = pair.split(':');
       const mask = masks[index];
-      return { digest, previous: previous ?? '', ...(previousUnder && { previousUnder }), ...(mask && { mask }) };
+      const generation = generations[index];
+      return {
+        digest,
+        previous: previous ?? '',
+        ...(previousUnder && { previousUnder }),
+        ...(mask && { mask }),
+        ...(generation && { generation }),
+      };
     }),
     ended: list('r'),
     body: value.get('b') ?? null,

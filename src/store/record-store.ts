@@ -138,8 +138,15 @@ const KEYS_PER_SCRIPT_CALL = 100;
 type KeyOp = 'set' | 'delete' | 'restore' | 'erase';
 
 /** What apply-record-keys.lua reports for one key (see the script). */
-type KeyReply = [outcome: string, previous: string, previousToken: string, previousInline: string, previousAt: string];
-const REPLY_ENTRIES_PER_KEY = 5;
+type KeyReply = [
+  outcome: string,
+  previous: string,
+  previousToken: string,
+  previousInline: string,
+  previousAt: string,
+  generation: string,
+];
+const REPLY_ENTRIES_PER_KEY = 6;
 
 interface KeyWrite {
   op: KeyOp;
@@ -353,7 +360,7 @@ export class RecordStore {
       const flat = groupReplies[group];
       positions.forEach((position, index) => {
         const at = index * REPLY_ENTRIES_PER_KEY;
-        replies[position] = [flat[at], flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4]];
+        replies[position] = [flat[at], flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4], flat[at + 5]];
       });
     });
     const outcome = await this.settle(replies, write.digests, write.masks, write.datumId, attachment);
@@ -432,7 +439,7 @@ export class RecordStore {
       if (list) list.push(attached);
       else releases.set(releasedId, [attached]);
     };
-    replies.forEach(([result, previous, previousToken, previousInline, previousAt], index) => {
+    replies.forEach(([result, previous, previousToken, previousInline, previousAt, generation], index) => {
       const digest = digests[index][0];
       // The mask this write has is the newest digest's: the journal carries it only for a key held under that one.
       const mask = masks[index] ? { mask: masks[index] } : {};
@@ -446,6 +453,7 @@ export class RecordStore {
           previous,
           ...(previous !== '' && previousDigest !== heldUnder && { previousUnder: previousDigest }),
           ...(heldUnder === digest && mask),
+          ...(generation !== '' && { generation }),
         });
         if (previous === '') return;
         if (previousToken !== '') release(previous, `${previousDigest}|${previousToken}`);

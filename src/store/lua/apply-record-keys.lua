@@ -21,6 +21,10 @@
 --                tombstone ('' on data: the record's `d`), <inline> '1' when <previous> lived in the record,
 --                <at> which of the key's records held it (as previousAt below), <token> its attachment when shared.
 --                Only when the write replaced a datum; it lives as long as the record
+--            g = the key's generation: Redis time in µs when the record was written, but always above the `g` of the
+--                record it replaced (so it only grows for a key, also across a failover to a server whose clock is
+--                behind). The archive orders a key's writes by it (which datum held the key last), never by the
+--                workers' clocks
 -- ARGV (ARGV[1] to ARGV[14] the same for every key)
 -- ARGV[1]  'set', 'delete', 'restore' (a set that only fills an absent key or one holding an older version), or
 --          'erase' (the account's erasure: removes the record, tombstone or marker of this account, leaving nothing)
@@ -44,8 +48,8 @@
 --          the dead-letter queue itself and reset it), it only fills keys that hold nothing. '' for other messages
 -- ARGV[15...] the mask `h` of each key of this call (one per group of ARGV[12] records, in the order of KEYS),
 --          stored with what the key's newest record holds; '' (or absent) when unknown: the record then has no `h`
--- Returns, for each key (each group of ARGV[12] records), five entries
--- {outcome, previous, previousToken, previousInline, previousAt}:
+-- Returns, for each key (each group of ARGV[12] records), six entries
+-- {outcome, previous, previousToken, previousInline, previousAt, generation}:
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
 --                  or a delete found the tombstone it left before, or, without a version, another delete's, which
 --                  stays); 'held' (the key holds this datum under this attempt's own attachment: the same call ran
@@ -58,6 +62,8 @@
 --   previousInline '1' when `previous` lived in this record (so this write ended it), else '0'
 --   previousAt     which of the key's records held `previous`, or for a refused key the record it holds (0 for
 --                  the newest secret's), '0' when none
+--   generation     the key's `g` after this call: the new record's for 'applied', the record's for 'kept' and
+--                  'held' ('' when it has none: written before generations), '' otherwise
 --   For 'kept' and 'held' (not for a restore), when the key's record was made by this very message and its write
 --   replaced a datum (`p`), `previous`, `previousToken` and `previousInline` name that datum again, and `previousAt`
 --   is '<heldAt>:<previousAt>': the record holding this message's write, and the one that held `previous`.
@@ -69,6 +75,16 @@ local function now()
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+-- Redis time in µs, read once per call: every key of the call gets at least it as its generation.
+local callTime
+local function generationAfter(stored)
+  if not callTime then
+    local time = redis.call('TIME')
+    callTime = tonumber(time[1]) * 1000000 + tonumber(time[2])
+  end
+  return string.format('%.0f', math.max(callTime, (tonumber(stored) or 0) + 1))
+end
+
 if ARGV[9] ~= '' and now() - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
   return redis.error_reply('ATTACHMENT_EXPIRED the shared body was attached too long ago; apply the message again')
 end
@@ -148,12 +164,12 @@ local function recordFields()
   return setFields
 end
 
--- `replaced` is the record's `p` ('' when the write replaced no datum, and always for a restore).
-local function write(key, existed, mask, replaced)
+-- `replaced` is the record's `p` ('' when the write replaced no datum, and always for a restore); `generation` its `g`.
+local function write(key, existed, mask, replaced, generation)
   if op == 'erase' then return end
   if op == 'delete' then
     if tombstoneTtl ~= '0' and (version ~= '' or existed) then
-      redis.call('HSET', key, 'a', account, 'z', now())
+      redis.call('HSET', key, 'a', account, 'z', now(), 'g', generation)
       if version ~= '' then redis.call('HSET', key, 'v', version) end
       if sentAt ~= '' then redis.call('HSET', key, 's', sentAt) end
       if mask ~= '' then redis.call('HSET', key, 'h', mask) end
@@ -164,8 +180,9 @@ local function write(key, existed, mask, replaced)
   end
   local fields = recordFields()
   local base = #fields
-  local count = base
   -- The fields that differ per key, added for this HSET and taken off again for the next key.
+  fields[base + 1], fields[base + 2] = 'g', generation
+  local count = base + 2
   if mask ~= '' then
     fields[count + 1], fields[count + 2] = 'h', mask
     count = count + 2
@@ -186,7 +203,7 @@ local function apply(first)
   local last = first + recordsPerKey - 1
   local current, currentAt = {}, 0
   for index = first, last do
-    current = redis.call('HMGET', KEYS[index], 'a', 'v', 'd', 't', 'z', 'b', 's', 'p')
+    current = redis.call('HMGET', KEYS[index], 'a', 'v', 'd', 't', 'z', 'b', 's', 'p', 'g')
     currentAt = index - first
     if current[1] then break end
   end
@@ -199,11 +216,12 @@ local function apply(first)
       local inline, at, replacedToken, replaced = string.match(current[8], '^[^|]*|(%d)|(%d+)|([^|]*)|(.*)$')
       -- `at` counted the records of the write's own attempt; a secret listed since in front moved them all along.
       local previousAt = math.min(currentAt + tonumber(at), recordsPerKey - 1)
-      return refused, replaced, replacedToken, inline, currentAt .. ':' .. previousAt
+      return refused, replaced, replacedToken, inline, currentAt .. ':' .. previousAt, current[9] or ''
     end
+    return refused, '', '', '0', tostring(currentAt), current[9] or ''
   end
   -- A refused key stays where it is: `previousAt` says under which secret's record (what the journal must name).
-  if refused then return refused, '', '', '0', tostring(currentAt) end
+  if refused then return refused, '', '', '0', tostring(currentAt), '' end
   local previous, previousToken, previousInline = current[3] or '', current[4] or '', '0'
   if current[6] then previousInline = '1' end
   -- Only a delete of data leaves a marker: one over nothing (or over a marker) has nothing to guard.
@@ -216,13 +234,14 @@ local function apply(first)
   if existed and op ~= 'restore' then
     replaced = '|' .. previousInline .. '|' .. currentAt .. '|' .. previousToken .. '|' .. previous
   end
-  write(KEYS[first], existed, ARGV[14 + (first - 1) / recordsPerKey + 1] or '', replaced)
-  return 'applied', previous, previousToken, previousInline, tostring(currentAt)
+  local generation = generationAfter(current[9])
+  write(KEYS[first], existed, ARGV[14 + (first - 1) / recordsPerKey + 1] or '', replaced, generation)
+  return 'applied', previous, previousToken, previousInline, tostring(currentAt), generation
 end
 
 local replies = {}
 for first = 1, #KEYS, recordsPerKey do
-  local at = (first - 1) / recordsPerKey * 5
-  replies[at + 1], replies[at + 2], replies[at + 3], replies[at + 4], replies[at + 5] = apply(first)
+  local at = (first - 1) / recordsPerKey * 6
+  replies[at + 1], replies[at + 2], replies[at + 3], replies[at + 4], replies[at + 5], replies[at + 6] = apply(first)
 end
 return replies
