@@ -7,7 +7,7 @@
  * digest is looked up by name and a context allocated per call), far more than the hashing of a short input. A
  * written key costs one SHA-256 and two HMACs, five compressions of one block each; here they take about 0.4 µs
  * each, and an HMAC key's two padded blocks are compressed once, when the key is prepared, not at every HMAC
- * (bench/RESULTS.md, "The digest of a webhook key").
+ * (bench/RESULTS.md, "Ingest: the digest of a webhook key").
  *
  * The arithmetic is 32-bit integer operations only, with no branch and no table index that depends on the data or
  * the key, so its time does not depend on either. Not re-entrant across calls in flight: every function runs to
