@@ -128,7 +128,10 @@ export function sha256Into(bytes: Uint8Array, length: number, out: Uint8Array, o
   finish(INITIAL_STATE, 0, bytes, length, out, outOffset);
 }
 
-/** An HMAC-SHA256 key, prepared once: the states after its inner and outer padded blocks. */
+/**
+ * An HMAC-SHA256 key, prepared once: the states after its inner and outer padded blocks. They are as secret as the
+ * key itself (they alone compute the HMAC), and kept as a KeyObject's bytes would be: in this process's memory only.
+ */
 export class HmacSha256Key {
   private readonly inner = new Int32Array(INITIAL_STATE);
   private readonly outer = new Int32Array(INITIAL_STATE);
