@@ -9,6 +9,10 @@
  *   worker at 0.8 of it). It skips everything the worker must do on top (validation, digests, ownership, versions,
  *   shared bodies, the journal, statuses), so the gap to it is the price of those guarantees.
  *
+ * Key mix: every webhook key is sent once (`bench-key-<keys/msg>-<message>-<k>`, 15–21 ASCII bytes): no key repeats
+ * within or across messages, so nothing a worker could cache per key (digests, ownership) helps here, and every
+ * write creates its records. Real traffic that updates the same keys again would also exercise the overwrite path.
+ *
  * fauxqs runs in a process of its own (bench/fauxqs-server.mjs), Redis is a private redis-server. fauxqs hands out
  * at most one message per FIFO group per receive, so messages are spread over many groups (BENCH_GROUPS), as a
  * busy queue holding many accounts and flows would be. Both consumers are timed from the moment a tenth of the

@@ -120,6 +120,30 @@ describe('WebhookKeyDigester', () => {
     expect(() => new WebhookKeyDigester().digest(webhookKey)).toThrow('no webhook-key secret is configured');
   });
 
+  it('gives node:crypto’s digests and masks on a fuzzed corpus of keys: ASCII, multi-byte, lone surrogates, long', () => {
+    // The digester hashes in ./sha256, not node:crypto: the stored format is the formula below, computed by either.
+    const keyMaterial = ['wh_', 'é', '€', '😀', '\ud800', '\udfff', 'x', '0123456789abcdef'];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const keys = Array.from({ length: 400 }, (_, index) => {
+      const parts = Array.from({ length: index % 70 }, () => keyMaterial[next() % keyMaterial.length]);
+      return parts.join('') + String(index);
+    });
+    keys.push('k'.repeat(1024), 'é'.repeat(1024), '😀'.repeat(700), 'k'.repeat(5000));
+    const secrets = [secret, 'é-secret', 's'.repeat(100)];
+    const digester = new WebhookKeyDigester(...secrets);
+    for (const key of keys) {
+      const keyHash = createHash('sha256').update(key).digest();
+      const digests = secrets.map((one) => createHmac('sha256', one).update(keyHash).digest('base64url'));
+      const padKey = createHmac('sha256', secret).update('setgetapi key mask').digest();
+      const pad = createHmac('sha256', padKey).update(digests[0]).digest();
+      const mask = Buffer.from(keyHash.map((byte, index) => byte ^ pad[index])).toString('base64url');
+      expect([key, digester.digested(key)]).toEqual([key, { digests, mask }]);
+      expect(digester.digests(key)).toEqual(digests);
+      expect(digester.unmask(digests[0], mask)).toEqual({ secretIndex: 0, keyHash });
+    }
+  });
+
   describe('mask', () => {
     const older = 'older-secret-0123456789';
     const keyHash = createHash('sha256').update(webhookKey).digest();

@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { createHmac, createSecretKey, hash, KeyObject } from 'node:crypto';
+import { HmacSha256Key, sha256Into, SHA256_BYTES } from './sha256';
 
 /**
  * Every Redis key the service writes, in one place (docs/design.md, "Key layout", describes the same).
@@ -224,6 +224,9 @@ function journalShardTag(index: number): string {
   }
 }
 
+/** Texts up to this many UTF-16 units are encoded in the digester's scratch space (3 UTF-8 bytes per unit at most). */
+const SCRATCH_TEXT_UNITS = 1024;
+
 /**
  * Webhook keys are credentials: Redis and MongoDB only ever see their digest, HMAC-SHA256(secret, SHA-256(key))
  * (base64url, 43 chars), and beside it the key's mask `h` = SHA-256(key) XOR HMAC-SHA256(pad(secret), digest),
@@ -235,22 +238,36 @@ function journalShardTag(index: number): string {
  * compute every stored key's digest under the newest secret. With the secret and the digest, the mask gives back
  * SHA-256(key) — from which the digest under any secret follows — and never the key itself. Without the secret
  * the pad is unknown and the mask is indistinguishable from random bytes.
+ *
+ * The hashes are computed by ./sha256 (the same bits as node:crypto, without its per-call set-up, which cost more
+ * than the hashing itself: a written key makes one SHA-256 and two HMACs), in scratch buffers of this instance
+ * rather than in buffers and strings made per step. Every method runs synchronously to its end, so one instance
+ * serves the whole process.
  */
 export class WebhookKeyDigester {
-  /** The secrets, newest first, as key objects: prepared once, not at every HMAC (a write makes two per key). */
-  private readonly secrets: readonly KeyObject[];
-  /** pad(secret) of every secret, in the order of `secrets`. */
-  private readonly padKeys: readonly KeyObject[];
+  /** The secrets, newest first, prepared once as HMAC keys (their padded blocks compressed once). */
+  private readonly secrets: readonly HmacSha256Key[];
+  /** pad(secret) of every secret, in the order of `secrets`, prepared the same way. */
+  private readonly padKeys: readonly HmacSha256Key[];
+  /** Scratch: the UTF-8 bytes of a key or digest being hashed. */
+  private readonly text = Buffer.alloc(SCRATCH_TEXT_UNITS * 3);
+  /** Scratch: SHA-256 of the key being digested. */
+  private readonly keyHash = Buffer.alloc(SHA256_BYTES);
+  /** Scratch: an HMAC's output (a digest, or a pad). */
+  private readonly mac = Buffer.alloc(SHA256_BYTES);
 
   /**
    * `secrets` newest first. None in a process whose roles never see a webhook key (the configuration requires them
    * for worker, query and admin): digesting there is a bug, and throws.
    */
   constructor(...secrets: string[]) {
-    this.secrets = secrets.map((secret) => createSecretKey(Buffer.from(secret)));
-    this.padKeys = secrets.map((secret) =>
-      createSecretKey(createHmac('sha256', secret).update(MASK_PAD_LABEL).digest()),
-    );
+    this.secrets = secrets.map((secret) => new HmacSha256Key(Buffer.from(secret)));
+    this.padKeys = this.secrets.map((secret) => {
+      const label = Buffer.from(MASK_PAD_LABEL);
+      const pad = Buffer.alloc(SHA256_BYTES);
+      secret.macInto(label, label.length, pad);
+      return new HmacSha256Key(pad);
+    });
   }
 
   /** How many secrets are listed: 1 unless a rotation is under way. */
@@ -265,14 +282,15 @@ export class WebhookKeyDigester {
 
   /** The key's digest under every listed secret, newest first. */
   digests(webhookKey: string): string[] {
-    return this.digestsOfHash(keyHashOf(webhookKey));
+    this.hashKey(webhookKey);
+    return this.digestsOfHash(this.keyHash);
   }
 
   /** Digests under every secret and the mask under the newest: what a write stores. */
   digested(webhookKey: string): DigestedKey {
-    const keyHash = keyHashOf(webhookKey);
-    const digests = this.digestsOfHash(keyHash);
-    return { digests, mask: this.maskOf(keyHash, 0, digests[0]) };
+    this.hashKey(webhookKey);
+    const digests = this.digestsOfHash(this.keyHash);
+    return { digests, mask: this.maskOf(this.keyHash, 0, digests[0]) };
   }
 
   /**
@@ -281,9 +299,11 @@ export class WebhookKeyDigester {
    */
   unmask(digest: string, mask: string): Unmasked | null {
     const masked = Buffer.from(mask, 'base64url');
-    if (masked.length !== 32) return null;
+    if (masked.length !== SHA256_BYTES) return null;
     for (let index = 0; index < this.secrets.length; index++) {
-      const keyHash = xor(masked, this.pad(index, digest));
+      this.padInto(index, digest);
+      const keyHash = Buffer.alloc(SHA256_BYTES);
+      for (let byte = 0; byte < SHA256_BYTES; byte++) keyHash[byte] = masked[byte] ^ this.mac[byte];
       if (this.digestOfHash(index, keyHash) === digest) return { secretIndex: index, keyHash };
     }
     return null;
@@ -295,32 +315,42 @@ export class WebhookKeyDigester {
     return { digest, mask: this.maskOf(keyHash, 0, digest) };
   }
 
-  private digestsOfHash(keyHash: Buffer): string[] {
+  /** SHA-256 of the key's UTF-8 bytes, into `keyHash`. */
+  private hashKey(webhookKey: string): void {
     if (this.secrets.length === 0) throw new Error('no webhook-key secret is configured in this process');
-    return this.secrets.map((_, index) => this.digestOfHash(index, keyHash));
+    if (webhookKey.length <= SCRATCH_TEXT_UNITS) {
+      sha256Into(this.text, this.text.write(webhookKey, 0, 'utf8'), this.keyHash);
+    } else {
+      const bytes = Buffer.from(webhookKey, 'utf8');
+      sha256Into(bytes, bytes.length, this.keyHash);
+    }
+  }
+
+  private digestsOfHash(keyHash: Buffer): string[] {
+    const digests = new Array<string>(this.secrets.length);
+    for (let index = 0; index < this.secrets.length; index++) digests[index] = this.digestOfHash(index, keyHash);
+    return digests;
   }
 
   private digestOfHash(secretIndex: number, keyHash: Buffer): string {
-    return createHmac('sha256', this.secrets[secretIndex]).update(keyHash).digest('base64url');
+    this.secrets[secretIndex].macInto(keyHash, SHA256_BYTES, this.mac);
+    return this.mac.toString('base64url');
   }
 
   private maskOf(keyHash: Buffer, secretIndex: number, digest: string): string {
-    const mask = this.pad(secretIndex, digest);
-    for (let index = 0; index < mask.length; index++) mask[index] ^= keyHash[index];
-    return mask.toString('base64url');
+    this.padInto(secretIndex, digest);
+    for (let index = 0; index < SHA256_BYTES; index++) this.mac[index] ^= keyHash[index];
+    return this.mac.toString('base64url');
   }
 
-  private pad(secretIndex: number, digest: string): Buffer {
-    return createHmac('sha256', this.padKeys[secretIndex]).update(digest).digest();
+  /** HMAC-SHA256(pad(secret), digest) into `mac`: the digest's text (UTF-8) is the HMAC's input. */
+  private padInto(secretIndex: number, digest: string): void {
+    const padKey = this.padKeys[secretIndex];
+    if (digest.length <= SCRATCH_TEXT_UNITS) {
+      padKey.macInto(this.text, this.text.write(digest, 0, 'utf8'), this.mac);
+    } else {
+      const bytes = Buffer.from(digest, 'utf8');
+      padKey.macInto(bytes, bytes.length, this.mac);
+    }
   }
-}
-
-function keyHashOf(webhookKey: string): Buffer {
-  return hash('sha256', webhookKey, 'buffer');
-}
-
-function xor(left: Buffer, right: Buffer): Buffer {
-  const out = Buffer.alloc(left.length);
-  for (let index = 0; index < left.length; index++) out[index] = left[index] ^ right[index];
-  return out;
 }
