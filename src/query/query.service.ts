@@ -36,7 +36,8 @@ class ResponseClient implements WaitingClient {
     const onClose = () => {
       if (!response.writableFinished) listener();
     };
-    response.once('close', onClose);
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener in a bound function of its own.
+    response.on('close', onClose);
     return () => response.removeListener('close', onClose);
   }
 }
