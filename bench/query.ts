@@ -46,6 +46,8 @@ interface Target {
 
 interface Run {
   rps: number;
+  /** Commands Redis ran per request during the run (every server's: only the target is under load). */
+  redisCommandsPerRequest: number;
   p50: number;
   p99: number;
   cpuMicrosPerRequest: number;
@@ -73,7 +75,14 @@ function cpuMillis(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function run(target: Target, seconds: number): Promise<Run> {
+/** Commands Redis has run so far, INFO commandstats' calls summed (the INFO calls themselves included). */
+async function redisCommands(redis: Redis): Promise<number> {
+  const stats = await redis.info('commandstats');
+  return [...stats.matchAll(/calls=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+async function run(target: Target, seconds: number, redis: Redis): Promise<Run> {
+  const commandsBefore = await redisCommands(redis);
   const before = cpuMillis(target.pid);
   const result = await autocannon({
     url: target.url,
@@ -82,8 +91,10 @@ async function run(target: Target, seconds: number): Promise<Run> {
     requests: target.requests,
   });
   const cpu = cpuMillis(target.pid) - before;
+  const commands = (await redisCommands(redis)) - commandsBefore;
   return {
     rps: Math.round(result.requests.average),
+    redisCommandsPerRequest: Math.round((commands * 100) / result.requests.total) / 100,
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuMicrosPerRequest: Math.round((cpu * 1000 * 10) / result.requests.total) / 10,
@@ -250,10 +261,10 @@ async function main(): Promise<void> {
     // began with the keys the warm-up had not reached, each missed by all 32 connections at once (autocannon starts
     // every connection at the first request of the list), which measured first reads, not hot ones.
     for (const target of targets) await prime(target);
-    for (const target of targets) await run(target, 3);
+    for (const target of targets) await run(target, 3, redis);
     const runs = new Map<Target, Run[]>(targets.map((target) => [target, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of targets) runs.get(target)?.push(await run(target, SECONDS));
+      for (const target of targets) runs.get(target)?.push(await run(target, SECONDS, redis));
     }
     const rows = targets.map((target) => {
       const results = runs.get(target) ?? [];
@@ -263,6 +274,7 @@ async function main(): Promise<void> {
         'p50 ms': median(results.map((result) => result.p50)),
         'p99 ms': median(results.map((result) => result.p99)),
         'CPU µs/req': median(results.map((result) => result.cpuMicrosPerRequest)),
+        'Redis cmd/req': median(results.map((result) => result.redisCommandsPerRequest)),
         errors: results.reduce((sum, result) => sum + result.errors, 0),
       };
     });
