@@ -16,7 +16,7 @@
  * is reported beside throughput: it is the steadier figure. Each target gets a warm-up, then BENCH_ROUNDS
  * alternating runs; medians are reported.
  *
- * Run: npm run bench:query      (BENCH_SECONDS=8 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_PIN=0)
+ * Run: npm run bench:query      (BENCH_SECONDS=8 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 BENCH_PIN=0 BENCH_CPU_PROF=<dir>)
  */
 import 'reflect-metadata';
 import autocannon, { Request } from 'autocannon';
@@ -179,7 +179,9 @@ async function main(): Promise<void> {
     WEBHOOK_KEY_SECRET: SECRET,
     LOG_LEVEL: 'info',
   };
-  const service = await spawnService(serviceEnv);
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the cached service (hot reads and batch-get), written when it stops.
+  const profile = process.env.BENCH_CPU_PROF;
+  const service = await spawnService(serviceEnv, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
   const uncached = await spawnService({ ...serviceEnv, READ_CACHE_MAX_BYTES: '0' });
   // A rotation of the secret under way: a newer secret first, the keys still under the older one. Reads look under
   // both (no cache while a rotation lasts), in the same tick: one round trip, two HMGETs.
