@@ -47,6 +47,8 @@ async function metric(url: string, name: string): Promise<number> {
 const waiterCount = (url: string) => metric(url, 'setgetapi_query_waiters');
 /** V8 heap in use (prom-client's default metrics): what the waiters hold, apart from RSS's unreturned garbage. */
 const heapUsed = (url: string) => metric(url, 'nodejs_heap_size_used_bytes');
+/** What the read cache holds: each waiter's first read caches its record (1 KiB body), bounded by READ_CACHE_MAX_BYTES. */
+const cacheBytes = (url: string) => metric(url, 'setgetapi_read_cache_bytes');
 
 async function main(): Promise<void> {
   const redisServer = await RedisServer.start();
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
     const alone = await autocannonProcess(`${service.url}/v1/data`, { 'x-webhook-key': hotKey }, PLAIN_READ_SECONDS);
     const rssBefore = rssBytes(pid);
     const heapBefore = await heapUsed(service.url);
+    const cacheBefore = await cacheBytes(service.url);
 
     const answeredAt = new Map<string, { at: number; status: number }>();
     const sockets: Array<{ destroy: () => void }> = [];
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
     const held = await waiterCount(service.url);
     const rssHeld = rssBytes(pid);
     const heapHeld = await heapUsed(service.url);
+    const cacheHeld = await cacheBytes(service.url);
     let rssPeak = rssBytes(pid);
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 250);
 
@@ -153,6 +157,10 @@ async function main(): Promise<void> {
         {
           measure: 'once all connected: RSS growth / V8 heap growth',
           value: `${((rssHeld - rssBefore) / 1048576).toFixed(1)} / ${((heapHeld - heapBefore) / 1048576).toFixed(1)} MB`,
+        },
+        {
+          measure: 'of which the read cache (records of the waited keys)',
+          value: `${((cacheHeld - cacheBefore) / 1048576).toFixed(1)} MB`,
         },
         {
           measure: 'apply → answer, p50 / p99 / max',

@@ -1,5 +1,7 @@
 import http from 'node:http';
 import request from 'supertest';
+import { WebhookKeyDigester } from '../src/store/key-layout';
+import { QueryService } from '../src/query/query.service';
 import { RecordReader } from '../src/store/record-reader';
 import { ACME, eventually, TestApp } from './support/app';
 import { useHarness } from './support/harness';
@@ -205,6 +207,46 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     expect(notModified.status).toBe(304);
     expect(notModified.headers.etag).toBe(fromRedis.headers.etag);
     expect((await read(reader(), key, { 'if-none-match': '"other"' })).status).toBe(200);
+  });
+
+  it('answers a plain read of data not cached before Nest, and leaves a key without data to the controller', async () => {
+    const [key, conditionalKey, missing] = [freshKey('early'), freshKey('early-304'), freshKey('early-missing')];
+    await applySet(writer(), [key, conditionalKey], { step: 'early' });
+    // The ETag, learnt through the other instance: the reader has not read the key yet.
+    const { etag } = (await read(writer(), conditionalKey)).headers;
+    const controllerReads = jest.spyOn(reader().app.get(QueryService), 'read');
+    try {
+      const found = await read(reader(), key);
+      expect(found.status).toBe(200);
+      expect(found.body.data).toEqual({ step: 'early' });
+      const notModified = await read(reader(), conditionalKey, { 'if-none-match': etag });
+      expect(notModified.status).toBe(304);
+      expect(notModified.headers.etag).toBe(etag);
+      expect(controllerReads).not.toHaveBeenCalled();
+      const notFound = await read(reader(), missing);
+      expect(notFound.status).toBe(404);
+      expect(notFound.body).toMatchObject({ statusCode: 404 });
+      expect(controllerReads).toHaveBeenCalledTimes(1);
+    } finally {
+      controllerReads.mockRestore();
+    }
+  });
+
+  it('digests a webhook key for its first hits only, and still serves a change to the next read', async () => {
+    const key = freshKey('memo');
+    await applySet(writer(), [key], { step: 1 });
+    await read(reader(), key); // from Redis: now cached
+    await read(reader(), key); // the first hit: remembers the key's record key
+    const digests = jest.spyOn(reader().app.get(WebhookKeyDigester), 'digests');
+    try {
+      for (let hit = 0; hit < 5; hit++) expect((await read(reader(), key)).body.data).toEqual({ step: 1 });
+      expect(digests).not.toHaveBeenCalled();
+      await applySet(writer(), [key], { step: 2 });
+      // The invalidation crosses from one instance's connection to the other's: allow it the hop.
+      await eventually(async () => ((await read(reader(), key)).body.data.step === 2 ? true : undefined), 2000);
+    } finally {
+      digests.mockRestore();
+    }
   });
 
   it('answers every waiter (304 or 404) when the application closes, and exits', async () => {

@@ -14,6 +14,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** EarlyReadHook held this read's `Prefer: wait` already: the controller answers without waiting again. */
     waitHeld: boolean;
+    /**
+     * EarlyReadHook's read of this request failed (Redis unavailable, timed out): the controller answers this error
+     * rather than meet the failure (or the timeout) a second time.
+     */
+    earlyReadError: Error | undefined;
   }
 }
 
@@ -23,10 +28,12 @@ const JSON_CONTENT = 'application/json; charset=utf-8';
 /**
  * `GET /v1/data` work done in a Fastify `onRequest` hook, before Nest's router sees the request:
  *
- * - **Cache hits are answered here.** Skipping Nest's guards, pipes and parameter extraction saved 5–10 % of the CPU
- *   per hot read (same-run A/B, bench/RESULTS.md). It answers only what QueryController would answer the same way: a
- *   well-formed key whose record and body are both cached, no `Prefer` header, and no address blocked by the miss
- *   limit on this instance.
+ * - **Plain reads that find data are answered here**, from the cache or from Redis. Skipping Nest's guards, pipes
+ *   and parameter extraction saved 5–10 % of the CPU per hot read (same-run A/B, bench/RESULTS.md). It answers only
+ *   what QueryController would answer the same way: a well-formed key that holds data (200, or 304 for the ETag in
+ *   If-None-Match), no `Prefer` header, and no address blocked by the miss limit on this instance. A key without
+ *   data goes on to the controller, which reads again and answers 404 and counts the miss; a read that failed goes
+ *   on with its error (`earlyReadError`), which the controller answers.
  * - **Waits are held here.** A read with `Prefer: wait` waits in this hook until its answer differs from what the
  *   client has, or the wait is over, and only then goes on to the controller, which reads once more and answers
  *   (status, headers and errors stay the controller's). A waiter held here has none of Nest's per-request objects
@@ -47,25 +54,35 @@ export class EarlyReadHook implements OnModuleInit {
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.decorateRequest('waitHeld', false);
+    fastify.decorateRequest('earlyReadError', undefined);
     fastify.addHook('onRequest', (request, reply, done) => {
       if (request.method !== 'GET' || request.routeOptions.url !== READ_ROUTE || this.limiter.blocking) return done();
       const webhookKey = request.headers[WEBHOOK_KEY_HEADER];
       if (typeof webhookKey !== 'string' || !WEBHOOK_KEY_PATTERN.test(webhookKey)) return done();
       if (request.headers.prefer !== undefined) this.holdWait(request, reply, webhookKey, done);
-      else if (!this.answerFromCache(request, reply, webhookKey)) done();
+      else this.answerRead(request, reply, webhookKey, done);
     });
   }
 
-  /** Answers a cache hit; false when the cache cannot answer. */
-  private answerFromCache(request: FastifyRequest, reply: FastifyReply, webhookKey: string): boolean {
-    if (!this.reader.cacheActive) return false;
-    const found = this.reader.readCached(webhookKey);
-    if (found === null) return false;
-    reply.header('etag', found.etag);
+  /** Answers a read of a key that holds data: from the cache when it can (synchronously), else from Redis. */
+  private answerRead(request: FastifyRequest, reply: FastifyReply, webhookKey: string, done: () => void): void {
     const ifNoneMatch = request.headers['if-none-match'];
-    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, found.etag)) void reply.code(304).send();
-    else void reply.header('content-type', JSON_CONTENT).send(found.body);
-    return true;
+    const found = this.reader.cacheActive ? this.reader.readCached(webhookKey) : null;
+    if (found !== null) {
+      answer(reply, found.etag, ifNoneMatch !== undefined && etagMatches(ifNoneMatch, found.etag) ? null : found.body);
+      return;
+    }
+    const holdsCurrent = ifNoneMatch === undefined ? undefined : (etag: string) => etagMatches(ifNoneMatch, etag);
+    this.reader.read(webhookKey, holdsCurrent).then(
+      (result) => {
+        if (result.kind === 'missing') done();
+        else answer(reply, result.etag, result.kind === 'found' ? result.body : null);
+      },
+      (error: unknown) => {
+        request.earlyReadError = error instanceof Error ? error : new Error(String(error));
+        done();
+      },
+    );
   }
 
   private holdWait(request: FastifyRequest, reply: FastifyReply, webhookKey: string, done: () => void): void {
@@ -82,4 +99,11 @@ export class EarlyReadHook implements OnModuleInit {
       .readOnceChanged(webhookKey, request.headers['if-none-match'], waitUntilGone(seconds, reply.raw))
       .then(goOn, goOn);
   }
+}
+
+/** What QueryController answers for data found: the ETag, and the document or (null: the client has it) 304. */
+function answer(reply: FastifyReply, etag: string, body: Buffer | null): void {
+  reply.header('etag', etag);
+  if (body === null) void reply.code(304).send();
+  else void reply.header('content-type', JSON_CONTENT).send(body);
 }

@@ -75,6 +75,8 @@ export class QueryController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
+    // EarlyReadHook's read failed already: answered here (through the exception filter), not tried a second time.
+    if (request.earlyReadError !== undefined) throw request.earlyReadError;
     const waitSeconds = preferredWaitSeconds(prefer, this.query.waitMaxSeconds);
     // Set first so that every answer of a waiting read carries it, 404 and 429 included.
     if (waitSeconds !== null) reply.header('preference-applied', `wait=${waitSeconds}`);

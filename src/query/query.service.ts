@@ -8,23 +8,38 @@ import { MetricsService } from '../metrics/metrics.service';
 import { FoundRecord, ReadResult, RecordReader } from '../store/record-reader';
 import { etagMatches } from './etag';
 import { ReadMissLimiter, ReadOrigin } from './read-miss-limiter';
-import { WaitingReads } from './waiting-reads';
+import { WaitingClient, WaitingReads } from './waiting-reads';
 
 export const WEBHOOK_KEY_HEADER = 'x-webhook-key';
 
-/** How a read may wait: for `seconds` at most, until `gone` says the client went away. */
+/** How a read may wait: for `seconds` at most, while its client is there. */
 export interface ReadWait {
   seconds: number;
-  gone: AbortSignal;
+  client: WaitingClient;
 }
 
 /** A wait that ends early when the client closes its connection, so that its waiter is freed at once. */
 export function waitUntilGone(seconds: number, response: ServerResponse): ReadWait {
-  const gone = new AbortController();
-  response.once('close', () => {
-    if (!response.writableFinished) gone.abort();
-  });
-  return { seconds, gone: gone.signal };
+  return { seconds, client: new ResponseClient(response) };
+}
+
+/** The client of an HTTP read: gone once its connection closed before the answer was written. */
+class ResponseClient implements WaitingClient {
+  constructor(private readonly response: ServerResponse) {}
+
+  get gone(): boolean {
+    return this.response.destroyed && !this.response.writableFinished;
+  }
+
+  onGone(listener: () => void): () => void {
+    const { response } = this;
+    const onClose = () => {
+      if (!response.writableFinished) listener();
+    };
+    // `on`, not `once`: a response closes once, and `once` would wrap the listener in a bound function of its own.
+    response.on('close', onClose);
+    return () => response.removeListener('close', onClose);
+  }
 }
 
 export interface BatchRead {
@@ -83,7 +98,7 @@ export class QueryService implements OnModuleInit {
     const read = () => this.records.read(webhookKey, holdsCurrent);
     if (wait === undefined) return read();
     const unchanged = (result: ReadResult) => result.kind === (ifNoneMatch === undefined ? 'missing' : 'not-modified');
-    return this.waits.until([webhookKey], wait.seconds, wait.gone, read, unchanged);
+    return this.waits.until([webhookKey], wait.seconds, wait.client, read, unchanged);
   }
 
   /**
@@ -109,7 +124,7 @@ export class QueryService implements OnModuleInit {
         return held === undefined ? current === undefined : current !== undefined && etagMatches(held, current.etag);
       });
     const found = batch.wait
-      ? await this.waits.until(webhookKeys, batch.wait.seconds, batch.wait.gone, read, unchanged)
+      ? await this.waits.until(webhookKeys, batch.wait.seconds, batch.wait.client, read, unchanged)
       : await read();
     await this.limiter.countMisses(origin, webhookKeys.length - found.size);
     return renderBatch(webhookKeys, found);

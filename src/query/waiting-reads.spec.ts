@@ -1,6 +1,6 @@
 import { MetricsService } from '../metrics/metrics.service';
 import { RecordReader } from '../store/record-reader';
-import { WaitingReads } from './waiting-reads';
+import { WaitingClient, WaitingReads } from './waiting-reads';
 
 /** The part of RecordReader a waiter uses: watches whose callbacks the test fires as Redis invalidations would. */
 class FakeChanges {
@@ -23,8 +23,24 @@ function setUp(): { waits: WaitingReads; changes: FakeChanges; metrics: MetricsS
   return { waits: new WaitingReads(changes as unknown as RecordReader, metrics), changes, metrics };
 }
 
+/** A client the test sends away; `listeners` shows whether a waiter still listens for it. */
+class FakeClient implements WaitingClient {
+  gone = false;
+  readonly listeners = new Set<() => void>();
+
+  onGone(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  goAway(): void {
+    this.gone = true;
+    for (const listener of [...this.listeners]) listener();
+  }
+}
+
 const unchanged = (answer: string) => answer === 'old';
-const never = new AbortController().signal;
+const never = new FakeClient();
 
 describe('WaitingReads', () => {
   it('reads again when a change lands while the first read is in flight (no lost wake-up)', async () => {
@@ -62,14 +78,15 @@ describe('WaitingReads', () => {
 
   it('counts a waiter in the gauge while it waits, and frees it at once when its client goes away', async () => {
     const { waits, changes, metrics } = setUp();
-    const gone = new AbortController();
-    const pending = waits.until(['k'], 30, gone.signal, () => Promise.resolve('old'), unchanged);
+    const client = new FakeClient();
+    const pending = waits.until(['k'], 30, client, () => Promise.resolve('old'), unchanged);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await metrics.queryWaiters.get()).values[0].value).toBe(1);
-    gone.abort();
+    client.goAway();
     await expect(pending).resolves.toBe('old');
     expect((await metrics.queryWaiters.get()).values[0].value).toBe(0);
     expect(changes.callbacks.size).toBe(0);
+    expect(client.listeners.size).toBe(0);
   });
 
   it('answers every waiter when the module is destroyed, and later reads without waiting', async () => {

@@ -2,6 +2,7 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
 import { RecordReader } from '../store/record-reader';
+import { TimerWheel, WheelTimer } from './timer-wheel';
 
 type WaitEnd = 'changed' | 'over';
 
@@ -10,11 +11,25 @@ type WaitEnd = 'changed' | 'over';
  * refuses CLIENT TRACKING), waiters read again this often instead: slower answers, never missed ones.
  */
 const RECHECK_WHILE_DEAF_MS = 1000;
+/** How late a wait may end after its time is up: the granularity of the waiters' one shared timer. */
+const WAIT_TICK_MS = 50;
+
+/**
+ * The client of a waiting read: whether it has gone away, and a way to hear of it. For an HTTP read, a listener on
+ * its response (clientOf in query.service.ts): lighter than an AbortController and its signal's listener, which were
+ * about 1 KB of heap per waiter.
+ */
+export interface WaitingClient {
+  readonly gone: boolean;
+  /** Calls `listener` once the client goes away, until the returned function is called. */
+  onGone(listener: () => void): () => void;
+}
 
 /**
  * Reads held open until their answer would differ from what the client has (Prefer: wait, batch-get waitSeconds).
- * A waiter is a timer and a callback registered with the RecordReader, which the store's invalidation channel calls
- * when one of its keys changes on any master: no Redis connection, command or poll per waiter.
+ * A waiter is a callback registered with the RecordReader, which the store's invalidation channel calls when one of
+ * its keys changes on any master (no Redis connection, command or poll per waiter), and a timer on one wheel that
+ * all waiters share (a wait ends up to WAIT_TICK_MS after its time).
  *
  * A waiter ends when its keys change, its time is up, its client goes away (the connection closes: it is removed
  * at once), or the application stops (every waiter is answered as if its time were up, before the server closes).
@@ -22,6 +37,7 @@ const RECHECK_WHILE_DEAF_MS = 1000;
 @Injectable()
 export class WaitingReads implements OnModuleDestroy {
   private readonly waiting = new Set<(end: WaitEnd) => void>();
+  private readonly timers = new TimerWheel(WAIT_TICK_MS);
   private readonly gauge: Gauge;
   private closing = false;
 
@@ -38,17 +54,17 @@ export class WaitingReads implements OnModuleDestroy {
 
   /**
    * Reads with `read` until `unchanged` says the answer differs from what the client has, or `seconds` pass, or
-   * `gone` aborts; answers the last read. The keys are watched before the first read, so a change that lands
+   * `client` goes away; answers the last read. The keys are watched before the first read, so a change that lands
    * between that read and the wait still wakes it (no lost wake-up).
    */
   async until<T>(
     webhookKeys: string[],
     seconds: number,
-    gone: AbortSignal,
+    client: WaitingClient,
     read: () => Promise<T>,
     unchanged: (answer: T) => boolean,
   ): Promise<T> {
-    if (this.closing || gone.aborted) return read();
+    if (this.closing || client.gone) return read();
     let changedSinceRead = false;
     let wake: ((end: WaitEnd) => void) | null = null;
     const stopWatching = this.reader.watch(webhookKeys, () => {
@@ -60,7 +76,7 @@ export class WaitingReads implements OnModuleDestroy {
       let answer = await read();
       while (unchanged(answer)) {
         if (!changedSinceRead) {
-          const end = await this.wait(deadline - Date.now(), gone, (callback) => (wake = callback));
+          const end = await this.wait(deadline - Date.now(), client, (callback) => (wake = callback));
           wake = null;
           if (end === 'over') return answer;
         }
@@ -81,24 +97,23 @@ export class WaitingReads implements OnModuleDestroy {
 
   private wait(
     milliseconds: number,
-    gone: AbortSignal,
+    client: WaitingClient,
     register: (end: (end: WaitEnd) => void) => void,
   ): Promise<WaitEnd> {
-    if (milliseconds <= 0 || this.closing || gone.aborted) return Promise.resolve('over');
+    if (milliseconds <= 0 || this.closing || client.gone) return Promise.resolve('over');
     return new Promise<WaitEnd>((resolve) => {
       const finish = (end: WaitEnd) => {
         if (!this.waiting.delete(finish)) return;
-        clearTimeout(timer);
-        gone.removeEventListener('abort', onGone);
+        this.timers.cancel(timer);
+        stopListening();
         this.gauge.dec();
         resolve(end);
       };
-      const onGone = () => finish('over');
       const deaf = !this.reader.followingChanges && milliseconds > RECHECK_WHILE_DEAF_MS;
-      const timer = deaf
-        ? setTimeout(() => finish('changed'), RECHECK_WHILE_DEAF_MS)
-        : setTimeout(() => finish('over'), milliseconds);
-      gone.addEventListener('abort', onGone);
+      const timer: WheelTimer = deaf
+        ? this.timers.schedule(RECHECK_WHILE_DEAF_MS, () => finish('changed'))
+        : this.timers.schedule(milliseconds, () => finish('over'));
+      const stopListening = client.onGone(() => finish('over'));
       this.waiting.add(finish);
       this.gauge.inc();
       register(finish);

@@ -45,6 +45,43 @@ describe('ReadCache', () => {
     expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
   });
 
+  it('keeps an entry read over and over while entries never read come and go (second chance)', () => {
+    const { cache } = cacheOf(4);
+    put(cache, 'hot', '0123456789');
+    for (let index = 0; index < 20; index++) {
+      expect(cache.get('hot')).toBe('0123456789');
+      put(cache, `cold${index}`, '0123456789');
+    }
+    expect(cache.get('hot')).toBe('0123456789');
+    expect(cache.get('cold0')).toBeUndefined();
+    expect(cache.get('cold19')).toBe('0123456789');
+    expect(cache.size).toBe(3);
+    expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
+  });
+
+  it('evicts when every entry has been read: each gets one pass, then the oldest goes', () => {
+    const { cache } = cacheOf(2);
+    put(cache, 'a', '0123456789');
+    put(cache, 'b', '0123456789');
+    cache.get('a');
+    cache.get('b');
+    put(cache, 'c', '0123456789');
+    expect(['a', 'b', 'c'].map((key) => cache.get(key) !== undefined)).toEqual([false, true, true]);
+  });
+
+  it('remembers a value no Redis key holds within the same bound, only while active', () => {
+    const { cache, entryBytes } = cacheOf(2);
+    cache.remember('m', '0123456789');
+    expect(cache.get('m')).toBe('0123456789');
+    expect(cache.bytes).toBe(entryBytes);
+    put(cache, 'a', '0123456789');
+    put(cache, 'b', '0123456789');
+    expect(cache.bytes).toBe(2 * entryBytes);
+    cache.setUsable(false);
+    cache.remember('n', '0123456789');
+    expect(cache.get('n')).toBeUndefined();
+  });
+
   it('does not cache a value larger than the whole cache, and keeps what it had', () => {
     const { cache } = cacheOf(2);
     put(cache, 'a', '0123456789');

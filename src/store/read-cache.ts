@@ -13,16 +13,21 @@ export interface CacheFill {
 export const ENTRY_OVERHEAD_BYTES = 96;
 
 /**
- * The in-process cache of what Redis holds, keyed by Redis key, bounded in bytes and evicting the least recently
- * used entry first. It knows nothing of Redis: the store feeds it invalidations (a key changed, or everything may
- * have) and tells it whether invalidations are arriving at all (`usable`); while they are not it holds nothing.
+ * The in-process cache of what Redis holds, keyed by Redis key, bounded in bytes. Eviction gives a second chance
+ * (CLOCK, an approximation of least recently used): the oldest entry goes unless it was read since it was stored or
+ * last passed over, in which case it moves to the back. A hit then only sets a flag: reordering the Map on every
+ * read (a delete and a set) cost a hot read about 1.5 µs per lookup.
+ *
+ * It knows nothing of Redis: the store feeds it invalidations (a key changed, or everything may have) and tells it
+ * whether invalidations are arriving at all (`usable`); while they are not it holds nothing.
  *
  * The race it closes: a read that Redis answered before a write can have its answer arrive after the write's
  * invalidation. Every read that may fill the cache registers a fill first (`beginFill`); an invalidation of its
  * key, or a flush, marks the fill stale, and `completeFill` drops a stale fill's value instead of caching it.
  */
 export class ReadCache<Value> {
-  private readonly entries = new Map<string, { value: Value; bytes: number }>();
+  /** In insertion order; `used`: read since it was stored or last passed over by eviction. */
+  private readonly entries = new Map<string, { value: Value; bytes: number; used: boolean }>();
   private readonly fills = new Map<string, CacheFill>();
   private generation = 0;
   private usedBytes = 0;
@@ -49,9 +54,7 @@ export class ReadCache<Value> {
   get(key: string): Value | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    // Map keeps insertion order: moving the entry to the end makes the first entry the least recently used.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    entry.used = true;
     return entry.value;
   }
 
@@ -76,6 +79,14 @@ export class ReadCache<Value> {
     if (fill.readers === 0 && this.fills.get(fill.key) === fill) this.fills.delete(fill.key);
     if (value === undefined || fill.stale || fill.generation !== this.generation || !this.active) return;
     this.store(fill.key, value);
+  }
+
+  /**
+   * Caches a value that no Redis key holds and no write can change (e.g. what a pure function of the key gave), so
+   * no fill guards it; it shares the byte bound and the eviction order with everything else. Only while active.
+   */
+  remember(key: string, value: Value): void {
+    if (this.active) this.store(key, value);
   }
 
   /** The key changed in Redis: forget it, and let no read begun before now cache it. */
@@ -121,9 +132,15 @@ export class ReadCache<Value> {
       if (oldest.done === true) break;
       const [oldestKey, oldestEntry] = oldest.value;
       this.entries.delete(oldestKey);
+      if (oldestEntry.used) {
+        // Its second chance: to the back, unflagged. Every pass unflags, so the loop ends within one round.
+        oldestEntry.used = false;
+        this.entries.set(oldestKey, oldestEntry);
+        continue;
+      }
       this.usedBytes -= oldestEntry.bytes;
     }
-    this.entries.set(key, { value, bytes });
+    this.entries.set(key, { value, bytes, used: false });
     this.usedBytes += bytes;
   }
 }

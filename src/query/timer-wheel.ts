@@ -1,0 +1,76 @@
+/** A timer of a TimerWheel: when it is due (in ticks) and what it calls. */
+export interface WheelTimer {
+  readonly due: number;
+  readonly fire: () => void;
+}
+
+/**
+ * Many timers on one interval: timers are kept in buckets by the tick they are due in, and one `setInterval` (running
+ * only while a timer is pending) fires each bucket once its tick has passed. A timer fires at most one tick late and
+ * never early. Ten thousand waiting reads cost one Node timer instead of ten thousand: a `setTimeout` is about 240 to
+ * 380 bytes of heap (more when durations differ, each distinct duration getting a timer list of its own), a wheel
+ * timer an object and a Set slot.
+ */
+export class TimerWheel {
+  private readonly buckets = new Map<number, Set<WheelTimer>>();
+  private ticker: NodeJS.Timeout | null = null;
+  /** The first tick whose bucket has not fired yet. */
+  private nextTick = 0;
+  private pending = 0;
+
+  constructor(
+    private readonly tickMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get size(): number {
+    return this.pending;
+  }
+
+  /** Calls `fire` once `milliseconds` have passed (within one tick after), unless cancelled first. */
+  schedule(milliseconds: number, fire: () => void): WheelTimer {
+    if (this.ticker === null) {
+      this.nextTick = Math.floor(this.now() / this.tickMs);
+      this.ticker = setInterval(() => this.tick(), this.tickMs);
+    }
+    // Never into a bucket that has fired already (one being fired now included).
+    const due = Math.max(Math.ceil((this.now() + milliseconds) / this.tickMs), this.nextTick);
+    const timer: WheelTimer = { due, fire };
+    let bucket = this.buckets.get(due);
+    if (bucket === undefined) {
+      bucket = new Set();
+      this.buckets.set(due, bucket);
+    }
+    bucket.add(timer);
+    this.pending++;
+    return timer;
+  }
+
+  /** Makes sure `timer` does not fire; nothing when it fired or was cancelled already. */
+  cancel(timer: WheelTimer): void {
+    const bucket = this.buckets.get(timer.due);
+    if (bucket === undefined || !bucket.delete(timer)) return;
+    this.pending--;
+    if (bucket.size === 0) this.buckets.delete(timer.due);
+    this.stopWhenIdle();
+  }
+
+  private tick(): void {
+    const current = Math.floor(this.now() / this.tickMs);
+    while (this.nextTick <= current) {
+      const tick = this.nextTick++;
+      const bucket = this.buckets.get(tick);
+      if (bucket === undefined) continue;
+      this.buckets.delete(tick);
+      this.pending -= bucket.size;
+      for (const timer of bucket) timer.fire();
+    }
+    this.stopWhenIdle();
+  }
+
+  private stopWhenIdle(): void {
+    if (this.pending > 0 || this.ticker === null) return;
+    clearInterval(this.ticker);
+    this.ticker = null;
+  }
+}
