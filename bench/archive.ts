@@ -27,9 +27,15 @@
  * A run that reads a batch, then writes it, can at best take the sum of those times: the serial ceiling the ratio
  * compares with, phase by phase (the drain's end is read from the service's log) and in total.
  *
+ * Wall-clock ratios swing with whatever else runs on the machine, so the bench also prints the CPU time per datum of
+ * every process involved: the service (or, for the baselines, the bench process), redis-server and the wire server.
+ *
  * Run: npm run bench:archive
  *   (BENCH_RECORDS=1000000; MONGODB_URI=mongodb://127.0.0.1:27017 for a real MongoDB; BENCH_CPU_PROF=<dir> writes a
- *    CPU profile of the service there)
+ *    CPU profile of the service there; BENCH_COMPARE_MAIN=<worktree>/dist/main.js runs an older build's service
+ *    first, on the same data, the journal put back and a fresh database for each run; BENCH_SERVICE_NODE_ARGS adds
+ *    node flags to the service, e.g. "--trace-gc" or "--max-old-space-size=128", and BENCH_SERVICE_LOG=<path> keeps
+ *    its log, to look into a run)
  */
 import 'reflect-metadata';
 import Redis from 'ioredis';
