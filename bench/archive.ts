@@ -8,34 +8,60 @@
  * shared by three keys (one body, a reference hash, three records), written through RecordStore so the layout is the
  * service's own; one in five has no TTL.
  *
+ * The journal is on while loading (the store is configured with the archive's MONGODB_URI, as a worker is), so a
+ * run is what a night is: it drains the journal (one entry per datum written), then copies the snapshot (every
+ * datum again, now already archived: MongoDB finds nothing to change). BENCH_JOURNAL=0 loads with the journal off,
+ * as the bench did before: the run is a snapshot only. BENCH_JOURNAL_MAX_BYTES (default 4 GiB) is the journal's
+ * bound while loading: the default holds every entry, so none is dropped.
+ *
  * MongoDB: MONGODB_URI when set (a database of its own, dropped at the end), otherwise the MongoDB wire server of
  * test/support in a separate process, so its memory is not the service's.
  *
- * Baselines in the same run, each alone, with nothing of the service: the Redis side (bare ioredis: SCAN COUNT 500
- * and one pipeline of the reads a datum needs per batch) and the MongoDB side (the plain mongodb driver: unordered
- * bulkWrite upserts of 500 documents of the same shape and size, same indexes). A run that reads a batch, then
- * writes it, can at best reach 1 / (1/redis + 1/mongo) records/s: the serial ceiling the ratio compares with.
+ * Baselines in the same run, each alone, with nothing of the service:
+ * - Redis, journal: bare ioredis reading each shard with XRANGE COUNT 500 and deleting each batch (XDEL + DECRBY of
+ *   its bytes, one pipeline), on a COPY of the shard made untimed, so the service still finds the journal whole.
+ * - Redis, snapshot: SCAN COUNT 500 and one pipeline of the reads a datum needs per batch.
+ * - MongoDB: the plain mongodb driver, unordered bulkWrite upserts of 500 documents of the same shape and size (masks
+ *   included), same indexes; once into an empty collection (what the journal's drain does), then the same upserts
+ *   again (what the snapshot does after it; only the second pass when the journal is off).
+ * A run that reads a batch, then writes it, can at best take the sum of those times: the serial ceiling the ratio
+ * compares with, phase by phase (the drain's end is read from the service's log) and in total.
+ *
+ * Wall-clock ratios swing with whatever else runs on the machine, so the bench also prints the CPU time per datum of
+ * every process involved: the service (or, for the baselines, the bench process), redis-server and the wire server.
  *
  * Run: npm run bench:archive
  *   (BENCH_RECORDS=1000000; MONGODB_URI=mongodb://127.0.0.1:27017 for a real MongoDB; BENCH_CPU_PROF=<dir> writes a
- *    CPU profile of the service there)
+ *    CPU profile of the service there; BENCH_COMPARE_MAIN=<worktree>/dist/main.js runs an older build's service
+ *    first, on the same data, the journal put back and a fresh database for each run; BENCH_SERVICE_NODE_ARGS adds
+ *    node flags to the service, e.g. "--trace-gc" or "--max-old-space-size=128", and BENCH_SERVICE_LOG=<path> keeps
+ *    its log, to look into a run)
  */
 import 'reflect-metadata';
 import Redis from 'ioredis';
 import { AnyBulkWriteOperation, MongoClient } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { ArchivedRecord, ArchivedRecordSchema } from '../src/archive/archive.schemas';
-import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
+import { loadConfig } from '../src/config/app-config';
+import { JournalStore } from '../src/store/journal-store';
+import { JOURNAL_SHARDS, KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { renderRecordBody } from '../src/store/record-body';
+import { RecordStore, RecordWrite } from '../src/store/record-store';
 import { RedisServer } from '../test/support/redis-server';
 import { spawnService } from '../test/support/service-process';
-import { benchRecordStore, cpuProfileArgs, machineFacts, spawnListening, table } from './support';
+import { cpuMillis, cpuProfileArgs, machineFacts, spawnListening, table } from './support';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const JOURNAL = process.env.BENCH_JOURNAL !== '0';
+const JOURNAL_MAX_BYTES = process.env.BENCH_JOURNAL_MAX_BYTES ?? String(4 * 2 ** 30);
+/** Extra node flags for the service (--trace-gc, --heap-prof, ...): for looking into a run, not for its figures. */
+const SERVICE_NODE_ARGS = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+/** Another build's dist/main.js: its run goes first, on the same data (journal restored, a fresh database). */
+const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
 const SECRET = 'bench-webhook-secret-0123456789';
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const SHARED_EVERY = 4;
@@ -43,7 +69,7 @@ const SHARED_KEYS = 3;
 const BATCH = 500;
 const LOAD_CONCURRENCY = 256;
 const TTL_SECONDS = 30 * 86_400;
-const PAYLOAD = { orderId: 'A-1001', status: 'shipped', note: 'x'.repeat(160) };
+const PAYLOAD_JSON = JSON.stringify({ orderId: 'A-1001', status: 'shipped', note: 'x'.repeat(160) });
 const keyLayout = new KeyLayout('sg:');
 
 interface Datum {
@@ -68,8 +94,19 @@ function datum(index: number): Datum {
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-async function load(redis: Redis): Promise<number> {
-  const store = benchRecordStore(redis, SECRET);
+/** The store a worker has: journaling every write when the archive is configured (MONGODB_URI set). */
+function loadingStore(redis: Redis, mongoUri: string): RecordStore {
+  const config = loadConfig({
+    APP_ROLES: 'query',
+    WEBHOOK_KEY_SECRET: SECRET,
+    ...(JOURNAL && { MONGODB_URI: mongoUri, ARCHIVE_JOURNAL_MAX_BYTES: JOURNAL_MAX_BYTES }),
+  });
+  const keys = new KeyLayout(config.redis.keyPrefix);
+  return new RecordStore(redis, keys, new WebhookKeyDigester(SECRET), new JournalStore(redis, keys, config), config);
+}
+
+async function load(redis: Redis, mongoUri: string): Promise<number> {
+  const store = loadingStore(redis, mongoUri);
   const now = Date.now();
   let next = 0;
   const started = performance.now();
@@ -77,7 +114,14 @@ async function load(redis: Redis): Promise<number> {
     Array.from({ length: LOAD_CONCURRENCY }, async () => {
       while (next < RECORDS) {
         const { datumId, webhookKeys, flowId, version, ttlSeconds } = datum(next++);
-        const message = { op: 'set' as const, accountId: 'bench', flowId, webhookKeys, data: PAYLOAD, version };
+        const message: RecordWrite = {
+          op: 'set',
+          accountId: 'bench',
+          flowId,
+          webhookKeys,
+          dataJson: PAYLOAD_JSON,
+          version,
+        };
         await store.write(message, { datumId, ttlSeconds, now });
       }
     }),
@@ -104,8 +148,42 @@ async function admin<T>(url: string, method: 'GET' | 'POST'): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** Runs the archive in the service and samples its memory every 200 ms; one row per tenth of the records. */
-async function archiveRun(redisUrl: string, mongoUri: string) {
+/** POST /admin/archive/runs, again while the fresh service answers 503 (its Redis connection not ready yet). */
+async function startRun(url: string): Promise<{ runId: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin<{ runId: string }>(`${url}/admin/archive/runs`, 'POST');
+    } catch (error) {
+      if (attempt === 50 || !String(error).includes(': 503 ')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** CPU time (ms) of the service, redis-server and the wire server (when it is ours) since `cpuOf` was made. */
+function cpuMeter(pids: { redis: number | null; wire: number | null }) {
+  const read = (pid: number | null) => (pid === null ? 0 : cpuMillis(pid));
+  const start = { redis: read(pids.redis), wire: read(pids.wire), bench: process.cpuUsage() };
+  return () => {
+    const bench = process.cpuUsage(start.bench);
+    return {
+      redis: read(pids.redis) - start.redis,
+      wire: read(pids.wire) - start.wire,
+      bench: (bench.user + bench.system) / 1000,
+    };
+  };
+}
+
+/**
+ * Runs the archive in a service (`main`: this build, or BENCH_COMPARE_MAIN's) and samples its memory every 200 ms;
+ * one row per tenth of the records, and one at the end.
+ */
+async function archiveRun(
+  redisUrl: string,
+  mongoUri: string,
+  main: string | undefined,
+  pids: { redis: number; wire: number | null },
+) {
   const service = await spawnService(
     {
       APP_ROLES: 'admin',
@@ -115,8 +193,14 @@ async function archiveRun(redisUrl: string, mongoUri: string) {
       WEBHOOK_KEY_SECRET: SECRET,
       ADMIN_API_KEYS: ADMIN_KEY,
       MONGODB_URI: mongoUri,
+      ARCHIVE_JOURNAL_MAX_BYTES: JOURNAL_MAX_BYTES,
+      // The admin role needs queues configured; the archive never uses them (nothing listens there).
+      SQS_ENDPOINT: 'http://127.0.0.1:9',
+      SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/bench.fifo',
+      SQS_DLQ_URL: 'http://127.0.0.1:9/000000000000/bench-dlq.fifo',
     },
-    cpuProfileArgs(CPU_PROFILE_DIR, 'archive-service'),
+    [...cpuProfileArgs(CPU_PROFILE_DIR, 'archive-service'), ...SERVICE_NODE_ARGS],
+    main,
   );
   const pid = service.child.pid ?? 0;
   try {
@@ -128,8 +212,10 @@ async function archiveRun(redisUrl: string, mongoUri: string) {
       'peak RSS': mib(peak),
     });
     const progress = [row(0, 0, idle)];
+    const serviceCpuBefore = cpuMillis(pid);
+    const otherCpu = cpuMeter(pids);
     const started = performance.now();
-    const { runId } = await admin<{ runId: string }>(`${service.url}/admin/archive/runs`, 'POST');
+    const { runId } = await startRun(service.url);
     let nextMark = RECORDS / 10;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -141,7 +227,15 @@ async function archiveRun(redisUrl: string, mongoUri: string) {
       }
       if (run.status === 'failed') throw new Error(`archive run failed: ${run.error}`);
       if (run.status === 'succeeded') {
-        return { records: run.recordsArchived, ms: performance.now() - started, idle, end: now, progress };
+        const ms = performance.now() - started;
+        // ArchiveRunner logs the end of the drain: "journal drained: <entries> entries in <ms> ms".
+        const drained = /journal drained: (\d+) entries in (\d+) ms/.exec(service.output());
+        if (drained === null) throw new Error(`no "journal drained" line in the service's log:\n${service.output()}`);
+        const drain = { records: Number(drained[1]), ms: Number(drained[2]) };
+        const cpu = { service: cpuMillis(pid) - serviceCpuBefore, ...otherCpu() };
+        progress.push(row(run.recordsArchived, ms, now));
+        if (process.env.BENCH_SERVICE_LOG) writeFileSync(`${process.env.BENCH_SERVICE_LOG}.${pid}`, service.output());
+        return { records: run.recordsArchived, ms, drain, cpu, idle, end: now, progress };
       }
     }
   } finally {
@@ -150,8 +244,74 @@ async function archiveRun(redisUrl: string, mongoUri: string) {
   }
 }
 
+/** One side alone: records, wall time, and the CPU it took of the bench process, redis-server and the wire server. */
+interface Side {
+  records: number;
+  ms: number;
+  cpu: { bench: number; redis: number; wire: number };
+}
+
+/** Entries, bytes and drops of the journal's shards (and the stream of before the shards). */
+async function journalFacts(redis: Redis): Promise<{ entries: number; bytes: number; dropped: number }> {
+  const facts = { entries: 0, bytes: 0, dropped: 0 };
+  for (const keys of journalKeys()) {
+    const [entries, bytes, dropped] = await Promise.all([
+      redis.xlen(keys.stream),
+      redis.get(keys.bytes),
+      redis.get(keys.dropped),
+    ]);
+    facts.entries += entries;
+    facts.bytes += Number(bytes ?? 0);
+    facts.dropped += Number(dropped ?? 0);
+  }
+  return facts;
+}
+
+function journalKeys() {
+  return [
+    ...Array.from({ length: JOURNAL_SHARDS }, (_, index) => keyLayout.journalShard(index)),
+    keyLayout.unshardedJournal(),
+  ];
+}
+
+/**
+ * The Redis side of the drain alone: each shard read the plainest way (XRANGE COUNT 500) and each batch deleted with
+ * its bytes (XDEL + DECRBY, one pipeline), on a copy of the shard made and removed untimed.
+ */
+async function journalBaseline(redis: Redis, redisPid: number): Promise<Side> {
+  const copy = { stream: 'bench:journal-copy', bytes: 'bench:journal-copy:bytes' };
+  let records = 0;
+  let ms = 0;
+  const cpuTotal = { bench: 0, redis: 0, wire: 0 };
+  for (const keys of journalKeys()) {
+    if ((await redis.copy(keys.stream, copy.stream, 'REPLACE')) === 0) continue;
+    await redis.set(copy.bytes, (await redis.get(keys.bytes)) ?? '0');
+    const cpu = cpuMeter({ redis: redisPid, wire: null });
+    const started = performance.now();
+    for (;;) {
+      const entries = await redis.xrange(copy.stream, '-', '+', 'COUNT', BATCH);
+      if (entries.length === 0) break;
+      let bytes = 0;
+      for (const [, fields] of entries) bytes += Number(fields[fields.indexOf('s') + 1] ?? 0);
+      records += entries.length;
+      await redis
+        .pipeline()
+        .xdel(copy.stream, ...entries.map(([id]) => id))
+        .decrby(copy.bytes, bytes)
+        .exec();
+    }
+    ms += performance.now() - started;
+    const used = cpu();
+    cpuTotal.bench += used.bench;
+    cpuTotal.redis += used.redis;
+    await redis.del(copy.stream, copy.bytes);
+  }
+  return { records, ms, cpu: cpuTotal };
+}
+
 /** The Redis side alone: what a datum needs, read the plainest way (SCAN, one pipeline per batch). */
-async function redisBaseline(redis: Redis): Promise<{ records: number; ms: number }> {
+async function redisBaseline(redis: Redis, redisPid: number): Promise<Side> {
+  const cpu = cpuMeter({ redis: redisPid, wire: null });
   const started = performance.now();
   let records = 0;
   let cursor = '0';
@@ -190,11 +350,19 @@ async function redisBaseline(redis: Redis): Promise<{ records: number; ms: numbe
     }
     await masks.exec();
   } while (cursor !== '0');
-  return { records, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  return { records, ms, cpu: cpu() };
 }
 
-/** The MongoDB side alone: the plain driver upserting documents of the archive's shape, 500 per bulkWrite. */
-async function mongoBaseline(mongoUri: string): Promise<{ records: number; ms: number }> {
+/**
+ * The MongoDB side alone: the plain driver upserting documents of the archive's shape, 500 per bulkWrite. The first
+ * pass inserts them (the journal's drain), the second sends the same upserts again (the snapshot after the drain:
+ * every datum already archived as it is). Returns each pass's time.
+ */
+async function mongoBaseline(
+  mongoUri: string,
+  wirePid: number | null,
+): Promise<{ records: number; insert: Side; repeat: Side }> {
   const client = await MongoClient.connect(mongoUri);
   const collection = client.db().collection<ArchivedRecord>('baseline_records');
   await collection.createIndexes(
@@ -202,8 +370,10 @@ async function mongoBaseline(mongoUri: string): Promise<{ records: number; ms: n
   );
   const digester = new WebhookKeyDigester(SECRET);
   const now = Date.now();
-  let ms = 0;
-  try {
+  const pass = async (): Promise<Side> => {
+    let ms = 0;
+    let benchCpu = 0;
+    let wireCpu = 0;
     for (let start = 0; start < RECORDS; start += BATCH) {
       const writes: AnyBulkWriteOperation<ArchivedRecord>[] = [];
       for (let index = start; index < Math.min(start + BATCH, RECORDS); index++) {
@@ -212,11 +382,12 @@ async function mongoBaseline(mongoUri: string): Promise<{ records: number; ms: n
         const body = renderRecordBody({
           accountId: 'bench',
           flowId,
-          dataJson: JSON.stringify(PAYLOAD),
+          dataJson: PAYLOAD_JSON,
           version: version ?? null,
           storedAt: now,
           expiresAt,
         });
+        const keys = webhookKeys.map((key) => digester.digested(key));
         writes.push({
           updateOne: {
             filter: { _id: datumId },
@@ -228,7 +399,8 @@ async function mongoBaseline(mongoUri: string): Promise<{ records: number; ms: n
                 storedAt: new Date(now),
                 expiresAt: expiresAt === null ? null : new Date(expiresAt),
                 body: body.json,
-                keys: webhookKeys.map((key) => digester.digest(key)),
+                keys: keys.map(({ digests }) => digests[0]),
+                ...Object.fromEntries(keys.map(({ digests, mask }) => [`masks.${digests[0]}`, mask])),
               },
               $setOnInsert: { firstArchivedAt: new Date(now), deleted: false, deletedAt: null, replacedAt: null },
             },
@@ -237,29 +409,45 @@ async function mongoBaseline(mongoUri: string): Promise<{ records: number; ms: n
         });
       }
       const started = performance.now();
+      const cpu = cpuMeter({ redis: null, wire: wirePid });
       await collection.bulkWrite(writes, { ordered: false });
       ms += performance.now() - started;
+      const used = cpu();
+      benchCpu += used.bench;
+      wireCpu += used.wire;
     }
-    return { records: RECORDS, ms };
+    return { records: RECORDS, ms, cpu: { bench: benchCpu, redis: 0, wire: wireCpu } };
+  };
+  try {
+    const insert = await pass();
+    const repeat = await pass();
+    return { records: RECORDS, insert, repeat };
   } finally {
     await collection.drop();
     await client.close();
   }
 }
 
-/** MONGODB_URI, or the wire server of test/support in a process of its own. */
-async function startMongo(): Promise<{ uri: string; label: string; stop: () => Promise<void>; pid: number | null }> {
+/** MONGODB_URI, or the wire server of test/support in a process of its own. Each run gets a database of its own. */
+async function startMongo(): Promise<{
+  uri: string;
+  database: string;
+  label: string;
+  stop: () => Promise<void>;
+  pid: number | null;
+}> {
   const database = `setgetapi_bench_${randomUUID().slice(0, 8)}`;
   const real = process.env.MONGODB_URI;
   if (real) {
-    const uri = new URL(real);
-    uri.pathname = `/${database}`;
+    const uri = withDatabase(real, database);
     return {
-      uri: uri.toString(),
-      label: `MongoDB at ${uri.host}`,
+      uri,
+      database,
+      label: `MongoDB at ${new URL(real).host}`,
       pid: null,
       async stop() {
-        const client = await MongoClient.connect(uri.toString());
+        // The loading store's database (nothing is written there) and the runs' are dropped as each ends.
+        const client = await MongoClient.connect(uri);
         await client.db().dropDatabase();
         await client.close();
       },
@@ -274,6 +462,7 @@ async function startMongo(): Promise<{ uri: string; label: string; stop: () => P
   ]);
   return {
     uri: `mongodb://127.0.0.1:${wire.port}/${database}?directConnection=true`,
+    database,
     label: 'the MongoDB wire server of test/support (in-memory, mingo), separate process',
     pid: wire.child.pid ?? null,
     async stop() {
@@ -282,54 +471,160 @@ async function startMongo(): Promise<{ uri: string; label: string; stop: () => P
   };
 }
 
+/** The same MongoDB URI naming another database. */
+function withDatabase(uri: string, database: string): string {
+  const url = new URL(uri);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Keeps a copy of the journal (untimed), so that each run of a comparison drains the same one. */
+async function saveJournal(redis: Redis, restore = false): Promise<void> {
+  for (const keys of journalKeys()) {
+    for (const key of [keys.stream, keys.bytes]) {
+      if (restore) await redis.copy(`bench:saved:${key}`, key, 'REPLACE');
+      else await redis.copy(key, `bench:saved:${key}`, 'REPLACE');
+    }
+  }
+}
+
+type Run = Awaited<ReturnType<typeof archiveRun>>;
+
 async function main(): Promise<void> {
   console.log(`archive benchmark — ${machineFacts()}, ${mib(freemem())} free`);
   const redisServer = await RedisServer.start();
   const redis = new Redis(redisServer.url, { enableAutoPipelining: true });
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
   const mongo = await startMongo();
+  const pids = { redis: redisPid, wire: mongo.pid };
   try {
-    const loadMs = await load(redis);
+    const loadMs = await load(redis, mongo.uri);
     const keys = await redis.dbsize();
     const redisMemory = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+    const journal = await journalFacts(redis);
     console.log(
-      `${RECORDS} datums (${keys} Redis keys, ${mib(redisMemory)}) loaded through RecordStore in ${seconds(loadMs)}; ` +
+      `${RECORDS} datums (${keys} Redis keys, ${mib(redisMemory)}) loaded through RecordStore in ${seconds(loadMs)}, ` +
+        `journal ${JOURNAL ? `on: ${journal.entries} entries, ${mib(journal.bytes)}, ${journal.dropped} dropped` : 'off'}; ` +
         `archive target: ${mongo.label}\n`,
     );
 
-    const mongoSide = await mongoBaseline(mongo.uri);
-    const redisSide = await redisBaseline(redis);
+    const mongoSide = await mongoBaseline(withDatabase(mongo.uri, `${mongo.database}_baseline`), mongo.pid);
+    const journalSide = await journalBaseline(redis, redisPid);
+    if (journalSide.records !== journal.entries) throw new Error(`the journal baseline read ${journalSide.records}`);
+    const redisSide = await redisBaseline(redis, redisPid);
     if (redisSide.records !== RECORDS) throw new Error(`the Redis baseline found ${redisSide.records} datums`);
-    const run = await archiveRun(redisServer.url, mongo.uri);
-    if (run.records !== RECORDS) throw new Error(`the archive run archived ${run.records} records`);
 
-    console.log('archive run, service process memory as it went:');
-    console.log(table(run.progress));
-    const rate = (side: { records: number; ms: number }) => (side.records * 1000) / side.ms;
-    const ceiling = 1 / (1 / rate(redisSide) + 1 / rate(mongoSide));
-    const line = (what: string, recordsPerSecond: number) => ({
+    const builds: Array<{ label: string; main: string | undefined }> = [
+      ...(COMPARE_MAIN ? [{ label: `BENCH_COMPARE_MAIN`, main: COMPARE_MAIN }] : []),
+      { label: 'this build', main: undefined },
+    ];
+    if (builds.length > 1) await saveJournal(redis);
+    const runs: Array<{ label: string; run: Run }> = [];
+    for (const [index, build] of builds.entries()) {
+      if (index > 0) await saveJournal(redis, true);
+      const uri = withDatabase(mongo.uri, `${mongo.database}_run${index}`);
+      const run = await archiveRun(redisServer.url, uri, build.main, pids);
+      const archived = await archivedDatums(uri, true);
+      if (archived !== RECORDS) throw new Error(`${build.label}: the archive holds ${archived} datums, not ${RECORDS}`);
+      const left = await journalFacts(redis);
+      if (left.entries !== 0 || left.bytes !== 0) throw new Error(`the run left ${left.entries} journal entries`);
+      console.log(`archive run of ${build.label}, service process memory as it went:`);
+      console.log(table(run.progress));
+      console.log('');
+      runs.push({ label: build.label, run });
+    }
+
+    // Phase by phase: what the run took against the sum of its two sides alone (the serial ceiling).
+    const drainSides = JOURNAL ? [journalSide, mongoSide.insert] : [];
+    const snapshotSides = [redisSide, JOURNAL ? mongoSide.repeat : mongoSide.insert];
+    const sum = (sides: Side[]) => sides.reduce((total, side) => total + side.ms, 0);
+    const cpuOf = (sides: Side[]) =>
+      sides.reduce((total, side) => total + side.cpu.bench + side.cpu.redis + side.cpu.wire, 0);
+    const drainCeilingMs = sum(drainSides);
+    const snapshotCeilingMs = sum(snapshotSides);
+    const ceilingMs = drainCeilingMs + snapshotCeilingMs;
+    const ceilingCpu = cpuOf([...drainSides, ...snapshotSides]);
+    const line = (what: string, records: number, ms: number, ceiling?: number) => ({
       what,
-      'records/s': recordsPerSecond.toFixed(0),
-      time: seconds((RECORDS * 1000) / recordsPerSecond),
+      records,
+      time: seconds(ms),
+      'records/s': ((records * 1000) / ms).toFixed(0),
+      '÷ ceiling': ceiling === undefined ? '' : (ceiling / ms).toFixed(2),
     });
-    console.log('');
     console.log(
       table([
-        line('baseline: Redis side (SCAN + pipelined reads)', rate(redisSide)),
-        line('baseline: MongoDB side (driver bulkWrite upserts)', rate(mongoSide)),
-        line('serial ceiling 1/(1/redis + 1/mongo)', ceiling),
-        line('archive run (POST to succeeded)', rate(run)),
+        ...(JOURNAL
+          ? [
+              line('baseline: Redis, journal (XRANGE + XDEL)', journalSide.records, journalSide.ms),
+              line('baseline: MongoDB, first upserts (insert)', RECORDS, mongoSide.insert.ms),
+              line('ceiling, drain: redis + mongo', journal.entries, drainCeilingMs),
+            ]
+          : []),
+        line('baseline: Redis, snapshot (SCAN + pipelined reads)', redisSide.records, redisSide.ms),
+        line(`baseline: MongoDB, ${JOURNAL ? 'same upserts again' : 'upserts (insert)'}`, RECORDS, snapshotSides[1].ms),
+        line('ceiling, snapshot: redis + mongo', RECORDS, snapshotCeilingMs),
+        line('ceiling, whole run (datums)', RECORDS, ceilingMs),
+        ...runs.flatMap(({ label, run }) => [
+          ...(JOURNAL ? [line(`${label}: journal drain`, run.drain.records, run.drain.ms, drainCeilingMs)] : []),
+          line(`${label}: snapshot, policies, audit`, RECORDS, run.ms - run.drain.ms, snapshotCeilingMs),
+          line(`${label}: whole run, POST to succeeded`, RECORDS, run.ms, ceilingMs),
+        ]),
+      ]),
+    );
+    const perRecord = (ms: number) => `${((ms * 1000) / RECORDS).toFixed(0)} µs`;
+    console.log(
+      '\nCPU per datum (µs, the whole run: every process involved; the baselines: the bench process, redis-server' +
+        (mongo.pid === null ? ')' : ' and the wire server)'),
+    );
+    console.log(
+      table([
+        {
+          what: 'baselines (sum)',
+          service: '',
+          'redis-server': perRecord([...drainSides, ...snapshotSides].reduce((t, side) => t + side.cpu.redis, 0)),
+          'wire server': perRecord([...drainSides, ...snapshotSides].reduce((t, side) => t + side.cpu.wire, 0)),
+          'bench process': perRecord([...drainSides, ...snapshotSides].reduce((t, side) => t + side.cpu.bench, 0)),
+          total: perRecord(ceilingCpu),
+        },
+        ...runs.map(({ label, run }) => ({
+          what: label,
+          service: perRecord(run.cpu.service),
+          'redis-server': perRecord(run.cpu.redis),
+          'wire server': perRecord(run.cpu.wire),
+          'bench process': '',
+          total: perRecord(run.cpu.service + run.cpu.redis + run.cpu.wire),
+        })),
       ]),
     );
     const wirePeak =
       mongo.pid === null ? '' : `; the wire server's peak RSS (not counted): ${mib(memory(mongo.pid).peak)}`;
-    console.log(
-      `\narchive ÷ serial ceiling: ${(rate(run) / ceiling).toFixed(2)}; service RSS idle ${mib(run.idle.rss)}, peak ` +
-        `${mib(run.end.peak)} (+${mib(run.end.peak - run.idle.rss)} over idle)${wirePeak}. Figures are noisy on a shared machine.`,
-    );
+    for (const { label, run } of runs) {
+      console.log(
+        `\n${label}: archive ÷ serial ceiling ${(ceilingMs / run.ms).toFixed(2)}, ${((RECORDS * 1000) / run.ms).toFixed(0)} ` +
+          `datums/s; recordsArchived ${run.records}; service RSS idle ${mib(run.idle.rss)}, peak ${mib(run.end.peak)} ` +
+          `(+${mib(run.end.peak - run.idle.rss)} over idle)`,
+      );
+    }
+    console.log(`${wirePeak.slice(2)}. Figures are noisy on a shared machine.`);
   } finally {
     redis.disconnect();
     await redisServer.destroy();
     await mongo.stop();
+  }
+}
+
+/** Whole datums in the service's archive (documents with a body); then drops the database when asked to. */
+async function archivedDatums(mongoUri: string, drop: boolean): Promise<number> {
+  const client = await MongoClient.connect(mongoUri);
+  try {
+    const count = await client
+      .db()
+      .collection('archived_records')
+      .countDocuments({ body: { $exists: true } });
+    if (drop) await client.db().dropDatabase();
+    return count;
+  } finally {
+    await client.close();
   }
 }
 

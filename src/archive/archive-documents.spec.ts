@@ -1,6 +1,18 @@
+import fc from 'fast-check';
 import { WebhookKeyDigester } from '../store/key-layout';
 import { JournalEntry } from '../store/journal-store';
-import { journalWrites, policyId, policyWrite, rekeyWrite, restorableKeys, snapshotWrites } from './archive-documents';
+import { renderRecordBody } from '../store/record-body';
+import {
+  describeBody,
+  describeParsedBody,
+  describeRenderedBody,
+  journalWrites,
+  policyId,
+  policyWrite,
+  rekeyWrite,
+  restorableKeys,
+  snapshotWrites,
+} from './archive-documents';
 
 const NOW = new Date('2026-11-25T02:00:00.000Z');
 const STORED_AT = Date.parse('2026-11-24T10:00:00.000Z');
@@ -372,5 +384,50 @@ describe('rekeyWrite', () => {
         update: { $unset: { [`masks.${live.digests[0]}`]: '' } },
       },
     });
+  });
+});
+
+describe('describeBody', () => {
+  const bodyFields = fc.record({
+    accountId: fc.string({ unit: 'binary', maxLength: 40 }),
+    flowId: fc.string({ unit: 'binary', maxLength: 40 }),
+    data: fc.jsonValue(),
+    version: fc.option(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), { nil: null }),
+    storedAt: fc.integer({ min: 0, max: 8_640_000_000_000_000 }),
+    expiresAt: fc.option(fc.integer({ min: 0, max: 8_640_000_000_000_000 }), { nil: null }),
+  });
+
+  it('reads what JSON.parse reads from every document renderRecordBody writes, without parsing it whole', () => {
+    fc.assert(
+      fc.property(bodyFields, ({ data, ...fields }) => {
+        const { json } = renderRecordBody({ ...fields, dataJson: JSON.stringify(data) ?? 'null' });
+        const fast = describeRenderedBody(json);
+        expect(fast).not.toBeNull();
+        expect(fast).toEqual(describeParsedBody(json));
+        expect(describeBody(json)).toEqual(describeParsedBody(json));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('parses whole a document laid out otherwise, and gives the same fields', () => {
+    fc.assert(
+      fc.property(bodyFields, ({ data, ...fields }) => {
+        const storedAt = new Date(fields.storedAt).toISOString();
+        const expiresAt = fields.expiresAt === null ? null : new Date(fields.expiresAt).toISOString();
+        // The data last, its own fields looking like the tail: not read as the document's.
+        const json = JSON.stringify({
+          accountId: fields.accountId,
+          flowId: fields.flowId,
+          version: fields.version,
+          storedAt,
+          expiresAt,
+          data: { data, version: 7, storedAt: '2001-01-01T00:00:00.000Z', expiresAt: null },
+        });
+        expect(describeRenderedBody(json)).toBeNull();
+        expect(describeBody(json)).toEqual(describeParsedBody(json));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -182,8 +182,14 @@ function latestEnding(endedKey: string, ending: KeyEnding): Record<string, Date 
   };
 }
 
-/** The metadata of a stored document (the JSON that GET /v1/data answers). */
-function describeBody(body: string): Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt'> {
+/** The metadata of a stored document (the JSON that GET /v1/data answers), without parsing its `data`. */
+export function describeBody(body: string): Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt'> {
+  return describeRenderedBody(body) ?? describeParsedBody(body);
+}
+
+export function describeParsedBody(
+  body: string,
+): Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt'> {
   const document = JSON.parse(body) as { accountId: string; flowId: string; version: number | null; storedAt: string };
   return {
     accountId: document.accountId,
@@ -191,6 +197,52 @@ function describeBody(body: string): Pick<ArchivedRecord, 'accountId' | 'flowId'
     version: document.version,
     storedAt: new Date(document.storedAt),
   };
+}
+
+const BODY_HEAD = '{"accountId":';
+/** The fields renderRecordBody writes after `data`, last in the document: anchored at its end. */
+const BODY_TAIL = /,"version":(null|-?\d{1,20}),"storedAt":"([^"\\]{20,30})","expiresAt":(?:null|"[^"\\]{20,30}")}$/;
+/** Longer than any tail BODY_TAIL matches. */
+const BODY_TAIL_CHARS = 160;
+
+/**
+ * The metadata read from the fields renderRecordBody writes around `data` (account and flow first, version, storedAt
+ * and expiresAt last), so that a snapshot does not parse every datum's data (up to MAX_MESSAGE_BYTES) to learn four
+ * fields. Null when the document is not laid out that way: the caller parses it whole.
+ */
+export function describeRenderedBody(
+  body: string,
+): Pick<ArchivedRecord, 'accountId' | 'flowId' | 'version' | 'storedAt'> | null {
+  if (!body.startsWith(BODY_HEAD)) return null;
+  const accountId = jsonStringAt(body, BODY_HEAD.length);
+  if (accountId === null || !body.startsWith(',"flowId":', accountId.end)) return null;
+  const flowId = jsonStringAt(body, accountId.end + ',"flowId":'.length);
+  if (flowId === null || !body.startsWith(',"data":', flowId.end)) return null;
+  const tail = BODY_TAIL.exec(body.slice(-BODY_TAIL_CHARS));
+  if (tail === null) return null;
+  return {
+    accountId: accountId.value,
+    flowId: flowId.value,
+    version: JSON.parse(tail[1]) as number | null,
+    storedAt: new Date(tail[2]),
+  };
+}
+
+/** The JSON string literal starting at `start` (its opening quote), and where it ends; null when there is none. */
+function jsonStringAt(text: string, start: number): { value: string; end: number } | null {
+  if (text[start] !== '"') return null;
+  for (let index = start + 1; index < text.length; index++) {
+    const char = text[index];
+    if (char === '\\') index++;
+    else if (char === '"') {
+      try {
+        return { value: JSON.parse(text.slice(start, index + 1)) as string, end: index + 1 };
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
 }
 
 export function policyId(accountId: string, flowId: string | null): string {
