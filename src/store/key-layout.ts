@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { HmacSha256Key, sha256Into, SHA256_BYTES } from './sha256';
+import { assertSameAsNodeCrypto, HmacSha256Key, sha256Into, SHA256_BYTES } from './sha256';
 
 /**
  * Every Redis key the service writes, in one place (docs/design.md, "Key layout", describes the same).
@@ -261,6 +261,7 @@ export class WebhookKeyDigester {
    * for worker, query and admin): digesting there is a bug, and throws.
    */
   constructor(...secrets: string[]) {
+    for (const secret of secrets) assertSameAsNodeCrypto(Buffer.from(secret));
     this.secrets = secrets.map((secret) => new HmacSha256Key(Buffer.from(secret)));
     this.padKeys = this.secrets.map((secret) => {
       const label = Buffer.from(MASK_PAD_LABEL);

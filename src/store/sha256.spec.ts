@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { HmacSha256Key, sha256Into } from './sha256';
+import { assertSameAsNodeCrypto, HmacSha256Key, sha256Into } from './sha256';
 
 /** A small deterministic generator (xorshift32), so a failure names a corpus entry that can be found again. */
 function randomBytes(seed: number): (length: number) => Buffer {
@@ -94,5 +94,12 @@ describe('HmacSha256Key', () => {
     key.macInto(Buffer.from('another message'), 15, Buffer.alloc(32));
     key.macInto(Buffer.from('one'), 3, again);
     expect(again).toEqual(first);
+  });
+});
+
+describe('assertSameAsNodeCrypto', () => {
+  it('passes for this implementation, for short and long (pre-hashed) keys', () => {
+    expect(() => assertSameAsNodeCrypto(Buffer.from('a secret'))).not.toThrow();
+    expect(() => assertSameAsNodeCrypto(Buffer.alloc(100, 7))).not.toThrow();
   });
 });

@@ -1,3 +1,5 @@
+import { createHash, createHmac } from 'node:crypto';
+
 /**
  * SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104) in plain JavaScript, for the webhook-key digests and masks of
  * WebhookKeyDigester only: their outputs are bit for bit those of `node:crypto` (sha256.spec.ts compares them on a
@@ -151,5 +153,26 @@ export class HmacSha256Key {
   macInto(message: Uint8Array, length: number, out: Uint8Array, outOffset = 0): void {
     finish(this.inner, BLOCK_BYTES, message, length, innerHash, 0);
     finish(this.outer, BLOCK_BYTES, innerHash, SHA256_BYTES, out, outOffset);
+  }
+}
+
+/**
+ * Compares this module with `node:crypto` on inputs of every padding case (empty, one byte short of the length
+ * field, exactly a block, two blocks, long) under `key`, and throws on any difference. WebhookKeyDigester runs it
+ * for every secret when it is made: a wrong digest would make every stored key unreadable, so a process whose engine
+ * computes this code differently refuses to start instead of writing anything.
+ */
+export function assertSameAsNodeCrypto(key: Uint8Array): void {
+  const prepared = new HmacSha256Key(key);
+  const out = new Uint8Array(SHA256_BYTES);
+  for (const length of [0, 1, 31, 32, 55, 56, 63, 64, 65, 119, 120, 200, 1000]) {
+    const message = Uint8Array.from({ length }, (_, index) => (index * 131 + length) & 0xff);
+    sha256Into(message, length, out);
+    const hashed = Buffer.from(out).equals(createHash('sha256').update(message).digest());
+    prepared.macInto(message, length, out);
+    const maced = Buffer.from(out).equals(createHmac('sha256', key).update(message).digest());
+    if (!hashed || !maced) {
+      throw new Error(`the SHA-256 of this process differs from node:crypto on ${length} bytes: refusing to digest`);
+    }
   }
 }
