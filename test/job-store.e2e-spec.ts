@@ -1,13 +1,12 @@
-import Redis from 'ioredis';
 import { JOB_KIND } from '../src/jobs/job-kinds';
 import { KeyLayout } from '../src/store/key-layout';
 import { JobRecord, JobStore } from '../src/store/job-store';
-import { RedisServer } from './support/redis-server';
+import { usePrivateRedis } from './support/redis-server';
 
 /** Admin jobs that exclude each other (re-key, erasure) against a real Redis: checked and recorded in one step. */
 describe('JobStore exclusive starts', () => {
-  let redis: RedisServer;
-  let client: Redis;
+  const privateRedis = usePrivateRedis();
+  const client = () => privateRedis().client;
   let jobs: JobStore;
   let sequence = 0;
 
@@ -22,17 +21,10 @@ describe('JobStore exclusive starts', () => {
   });
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    client = new Redis(redis.url);
-    jobs = new JobStore(client, new KeyLayout('sg:'));
+    jobs = new JobStore(client(), new KeyLayout('sg:'));
   });
 
-  beforeEach(() => client.flushall());
-
-  afterAll(async () => {
-    client?.disconnect();
-    await redis?.destroy();
-  });
+  beforeEach(() => client().flushall());
 
   it('lets exactly one of many simultaneous re-key starts through, and no erasure beside it', async () => {
     const attempts = Array.from({ length: 20 }, (_, n) =>

@@ -1,17 +1,16 @@
-import Redis from 'ioredis';
 import { loadConfig } from '../src/config/app-config';
 import { JournalEntry, JournalStore, NewJournalEntry } from '../src/store/journal-store';
 import { KeyLayout } from '../src/store/key-layout';
 import { WEBHOOK_KEY_SECRET } from './support/app';
-import { RedisServer } from './support/redis-server';
+import { usePrivateRedis } from './support/redis-server';
 
 /**
  * How an archive run reads a journal shard (JournalStore.batches): batch after batch, each read after the previous
  * one's last entry so the next can be read before this one is acknowledged, up to where the drain started.
  */
 describe('journal drain batches (private redis-server)', () => {
-  let redis: RedisServer;
-  let client: Redis;
+  const privateRedis = usePrivateRedis();
+  const client = () => privateRedis().client;
   // 1 MiB leaves room for one shard only: every entry lands in shard 0.
   const config = loadConfig({
     APP_ROLES: 'query',
@@ -32,18 +31,8 @@ describe('journal drain batches (private redis-server)', () => {
     body: `{"n":${n}}`,
   });
 
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    client = new Redis(redis.url);
-  });
-
-  afterAll(async () => {
-    client?.disconnect();
-    await redis?.destroy();
-  });
-
   it('reads every entry up to the drain start once, in order, ahead of acknowledging, and only then frees them', async () => {
-    const journal = new JournalStore(client, new KeyLayout(config.redis.keyPrefix), config);
+    const journal = new JournalStore(client(), new KeyLayout(config.redis.keyPrefix), config);
     for (let n = 0; n < 7; n++) await journal.append(entry(n));
     const drain = await journal.startDrain();
     const until = drain.shards.find(({ shard }) => shard === 0)?.until;
@@ -84,8 +73,8 @@ describe('journal drain batches (private redis-server)', () => {
   });
 
   it('ends a shard whose entries fill the last batch exactly with no empty batch', async () => {
-    const journal = new JournalStore(client, new KeyLayout(config.redis.keyPrefix), config);
-    await client.flushall();
+    const journal = new JournalStore(client(), new KeyLayout(config.redis.keyPrefix), config);
+    await client().flushall();
     for (let n = 0; n < 4; n++) await journal.append(entry(n));
     const until = (await journal.startDrain()).shards.find(({ shard }) => shard === 0)?.until ?? '+';
     const sizes: number[] = [];

@@ -14,7 +14,7 @@ import { applyRecordKeys, RedisClient } from '../src/store/redis-client';
 import { StoreModule } from '../src/store/store.module';
 import { DependencyUnavailableError } from '../src/common/dependency-unavailable.error';
 import { eventually, WEBHOOK_KEY_SECRET } from './support/app';
-import { RedisServer } from './support/redis-server';
+import { RedisServer, usePrivateRedis } from './support/redis-server';
 
 /** The record store against a real Redis: how bodies are shared between keys, and that none is ever leaked. */
 describe('RecordStore layout and reference counting', () => {
@@ -676,8 +676,8 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
 });
 
 describe('JournalStore bound', () => {
-  let redis: RedisServer;
-  let client: Redis;
+  const privateRedis = usePrivateRedis();
+  const client = () => privateRedis().client;
   const keys = new KeyLayout('sg:');
   const MAX_BYTES = 1_048_576;
   const config = loadConfig({
@@ -700,18 +700,8 @@ describe('JournalStore bound', () => {
     body: 'x'.repeat(100_000),
   });
 
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    client = new Redis(redis.url);
-  });
-
-  afterAll(async () => {
-    client?.disconnect();
-    await redis?.destroy();
-  });
-
   it('holds at most ARCHIVE_JOURNAL_MAX_BYTES, drops the oldest entries, counts them until drained', async () => {
-    const journal = new JournalStore(client, keys, config);
+    const journal = new JournalStore(client(), keys, config);
     let dropped = 0;
     for (let n = 0; n < 25; n++) dropped += await journal.append(entry(n));
     const state = await journal.state();

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -103,4 +104,24 @@ export class RedisServer {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A private redis-server and a client on it for one describe block: started before its tests, stopped after. Call
+ * at the top of the block; the returned function gives both inside tests and hooks.
+ */
+export function usePrivateRedis(): () => { server: RedisServer; client: Redis } {
+  let started: { server: RedisServer; client: Redis } | undefined;
+  beforeAll(async () => {
+    const server = await RedisServer.start();
+    started = { server, client: new Redis(server.url) };
+  });
+  afterAll(async () => {
+    started?.client.disconnect();
+    await started?.server.destroy();
+  });
+  return () => {
+    if (started === undefined) throw new Error('usePrivateRedis: the server is not started yet (use it inside tests)');
+    return started;
+  };
 }
