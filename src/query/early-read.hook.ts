@@ -73,16 +73,20 @@ export class EarlyReadHook implements OnModuleInit {
       return;
     }
     const holdsCurrent = ifNoneMatch === undefined ? undefined : (etag: string) => etagMatches(ifNoneMatch, etag);
-    this.reader.read(webhookKey, holdsCurrent).then(
-      (result) => {
-        if (result.kind === 'missing') done();
-        else answer(reply, result.etag, result.kind === 'found' ? result.body : null);
-      },
-      (error: unknown) => {
-        request.earlyReadError = error instanceof Error ? error : new Error(String(error));
-        done();
-      },
-    );
+    this.reader
+      .read(webhookKey, holdsCurrent)
+      .then(
+        (result) => {
+          if (result.kind === 'missing') done();
+          else answer(reply, result.etag, result.kind === 'found' ? result.body : null);
+        },
+        (error: unknown) => {
+          request.earlyReadError = error instanceof Error ? error : new Error(String(error));
+          done();
+        },
+      )
+      // Answering itself failing (none is known to): Fastify's error path answers, never an unhandled rejection.
+      .catch((error: unknown) => reply.send(error instanceof Error ? error : new Error(String(error))));
   }
 
   private holdWait(request: FastifyRequest, reply: FastifyReply, webhookKey: string, done: () => void): void {

@@ -16,7 +16,7 @@ describe('TimerWheel', () => {
 
   afterEach(() => jest.useRealTimers());
 
-  it('fires each timer once its time has passed, at most one tick late and never early', () => {
+  it('fires each timer once its time has passed, within two ticks and never early', () => {
     const wheel = new TimerWheel(100, now);
     const fired: string[] = [];
     wheel.schedule(250, () => fired.push('250'));

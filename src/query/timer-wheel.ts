@@ -6,8 +6,8 @@ export interface WheelTimer {
 
 /**
  * Many timers on one interval: timers are kept in buckets by the tick they are due in, and one `setInterval` (running
- * only while a timer is pending) fires each bucket once its tick has passed. A timer fires at most one tick late and
- * never early. Ten thousand waiting reads cost one Node timer instead of ten thousand: a `setTimeout` is about 240 to
+ * only while a timer is pending) fires each bucket once its tick has passed. A timer fires never early, and at most two
+ * ticks late (its tick ends, then the interval, whose phase is that of its start, fires up to a tick later). Ten thousand waiting reads cost one Node timer instead of ten thousand: a `setTimeout` is about 240 to
  * 380 bytes of heap (more when durations differ, each distinct duration getting a timer list of its own), a wheel
  * timer an object and a Set slot.
  */
@@ -27,7 +27,7 @@ export class TimerWheel {
     return this.pending;
   }
 
-  /** Calls `fire` once `milliseconds` have passed (within one tick after), unless cancelled first. */
+  /** Calls `fire` once `milliseconds` have passed (within two ticks after), unless cancelled first. */
   schedule(milliseconds: number, fire: () => void): WheelTimer {
     if (this.ticker === null) {
       this.nextTick = Math.floor(this.now() / this.tickMs);

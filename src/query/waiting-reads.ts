@@ -29,7 +29,7 @@ export interface WaitingClient {
  * Reads held open until their answer would differ from what the client has (Prefer: wait, batch-get waitSeconds).
  * A waiter is a callback registered with the RecordReader, which the store's invalidation channel calls when one of
  * its keys changes on any master (no Redis connection, command or poll per waiter), and a timer on one wheel that
- * all waiters share (a wait ends up to WAIT_TICK_MS after its time).
+ * all waiters share (a wait ends up to 2 × WAIT_TICK_MS after its time).
  *
  * A waiter ends when its keys change, its time is up, its client goes away (the connection closes: it is removed
  * at once), or the application stops (every waiter is answered as if its time were up, before the server closes).
