@@ -144,7 +144,7 @@ describe('webhook-key secret rotation', () => {
     expect(await recordsOf(inline[2])).toEqual([0, 1]);
     expect(await recordsOf(shared[1])).toEqual([0, 1]);
     const marker = await inspect.hgetall(keys.record(underB.digest(shared[1])));
-    expect(Object.keys(marker).sort()).toEqual(['a', 'h', 'p', 's', 'z']);
+    expect(Object.keys(marker).sort()).toEqual(['a', 'g', 'h', 'p', 's', 'z']);
     // What the delete ended, for its replay: the shared body, held under A (the key's second record), by its token.
     expect(marker.p).toMatch(new RegExp(`^[^|]+\\|0\\|1\\|[^|]+\\|${sharedDatum}$`));
     // Refused writes leave the A records as they were.
