@@ -6,7 +6,6 @@ import { RecordStore } from '../src/store/record-store';
 import { RedisStatus } from '../src/store/redis-status';
 import { ACME, ADMIN_KEY, eventually, TestApp } from './support/app';
 import { useHarness } from './support/harness';
-import { metricValue } from './support/ingest-drill';
 import { clusterRedis } from './support/redis-target';
 import { queueDepth } from './support/sqs';
 
@@ -171,16 +170,9 @@ describe('Redis Cluster failover: a master killed under load, its replica takes 
       await new Promise((resolve) => setTimeout(resolve, ROUND_GAP_MS));
     }
 
-    // The worker saw the master go and paused (it did not spend receives failing messages).
-    const paused = await metricValue(service, 'setgetapi_ingest_paused{reason="timeout"}').then(
-      async (timeout) =>
-        timeout +
-        (await metricValue(service, 'setgetapi_ingest_paused{reason="unreachable"}')) +
-        (await metricValue(service, 'setgetapi_ingest_paused{reason="CLUSTERDOWN"}')) +
-        (await metricValue(service, 'setgetapi_ingest_paused{reason="NOREPLICAS"}')),
-    );
-    const ingestCheck = (await request(service.url).get('/health/ready')).body.checks?.ingest;
-    expect({ paused, ingest: ingestCheck?.status }).toMatchObject({ paused: 1, ingest: 'down' });
+    // The worker saw the master go and paused (it did not spend receives failing messages). Seen by the readiness
+    // monitor: on a loaded machine the pause can be over before the last round is sent, so not asked at this instant.
+    await eventually(async () => (pauseStarts.size > 0 ? true : undefined), 15_000, 'the worker to pause');
 
     // The replica took over; the killed node comes back as its replica, and writes are acknowledged again.
     await eventually(

@@ -20,6 +20,13 @@ const LOCK_RENEWAL_MS = 10_000;
 const BATCH = 500;
 /** How often a run saves its counts while it goes. */
 const PROGRESS_INTERVAL_MS = 1000;
+/**
+ * How long a run tries to record its end while Redis refuses (then the next run marks it abandoned), and how often:
+ * from 250 ms, doubling up to 5 s.
+ */
+const END_RECORD_PATIENCE_MS = 120_000;
+const END_RECORD_FIRST_RETRY_MS = 250;
+const END_RECORD_MAX_RETRY_MS = 5_000;
 /** How long start-up waits in the background for Redis before giving up on reading when the archive last succeeded. */
 const START_UP_REDIS_WAIT_MS = 10_000;
 
@@ -43,6 +50,8 @@ class RunAborted extends Error {}
 export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ArchiveRunner.name);
   private current: { runId: string; done: Promise<void>; abort: (reason: string) => void } | null = null;
+  /** Set once the application shuts down: a run no longer waits for Redis to record its end. */
+  private stopping = false;
   private progressSavedAt = 0;
 
   constructor(
@@ -225,12 +234,29 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
       this.logger.log(
         `archive run ${run.runId} succeeded: ${run.recordsArchived} records, ${run.policiesArchived} policies`,
       );
-    await this.state
-      .saveRun(run)
-      .catch((saveError: unknown) =>
-        this.logger.error(`could not record the end of archive run ${run.runId}: ${String(saveError)}`),
-      );
+    await this.recordEnd(run);
     await this.state.pruneRuns().catch(() => undefined);
+  }
+
+  /**
+   * Saves the run's end, again and again while Redis refuses it (a failover's CLUSTERDOWN lasts seconds): a record
+   * left `running` would show the run as going on until the next run starts and marks it abandoned.
+   */
+  private async recordEnd(run: ArchiveRun): Promise<void> {
+    const startedAt = Date.now();
+    for (let delay = END_RECORD_FIRST_RETRY_MS; ; delay = Math.min(delay * 2, END_RECORD_MAX_RETRY_MS)) {
+      try {
+        await this.state.saveRun(run);
+        return;
+      } catch (error) {
+        // Shutting down, the process does not wait for Redis: the next run marks this one abandoned.
+        if (this.stopping || Date.now() - startedAt > END_RECORD_PATIENCE_MS) {
+          this.logger.error(`could not record the end of archive run ${run.runId}: ${String(error)}`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
   }
 
   /** A run still marked running while someone else now holds the lock died with its instance. */
@@ -249,6 +275,7 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Stops a run in progress at its next batch and waits for it to record how it ended. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     const current = this.current;
     if (current === null) return;
     current.abort('interrupted by shutdown');
