@@ -16,6 +16,17 @@ import { DependencyUnavailableError } from '../src/common/dependency-unavailable
 import { eventually, WEBHOOK_KEY_SECRET } from './support/app';
 import { RedisServer, usePrivateRedis } from './support/redis-server';
 
+/** The store module alone against Redis, with `env` as its configuration, once its connection is ready. */
+async function startStoreContext(env: Record<string, string>): Promise<INestApplicationContext> {
+  const config = loadConfig({ APP_ROLES: 'query', LOG_LEVEL: 'error', ...env });
+  const context = await (
+    await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()
+  ).init();
+  const client = context.get<RedisClient>(getRedisConnectionToken());
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+  return context;
+}
+
 /** The record store against a real Redis: how bodies are shared between keys, and that none is ever leaked. */
 describe('RecordStore layout and reference counting', () => {
   let redis: RedisServer;
@@ -55,15 +66,11 @@ describe('RecordStore layout and reference counting', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    const config = loadConfig({ APP_ROLES: 'query', REDIS_URL: redis.url, WEBHOOK_KEY_SECRET, LOG_LEVEL: 'error' });
-    context = await (
-      await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()
-    ).init();
+    context = await startStoreContext({ REDIS_URL: redis.url, WEBHOOK_KEY_SECRET });
     store = context.get(RecordStore);
     reader = context.get(RecordReader);
     client = context.get(getRedisConnectionToken());
     inspect = new Redis(redis.url);
-    await new Promise((resolve) => client.once('ready', resolve));
   });
 
   beforeEach(() => inspect.flushall());
@@ -516,6 +523,14 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
   /** Records, bodies and references only: journal keys (`sg:{journal...}`) answer NOPERM. */
   const refuseJournal = () => admin.call('ACL', 'SETUSER', 'store', 'resetkeys', '~sg:[^{]*');
   const allowJournal = () => admin.call('ACL', 'SETUSER', 'store', 'resetkeys', '~*');
+  /**
+   * Where the store connects (as the ACL user the tests restrict), with the journal on: it is written only when an
+   * archive would drain it; nothing connects to this MongoDB address.
+   */
+  const journaledStore = () => ({
+    REDIS_URL: redis.url.replace('redis://', 'redis://store:store-password@'),
+    MONGODB_URI: 'mongodb://127.0.0.1:9',
+  });
   /** Every journal entry of `datumId`, as the archive will read them. */
   async function journaled(datumId: string) {
     const drain = await journal.startDrain();
@@ -536,22 +551,9 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
     redis = await RedisServer.start();
     admin = new Redis(redis.url);
     await admin.call('ACL', 'SETUSER', 'store', 'on', '>store-password', '~*', '&*', '+@all');
-    const storeUrl = redis.url.replace('redis://', 'redis://store:store-password@');
-    const config = loadConfig({
-      APP_ROLES: 'query',
-      REDIS_URL: storeUrl,
-      WEBHOOK_KEY_SECRET,
-      LOG_LEVEL: 'error',
-      // The journal is written only when an archive would drain it; nothing connects to this address.
-      MONGODB_URI: 'mongodb://127.0.0.1:9',
-    });
-    context = await (
-      await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()
-    ).init();
+    context = await startStoreContext({ ...journaledStore(), WEBHOOK_KEY_SECRET });
     store = context.get(RecordStore);
     journal = context.get(JournalStore);
-    const client = context.get<RedisClient>(getRedisConnectionToken());
-    if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
   });
 
   beforeEach(() => admin.flushall());
@@ -581,19 +583,11 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
 
   it("names, during a rotation, the older secret's record as the one that held the replaced datum", async () => {
     const newer = 'newer-secret-for-replays-0123456789';
-    const config = loadConfig({
-      APP_ROLES: 'query',
-      REDIS_URL: redis.url.replace('redis://', 'redis://store:store-password@'),
+    const rotating = await startStoreContext({
+      ...journaledStore(),
       WEBHOOK_KEY_SECRETS: `${newer},${WEBHOOK_KEY_SECRET}`,
-      LOG_LEVEL: 'error',
-      MONGODB_URI: 'mongodb://127.0.0.1:9',
     });
-    const rotating = await (
-      await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), StoreModule] }).compile()
-    ).init();
     try {
-      const client = rotating.get<RedisClient>(getRedisConnectionToken());
-      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
       const key = 'replay-rotation';
       await write(set([key], 'old'), 'm-before-rotation');
       // Under the new secret list the write moves the key to the newer secret's record; its entry is lost.

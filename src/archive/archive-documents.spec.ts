@@ -26,6 +26,16 @@ const BODY = JSON.stringify({
   expiresAt: new Date(EXPIRES_AT).toISOString(),
 });
 
+/** The fields every upsert of datum-2 sets, from the journal and from a snapshot alike. */
+const DATUM_FIELDS = {
+  accountId: 'acme',
+  flowId: 'orders',
+  version: 4,
+  storedAt: new Date(STORED_AT),
+  expiresAt: new Date(EXPIRES_AT),
+  body: BODY,
+};
+
 function entry(overrides: Partial<JournalEntry> = {}): JournalEntry {
   return {
     shard: 0,
@@ -57,12 +67,7 @@ describe('journalWrites', () => {
           filter: { _id: 'datum-2' },
           update: {
             $set: {
-              accountId: 'acme',
-              flowId: 'orders',
-              version: 4,
-              storedAt: new Date(STORED_AT),
-              expiresAt: new Date(EXPIRES_AT),
-              body: BODY,
+              ...DATUM_FIELDS,
               keys: ['digest-a', 'digest-b'],
             },
             // Both keys held it from the generation of this write: a later ending of either wins, an earlier one not.
@@ -170,12 +175,7 @@ describe('snapshotWrites', () => {
           filter: { _id: 'datum-2' },
           update: {
             $set: {
-              accountId: 'acme',
-              flowId: 'orders',
-              version: 4,
-              storedAt: new Date(STORED_AT),
-              expiresAt: new Date(EXPIRES_AT),
-              body: BODY,
+              ...DATUM_FIELDS,
               keys: ['digest-a'],
               // Found live: not ended as a whole, whatever an ending copied before said (it was written again).
               deleted: false,
