@@ -65,4 +65,29 @@ describe('JobStore exclusive starts', () => {
     expect(await jobs.createExclusive(rekey, [JOB_KIND.rekey, JOB_KIND.eraseAccount])).toBeNull();
     expect((await jobs.running()).map(({ kind }) => kind).sort()).toEqual([JOB_KIND.redrive, JOB_KIND.rekey].sort());
   });
+
+  it('is not blocked for ever by a running-jobs entry whose record is gone or ended, but is by an unreadable one', async () => {
+    const keys = new KeyLayout('sg:');
+    const rekeyExcludes = [JOB_KIND.rekey, JOB_KIND.eraseAccount];
+    // An erasure listed as running whose record was removed by hand: nothing would ever take it over and end it.
+    const vanished = job(JOB_KIND.eraseAccount);
+    expect(await jobs.createExclusive(vanished, [JOB_KIND.rekey])).toBeNull();
+    await client().del(keys.job(vanished.jobId));
+    // One whose record says it ended while its entry stayed.
+    const ended = job(JOB_KIND.eraseAccount);
+    expect(await jobs.createExclusive(ended, [JOB_KIND.rekey])).toBeNull();
+    await client().set(keys.job(ended.jobId), JSON.stringify({ ...ended, status: 'failed' }));
+    const rekey = job(JOB_KIND.rekey);
+    expect(await jobs.createExclusive(rekey, rekeyExcludes)).toBeNull();
+    expect(await client().hkeys(keys.runningJobs())).toEqual([rekey.jobId]);
+    await jobs.save({ ...rekey, status: 'succeeded', finishedAt: new Date().toISOString() });
+    // A record that cannot be read is taken for a running job: the start is refused rather than risked.
+    const unreadable = job(JOB_KIND.eraseAccount);
+    expect(await jobs.createExclusive(unreadable, [JOB_KIND.rekey])).toBeNull();
+    await client().set(keys.job(unreadable.jobId), 'not json');
+    expect(await jobs.createExclusive(job(JOB_KIND.rekey), rekeyExcludes)).toEqual({
+      jobId: unreadable.jobId,
+      kind: JOB_KIND.eraseAccount,
+    });
+  });
 });

@@ -60,6 +60,7 @@ export class JobStore {
         JSON.stringify(job),
         String(Date.parse(job.startedAt)),
         job.kind,
+        this.keys.job(''),
         ...excluded,
       )
       .catch(redisUnavailable);
