@@ -2,11 +2,14 @@
  * Redis bytes per datum for the record layouts, measured on a private redis-server:
  *   - "as stored": what RecordStore does (the body of a multi-key message stored once, records pointing at it);
  *   - "copy per key": the alternative, every key's record holding its own copy of the body.
+ * Then the cost of one more key of a shared datum (1 KiB, from 10 to 100 keys) beside the floor of any layout that
+ * gives each webhook key a Redis key of its own with its own expiry: `SET <digest-sized name> <8 bytes> EX`, the
+ * least a key with a TTL costs in this Redis.
  * Run: npm run bench:memory
  */
 import 'reflect-metadata';
 import Redis from 'ioredis';
-import { RecordStore } from '../src/store/record-store';
+import { RecordStore, RecordWrite } from '../src/store/record-store';
 import { RedisServer } from '../test/support/redis-server';
 import { benchRecordStore, formatBytes, machineFacts, table } from './support';
 
@@ -40,11 +43,12 @@ async function measure(
   const before = await usedMemory(redis);
   for (let datum = 0; datum < datums; datum++) {
     const webhookKeys = Array.from({ length: keyCount }, (_, index) => `bench-key-${datum}-${index}`);
-    const record = {
-      op: 'set' as const,
+    // Typed, so that a field the store no longer reads is a compile error rather than a body written without data.
+    const record: RecordWrite = {
+      op: 'set',
       accountId: 'bench',
       flowId: 'memory',
-      data: { text: 'x'.repeat(payload) },
+      dataJson: JSON.stringify({ text: 'x'.repeat(payload) }),
       webhookKeys,
     };
     const context = { ttlSeconds: 3600, now: Date.now() };
@@ -59,6 +63,23 @@ async function measure(
     }
   }
   return ((await usedMemory(redis)) - before) / datums;
+}
+
+/** A key name as long as a record's (`sg:k:` and a 43-character digest). */
+const DIGEST_SIZED_NAME = `sg:k:${'x'.repeat(43)}`;
+
+async function keyWithTtlFloor(redis: Redis): Promise<number> {
+  await redis.flushall();
+  const count = 20_000;
+  const before = await usedMemory(redis);
+  for (let start = 0; start < count; start += 500) {
+    await Promise.all(
+      Array.from({ length: 500 }, (_, n) =>
+        redis.set(`${DIGEST_SIZED_NAME.slice(0, -8)}${String(start + n).padStart(8, '0')}`, '12345678', 'EX', 3600),
+      ),
+    );
+  }
+  return ((await usedMemory(redis)) - before) / count;
 }
 
 async function main(): Promise<void> {
@@ -80,6 +101,15 @@ async function main(): Promise<void> {
     });
   }
   console.log(table(rows));
+
+  const at10 = await measure(redis, store, 1024, 10, false);
+  const at100 = await measure(redis, store, 1024, 100, false);
+  const floor = await keyWithTtlFloor(redis);
+  const perExtraKey = (at100 - at10) / 90;
+  console.log(
+    `\none more key of a shared 1 KiB datum: ${perExtraKey.toFixed(0)} B; floor (SET of a ${DIGEST_SIZED_NAME.length}-byte ` +
+      `name, 8-byte value, EX): ${floor.toFixed(0)} B; ratio ${(perExtraKey / floor).toFixed(2)}`,
+  );
   redis.disconnect();
   await server.destroy();
 }
