@@ -146,7 +146,29 @@ type KeyReply = [
   previousAt: string,
   generation: string,
 ];
-const REPLY_ENTRIES_PER_KEY = 6;
+
+/**
+ * One key's reply of apply-record-keys.lua: 'outcome|previousToken|previousInline|previousAt|generation|previous',
+ * `previous` last (a datum id, the only part that could hold a '|').
+ */
+export function parseKeyReply(reply: string): KeyReply {
+  const outcomeEnd = reply.indexOf('|');
+  const tokenEnd = reply.indexOf('|', outcomeEnd + 1);
+  const inlineEnd = reply.indexOf('|', tokenEnd + 1);
+  const atEnd = reply.indexOf('|', inlineEnd + 1);
+  const generationEnd = reply.indexOf('|', atEnd + 1);
+  const ordered = outcomeEnd >= 0 && tokenEnd > outcomeEnd && inlineEnd > tokenEnd && atEnd > inlineEnd;
+  if (!ordered || generationEnd <= atEnd)
+    throw new Error(`apply-record-keys.lua replied ${JSON.stringify(reply)} for a key`);
+  return [
+    reply.slice(0, outcomeEnd),
+    reply.slice(generationEnd + 1),
+    reply.slice(outcomeEnd + 1, tokenEnd),
+    reply.slice(tokenEnd + 1, inlineEnd),
+    reply.slice(inlineEnd + 1, atEnd),
+    reply.slice(atEnd + 1, generationEnd),
+  ];
+}
 
 interface KeyWrite {
   op: KeyOp;
@@ -359,8 +381,7 @@ export class RecordStore {
     groups.forEach((positions, group) => {
       const flat = groupReplies[group];
       positions.forEach((position, index) => {
-        const at = index * REPLY_ENTRIES_PER_KEY;
-        replies[position] = [flat[at], flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4], flat[at + 5]];
+        replies[position] = parseKeyReply(flat[index]);
       });
     });
     const outcome = await this.settle(replies, write.digests, write.masks, write.datumId, attachment);

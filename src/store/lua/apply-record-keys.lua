@@ -48,8 +48,9 @@
 --          the dead-letter queue itself and reset it), it only fills keys that hold nothing. '' for other messages
 -- ARGV[15...] the mask `h` of each key of this call (one per group of ARGV[12] records, in the order of KEYS),
 --          stored with what the key's newest record holds; '' (or absent) when unknown: the record then has no `h`
--- Returns, for each key (each group of ARGV[12] records), six entries
--- {outcome, previous, previousToken, previousInline, previousAt, generation}:
+-- Returns, for each key (each group of ARGV[12] records), one entry, its six parts joined by '|':
+-- 'outcome|previousToken|previousInline|previousAt|generation|previous' (`previous` last, since only it is a datum
+-- id; one string per key instead of six entries: replies are a measurable share of the call's cost in Redis):
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
 --                  or a delete found the tombstone it left before, or, without a version, another delete's, which
 --                  stays); 'held' (the key holds this datum under this attempt's own attachment: the same call ran
@@ -70,19 +71,26 @@
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[13] or '', ARGV[14] == '1'
 
--- Redis time, asked only by the writes that need it (an attachment's age, a tombstone's time).
-local function now()
+-- Redis time, read once per call and only by the calls that need it (an attachment's age, a tombstone's time, a
+-- generation): µs, and ms.
+local callMicros, callMillis
+local function readTime()
   local time = redis.call('TIME')
-  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  callMicros = tonumber(time[1]) * 1000000 + tonumber(time[2])
+  callMillis = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
--- Redis time in µs, read once per call: every key of the call gets at least it as its generation.
-local callTime
+local function now()
+  if not callMillis then readTime() end
+  return callMillis
+end
+-- Every key of the call gets at least the call's time as its generation; formatted once (µs exceed %.14g).
+local callGeneration
 local function generationAfter(stored)
-  if not callTime then
-    local time = redis.call('TIME')
-    callTime = tonumber(time[1]) * 1000000 + tonumber(time[2])
-  end
-  return string.format('%.0f', math.max(callTime, (tonumber(stored) or 0) + 1))
+  if not callMicros then readTime() end
+  local storedNumber = tonumber(stored)
+  if storedNumber and storedNumber >= callMicros then return string.format('%.0f', storedNumber + 1) end
+  if not callGeneration then callGeneration = string.format('%.0f', callMicros) end
+  return callGeneration
 end
 
 if ARGV[9] ~= '' and now() - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
@@ -241,7 +249,8 @@ end
 
 local replies = {}
 for first = 1, #KEYS, recordsPerKey do
-  local at = (first - 1) / recordsPerKey * 6
-  replies[at + 1], replies[at + 2], replies[at + 3], replies[at + 4], replies[at + 5], replies[at + 6] = apply(first)
+  local outcome, previous, previousToken, previousInline, previousAt, generation = apply(first)
+  replies[#replies + 1] = outcome .. '|' .. previousToken .. '|' .. previousInline .. '|' .. previousAt .. '|' ..
+    generation .. '|' .. previous
 end
 return replies
