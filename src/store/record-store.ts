@@ -146,7 +146,29 @@ type KeyReply = [
   previousAt: string,
   generation: string,
 ];
-const REPLY_ENTRIES_PER_KEY = 6;
+
+/**
+ * One key's reply of apply-record-keys.lua: 'outcome|previousToken|previousInline|previousAt|generation|previous',
+ * `previous` last (a datum id, the only part that could hold a '|').
+ */
+export function parseKeyReply(reply: string): KeyReply {
+  const outcomeEnd = reply.indexOf('|');
+  const tokenEnd = reply.indexOf('|', outcomeEnd + 1);
+  const inlineEnd = reply.indexOf('|', tokenEnd + 1);
+  const atEnd = reply.indexOf('|', inlineEnd + 1);
+  const generationEnd = reply.indexOf('|', atEnd + 1);
+  const ordered = outcomeEnd >= 0 && tokenEnd > outcomeEnd && inlineEnd > tokenEnd && atEnd > inlineEnd;
+  if (!ordered || generationEnd <= atEnd)
+    throw new Error(`apply-record-keys.lua replied ${JSON.stringify(reply)} for a key`);
+  return [
+    reply.slice(0, outcomeEnd),
+    reply.slice(generationEnd + 1),
+    reply.slice(outcomeEnd + 1, tokenEnd),
+    reply.slice(tokenEnd + 1, inlineEnd),
+    reply.slice(inlineEnd + 1, atEnd),
+    reply.slice(atEnd + 1, generationEnd),
+  ];
+}
 
 interface KeyWrite {
   op: KeyOp;
@@ -199,13 +221,15 @@ interface KeysApplied {
  * number of keys. The body of a single-key message is stored in its record (one round trip to read); the body of
  * a multi-key message is stored once, as a datum its records point at (two round trips to read).
  *
- * A shared body and its keys live in different hash slots, so a write takes three steps that other writes can
- * interleave with, and a worker can die between any two: attach (body + one attachment per key, before any key
- * points at it), apply (per key), release (the attachments this write made but did not use, and those of the
+ * A shared body and its keys live in different hash slots, so on a cluster a write takes three steps that other
+ * writes can interleave with, and a worker can die between any two: attach (body + one attachment per key, before
+ * any key points at it), apply (per key), release (the attachments this write made but did not use, and those of the
  * bodies its keys left). Each attachment carries the token of the attempt that made it and a key records the token
  * it holds, so a release removes only what is no longer held, whatever interleaves. A crash before the release
  * leaves attachments no key holds; ReferenceReconciler removes them (and so frees the body) after
  * REFERENCE_GRACE_MS. A body is freed only when its last attachment goes, so no key ever points at a missing body.
+ * On a single server, a message whose records fit one apply call is attached by that call (attach, then apply,
+ * in one script: nothing interleaves between them), so it takes two steps, and a batch one round trip fewer.
  */
 @Injectable()
 export class RecordStore {
@@ -214,6 +238,13 @@ export class RecordStore {
   private readonly tokenPrefix = randomBytes(6).toString('base64url');
   private tokenCounter = 0;
   private readonly waitReplicas: number;
+  /**
+   * Whether a shared body is attached by the apply call itself (apply-record-keys.lua with ARGV[9] '*') when all of
+   * a message's records go to one call: on a single server. On a cluster the body, its references and the records
+   * live in different hash slots, so attach-datum.lua runs first. Protected so that the model-based test drives the
+   * two-step path on its single server too.
+   */
+  protected readonly attachesInApplyCall: boolean;
 
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
@@ -225,6 +256,7 @@ export class RecordStore {
     defineStoreScripts(redis);
     this.tombstoneTtlMs = config.tombstoneTtlSeconds === null ? '0' : String(config.tombstoneTtlSeconds * 1000);
     this.waitReplicas = config.redis.waitReplicas;
+    this.attachesInApplyCall = !(redis instanceof Cluster);
   }
 
   /**
@@ -326,45 +358,58 @@ export class RecordStore {
   }
 
   private async applyToKeys(write: KeyWrite): Promise<KeysApplied> {
-    const shared = write.body !== null && write.digests.length > 1;
-    const attachment = shared && write.body !== null ? await this.attach(write, write.body) : null;
+    const body = write.body;
+    const records = write.digests.map((digests) => digests.map((digest) => this.keys.record(digest)));
+    const groups = this.scriptCalls(records.map((names) => names[0]));
+    const shared = body !== null && write.digests.length > 1;
+    // Where the body, its references and every record go to one call (a single server, at most
+    // KEYS_PER_SCRIPT_CALL keys), that call attaches the body itself: one script call and one round trip fewer.
+    const attachInCall = shared && groups.length === 1 && this.attachesInApplyCall;
+    const attached = shared && !attachInCall ? await this.attach(write, body) : null;
+    const token = attachInCall ? this.nextToken() : (attached?.token ?? '');
     const args = [
       write.op,
       write.accountId,
       write.version === null ? '' : String(write.version),
       write.datumId,
-      attachment?.etag ?? write.body?.etag ?? '',
-      write.body !== null && !shared ? write.body.json : '',
-      String(attachment?.expireAt ?? write.expireAt),
-      attachment?.token ?? '',
-      attachment?.attachedAt ?? '',
+      attached?.etag ?? body?.etag ?? '',
+      body !== null && (!shared || attachInCall) ? body.json : '',
+      String(attached?.expireAt ?? write.expireAt),
+      token,
+      attachInCall ? '*' : (attached?.attachedAt ?? ''),
       String(MAX_ATTACHMENT_AGE_MS),
       this.tombstoneTtlMs,
       String(write.digests[0].length),
       write.sentAt === null ? '' : String(write.sentAt),
       write.redriven ? '1' : '',
     ];
-    const records = write.digests.map((digests) => digests.map((digest) => this.keys.record(digest)));
-    const groups = this.scriptCalls(records.map((names) => names[0]));
     const groupReplies = await Promise.all(
-      groups.map((positions) =>
-        applyRecordKeys(
-          this.redis,
-          positions.flatMap((position) => records[position]),
-          [...args, ...positions.map((position) => write.masks[position] ?? '')],
-        ),
-      ),
+      groups.map((positions) => {
+        const callRecords = positions.flatMap((position) => records[position]);
+        const callArgs = [...args, ...positions.map((position) => write.masks[position] ?? '')];
+        if (attachInCall) {
+          callRecords.push(this.keys.datum(write.datumId), this.keys.datumRefs(write.datumId));
+          for (const digests of write.digests) callArgs.push(digests[0]);
+        }
+        return applyRecordKeys(this.redis, callRecords, callArgs);
+      }),
     );
     const replies = new Array<KeyReply>(records.length);
     groups.forEach((positions, group) => {
       const flat = groupReplies[group];
       positions.forEach((position, index) => {
-        const at = index * REPLY_ENTRIES_PER_KEY;
-        replies[position] = [flat[at], flat[at + 1], flat[at + 2], flat[at + 3], flat[at + 4], flat[at + 5]];
+        replies[position] = parseKeyReply(flat[index]);
       });
     });
-    const outcome = await this.settle(replies, write.digests, write.masks, write.datumId, attachment);
-    outcome.bodyStoredEarlier = attachment === null ? outcome.kept > 0 : attachment.etag !== write.body?.etag;
+    // The body's ETag as stored: an earlier attempt's when that one stored it (the call's last reply entry when it
+    // attached the body, 'etag|expiry').
+    let storedEtag = attached?.etag;
+    if (attachInCall) {
+      const stored = groupReplies[0][records.length];
+      storedEtag = stored.slice(0, stored.lastIndexOf('|'));
+    }
+    const outcome = await this.settle(replies, write.digests, write.masks, write.datumId, shared ? token : null);
+    outcome.bodyStoredEarlier = storedEtag === undefined ? outcome.kept > 0 : storedEtag !== body?.etag;
     return outcome;
   }
 
@@ -422,7 +467,8 @@ export class RecordStore {
     digests: string[][],
     masks: string[],
     datumId: string,
-    attachment: Attachment | null,
+    /** The token of this attempt's attachments of a shared body, null when the body is not shared. */
+    attachmentToken: string | null,
   ): Promise<KeysApplied> {
     const outcome: KeysApplied = {
       applied: [],
@@ -444,7 +490,7 @@ export class RecordStore {
       // The mask this write has is the newest digest's: the journal carries it only for a key held under that one.
       const mask = masks[index] ? { mask: masks[index] } : {};
       const ownAttachmentUnused = result !== 'applied' && result !== 'held';
-      if (ownAttachmentUnused && attachment !== null) release(datumId, `${digest}|${attachment.token}`);
+      if (ownAttachmentUnused && attachmentToken !== null) release(datumId, `${digest}|${attachmentToken}`);
       // The datum this write ended for the key, named again by a replay whose first attempt applied it (the
       // script's `p`): its journal entry may have failed after the keys were written.
       const ending = (heldUnder: string, previousDigest: string) => {

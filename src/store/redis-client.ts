@@ -167,9 +167,9 @@ const APPLY_RECORD_KEYS_LUA = readFileSync(join(__dirname, 'lua', 'apply-record-
 const APPLY_RECORD_KEYS_SHA = createHash('sha1').update(APPLY_RECORD_KEYS_LUA).digest('hex');
 
 /**
- * Runs apply-record-keys.lua on records of one hash slot, with the arguments common to all of them; returns five
- * reply entries per key (per group of ARGV[12] records, one per secret), in their order. Sent as a plain EVALSHA instead of a command registered with
- * defineCommand: ioredis files a registered command into the auto-pipeline of the node serving its first argument,
+ * Runs apply-record-keys.lua on records of one hash slot, with the arguments common to all of them; returns one
+ * reply entry per key (per group of ARGV[12] records, one per secret), in their order (RecordStore's parseKeyReply
+ * reads one). Sent as a plain EVALSHA instead of a command registered with defineCommand: ioredis files a registered command into the auto-pipeline of the node serving its first argument,
  * which for a script taking any number of keys is that number, so on a cluster calls for different masters would
  * share a pipeline and all fail ("All keys in the pipeline should belong to the same slots allocation group");
  * EVALSHA it routes by its first key. A server that does not hold the script yet (first use, or after a restart)

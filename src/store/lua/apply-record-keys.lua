@@ -8,7 +8,9 @@
 -- exists), and a write or delete removes every one of them before writing under the newest, so the key is left
 -- with one record and an older secret's record can neither be overtaken by an older version nor come back later.
 --
--- KEYS     the records of the webhook keys (ARGV[12] per key, newest secret first), each a hash:
+-- KEYS     the records of the webhook keys (ARGV[12] per key, newest secret first), then, only when this call
+--          attaches the shared body itself (ARGV[9] '*'), the datum body and its references (as attach-datum.lua's
+--          KEYS[1] and KEYS[2]). Each record is a hash:
 --            a = owning account, v = version (optional),
 --            d = datum id, e = etag, b = body when stored inline, t = attachment token when the body is shared,
 --            s = when the message that stored this data was sent to the ingest queue (Unix ms; absent on older data)
@@ -32,10 +34,16 @@
 -- ARGV[3]  version of the message, '' when it has none
 -- ARGV[4]  datum id (the message id)
 -- ARGV[5]  etag of the body
--- ARGV[6]  the body when stored inline in the record, '' when the body is a shared datum
+-- ARGV[6]  the body when stored inline in the record, '' when the body is a shared datum attached before this
+--          call; with ARGV[9] '*', the shared body this call stores (never in the records)
 -- ARGV[7]  expiry as a Unix time in ms, '0' for none
 -- ARGV[8]  the attachment token of this attempt when the body is shared, else ''
--- ARGV[9]  Redis time (ms) this attempt attached the shared body, '' when not shared
+-- ARGV[9]  Redis time (ms) this attempt attached the shared body (attach-datum.lua), '' when not shared, or '*': this
+--          call attaches it first, exactly as attach-datum.lua would (the body stored unless it is there already,
+--          then its stored ETag and expiry are the ones written to the records; one attachment per key under this
+--          attempt's token), then applies the keys: one call instead of two where the records, the body and its
+--          references may share a call (a single server, not a cluster). The digest each key attaches under
+--          follows the masks: ARGV[15 + n + 1 ...], n the number of keys
 -- ARGV[10] the oldest attachment this script still honours (ms of age): the reconciler removes unmatched
 --          attachments only when much older, so a key is never pointed at an attachment that may be gone
 -- ARGV[11] how long a delete's tombstone lives in ms, '0' for no tombstone. A versioned delete always leaves one;
@@ -48,8 +56,10 @@
 --          the dead-letter queue itself and reset it), it only fills keys that hold nothing. '' for other messages
 -- ARGV[15...] the mask `h` of each key of this call (one per group of ARGV[12] records, in the order of KEYS),
 --          stored with what the key's newest record holds; '' (or absent) when unknown: the record then has no `h`
--- Returns, for each key (each group of ARGV[12] records), six entries
--- {outcome, previous, previousToken, previousInline, previousAt, generation}:
+--          (present, one per key, with ARGV[9] '*': the digests to attach under follow them)
+-- Returns, for each key (each group of ARGV[12] records), one entry, its six parts joined by '|':
+-- 'outcome|previousToken|previousInline|previousAt|generation|previous' (`previous` last, since only it is a datum
+-- id; one string per key instead of six entries: replies are a measurable share of the call's cost in Redis):
 --   outcome        'applied'; 'kept' (the key holds this very datum already: a replay, or a restore of live data;
 --                  or a delete found the tombstone it left before, or, without a version, another delete's, which
 --                  stays); 'held' (the key holds this datum under this attempt's own attachment: the same call ran
@@ -67,27 +77,72 @@
 --   For 'kept' and 'held' (not for a restore), when the key's record was made by this very message and its write
 --   replaced a datum (`p`), `previous`, `previousToken` and `previousInline` name that datum again, and `previousAt`
 --   is '<heldAt>:<previousAt>': the record holding this message's write, and the one that held `previous`.
+-- With ARGV[9] '*', one more entry after the keys': 'etag|expiry' of the body as stored (an earlier attempt's,
+-- when the body was there already).
 local op, account, version, datum = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local token, tombstoneTtl, sentAt, redriven = ARGV[8], ARGV[11], ARGV[13] or '', ARGV[14] == '1'
 
--- Redis time, asked only by the writes that need it (an attachment's age, a tombstone's time).
-local function now()
+-- Redis time, read once per call and only by the calls that need it (an attachment's age, a tombstone's time, a
+-- generation): µs, and ms.
+local callMicros, callMillis
+local function readTime()
   local time = redis.call('TIME')
-  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  callMicros = tonumber(time[1]) * 1000000 + tonumber(time[2])
+  callMillis = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
--- Redis time in µs, read once per call: every key of the call gets at least it as its generation.
-local callTime
+local function now()
+  if not callMillis then readTime() end
+  return callMillis
+end
+-- Every key of the call gets at least the call's time as its generation; formatted once (µs exceed %.14g).
+local callGeneration
 local function generationAfter(stored)
-  if not callTime then
-    local time = redis.call('TIME')
-    callTime = tonumber(time[1]) * 1000000 + tonumber(time[2])
-  end
-  return string.format('%.0f', math.max(callTime, (tonumber(stored) or 0) + 1))
+  if not callMicros then readTime() end
+  local storedNumber = tonumber(stored)
+  if storedNumber and storedNumber >= callMicros then return string.format('%.0f', storedNumber + 1) end
+  if not callGeneration then callGeneration = string.format('%.0f', callMicros) end
+  return callGeneration
 end
 
-if ARGV[9] ~= '' and now() - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
+local recordsPerKey = tonumber(ARGV[12])
+local attachHere = ARGV[9] == '*'
+local recordCount = #KEYS
+-- The ETag and expiry the records are written with: the body's as stored, when this call finds it stored.
+local etag, expireAt = ARGV[5], ARGV[7]
+if attachHere then
+  recordCount = #KEYS - 2
+  local bodyKey, refsKey = KEYS[#KEYS - 1], KEYS[#KEYS]
+  local fields, count = {}, 0
+  local stored = redis.call('HMGET', refsKey, '#e', '#x')
+  if stored[1] and redis.call('EXISTS', bodyKey) == 1 then
+    etag, expireAt = stored[1], stored[2]
+  else
+    if expireAt == '0' then
+      redis.call('SET', bodyKey, ARGV[6])
+    else
+      redis.call('SET', bodyKey, ARGV[6], 'PXAT', expireAt)
+    end
+    fields[1], fields[2], fields[3], fields[4] = '#e', etag, '#x', expireAt
+    count = 4
+  end
+  local attachedAt, suffix = tostring(now()), '|' .. token
+  local keyCount = recordCount / recordsPerKey
+  for at = 15 + keyCount, 14 + 2 * keyCount do
+    fields[count + 1], fields[count + 2] = ARGV[at] .. suffix, attachedAt
+    count = count + 2
+  end
+  redis.call('HSET', refsKey, unpack(fields, 1, count))
+  if expireAt == '0' then
+    redis.call('PERSIST', refsKey)
+  else
+    redis.call('PEXPIREAT', refsKey, expireAt)
+  end
+elseif ARGV[9] ~= '' and now() - tonumber(ARGV[9]) > tonumber(ARGV[10]) then
   return redis.error_reply('ATTACHMENT_EXPIRED the shared body was attached too long ago; apply the message again')
 end
+-- The body goes in the records only when it is not shared.
+local inlineBody = ARGV[6]
+if attachHere then inlineBody = '' end
 
 -- The id of the message whose write made a record, from its `p` (nil without one).
 local function replacedBy(replaced, storedDatum)
@@ -145,14 +200,14 @@ end
 local setFields
 local function recordFields()
   if setFields then return setFields end
-  setFields = {'a', account, 'd', datum, 'e', ARGV[5]}
+  setFields = {'a', account, 'd', datum, 'e', etag}
   if version ~= '' then
     setFields[#setFields + 1] = 'v'
     setFields[#setFields + 1] = version
   end
-  if ARGV[6] ~= '' then
+  if inlineBody ~= '' then
     setFields[#setFields + 1] = 'b'
-    setFields[#setFields + 1] = ARGV[6]
+    setFields[#setFields + 1] = inlineBody
   else
     setFields[#setFields + 1] = 't'
     setFields[#setFields + 1] = token
@@ -193,10 +248,8 @@ local function write(key, existed, mask, replaced, generation)
   end
   redis.call('HSET', key, unpack(fields, 1, count))
   for index = base + 1, count do fields[index] = nil end
-  if ARGV[7] ~= '0' then redis.call('PEXPIREAT', key, ARGV[7]) end
+  if expireAt ~= '0' then redis.call('PEXPIREAT', key, expireAt) end
 end
-
-local recordsPerKey = tonumber(ARGV[12])
 
 -- The key whose records are KEYS[first] (its newest secret's) to KEYS[first + recordsPerKey - 1].
 local function apply(first)
@@ -240,8 +293,10 @@ local function apply(first)
 end
 
 local replies = {}
-for first = 1, #KEYS, recordsPerKey do
-  local at = (first - 1) / recordsPerKey * 6
-  replies[at + 1], replies[at + 2], replies[at + 3], replies[at + 4], replies[at + 5], replies[at + 6] = apply(first)
+for first = 1, recordCount, recordsPerKey do
+  local outcome, previous, previousToken, previousInline, previousAt, generation = apply(first)
+  replies[#replies + 1] = outcome .. '|' .. previousToken .. '|' .. previousInline .. '|' .. previousAt .. '|' ..
+    generation .. '|' .. previous
 end
+if attachHere then replies[#replies + 1] = etag .. '|' .. expireAt end
 return replies

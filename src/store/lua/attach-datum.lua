@@ -19,6 +19,10 @@
 -- ARGV[5..] the digests of the keys that will point at it (at most 1000, far below Lua's unpack limit)
 -- Returns {etag, expiry, attachedAt}: the body's ETag and expiry as stored, and the Redis time of the attachment.
 local etag, expireAt = ARGV[2], ARGV[3]
+local time = redis.call('TIME')
+local attachedAt = tostring(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
+-- One HSET for the body's fields (when this call stores it) and every attachment.
+local fields, count = {}, 0
 local stored = redis.call('HMGET', KEYS[2], '#e', '#x')
 if stored[1] and redis.call('EXISTS', KEYS[1]) == 1 then
   etag, expireAt = stored[1], stored[2]
@@ -28,17 +32,15 @@ else
   else
     redis.call('SET', KEYS[1], ARGV[1], 'PXAT', expireAt)
   end
-  redis.call('HSET', KEYS[2], '#e', etag, '#x', expireAt)
+  fields[1], fields[2], fields[3], fields[4] = '#e', etag, '#x', expireAt
+  count = 4
 end
-
-local time = redis.call('TIME')
-local attachedAt = tostring(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
-local fields = {}
+local suffix = '|' .. ARGV[4]
 for i = 5, #ARGV do
-  fields[#fields + 1] = ARGV[i] .. '|' .. ARGV[4]
-  fields[#fields + 1] = attachedAt
+  fields[count + 1], fields[count + 2] = ARGV[i] .. suffix, attachedAt
+  count = count + 2
 end
-redis.call('HSET', KEYS[2], unpack(fields))
+if count > 0 then redis.call('HSET', KEYS[2], unpack(fields, 1, count)) end
 if expireAt == '0' then
   redis.call('PERSIST', KEYS[2])
 else
