@@ -196,10 +196,20 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     const fromRedis = await read(reader(), key);
     expect(reader().app.get(RecordReader).cacheBytes).toBeGreaterThan(bytesBefore);
     const slowPath = jest.spyOn(reader().app.get(RecordReader), 'read');
+    // One of the onRequest hooks Nest's Fastify adapter adds runs this for every request that reaches it.
+    const adapterHook = jest.spyOn(
+      reader().app.getHttpAdapter() as unknown as { isRoutableRequestTarget: (url: string) => boolean },
+      'isRoutableRequestTarget',
+    );
     const fromCache = await read(reader(), key);
-    // Served by EarlyReadHook, before the controller.
+    // Served by EarlyReadHook, before the controller and before the hooks of Nest's adapter.
     expect(slowPath).not.toHaveBeenCalled();
+    expect(adapterHook).not.toHaveBeenCalled();
+    // A key without data goes on through them.
+    expect((await read(reader(), freshKey('hit-missing'))).status).toBe(404);
+    expect(adapterHook).toHaveBeenCalled();
     slowPath.mockRestore();
+    adapterHook.mockRestore();
     expect(fromCache.status).toBe(200);
     expect(fromCache.text).toBe(fromRedis.text);
     for (const header of ['etag', 'content-type', 'content-length']) {
