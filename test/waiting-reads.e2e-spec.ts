@@ -1,6 +1,8 @@
+import { getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import Redis from 'ioredis';
 import http from 'node:http';
 import request from 'supertest';
-import { WebhookKeyDigester } from '../src/store/key-layout';
+import { KeyLayout, WebhookKeyDigester } from '../src/store/key-layout';
 import { QueryService } from '../src/query/query.service';
 import { RecordReader } from '../src/store/record-reader';
 import { ACME, eventually, TestApp } from './support/app';
@@ -194,10 +196,20 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     const fromRedis = await read(reader(), key);
     expect(reader().app.get(RecordReader).cacheBytes).toBeGreaterThan(bytesBefore);
     const slowPath = jest.spyOn(reader().app.get(RecordReader), 'read');
+    // One of the onRequest hooks Nest's Fastify adapter adds runs this for every request that reaches it.
+    const adapterHook = jest.spyOn(
+      reader().app.getHttpAdapter() as unknown as { isRoutableRequestTarget: (url: string) => boolean },
+      'isRoutableRequestTarget',
+    );
     const fromCache = await read(reader(), key);
-    // Served by EarlyReadHook, before the controller.
+    // Served by EarlyReadHook, before the controller and before the hooks of Nest's adapter.
     expect(slowPath).not.toHaveBeenCalled();
+    expect(adapterHook).not.toHaveBeenCalled();
+    // A key without data goes on through them.
+    expect((await read(reader(), freshKey('hit-missing'))).status).toBe(404);
+    expect(adapterHook).toHaveBeenCalled();
     slowPath.mockRestore();
+    adapterHook.mockRestore();
     expect(fromCache.status).toBe(200);
     expect(fromCache.text).toBe(fromRedis.text);
     for (const header of ['etag', 'content-type', 'content-length']) {
@@ -229,6 +241,35 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
       expect(controllerReads).toHaveBeenCalledTimes(1);
     } finally {
       controllerReads.mockRestore();
+    }
+  });
+
+  it('reads a record and its shared body in one round trip on a single server, and caches both', async () => {
+    const [key, other] = [freshKey('shared'), freshKey('shared')];
+    await applySet(writer(), [key, other], { step: 'shared' });
+    const digest = reader().app.get(WebhookKeyDigester).digest(key);
+    const recordKey = reader().app.get(KeyLayout).record(digest);
+    const client = reader().app.get<Redis>(getRedisConnectionToken());
+    const address = /addr=(\S+)/.exec(String(await client.client('INFO')))?.[1];
+    const monitor = await harness().redis.inspect.duplicate().monitor();
+    // The reader's commands naming the key's record or a shared body.
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === address && args.some((arg) => arg === recordKey || arg.includes(':d:{'))) {
+        commands.push(args[0].toLowerCase());
+      }
+    });
+    try {
+      expect((await read(reader(), key)).body.data).toEqual({ step: 'shared' });
+      expect((await read(reader(), key)).body.data).toEqual({ step: 'shared' });
+      // MONITOR reports each command as Redis runs it; allow the report the hop.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // One script call for record and body (EVAL the first time this client sends it), none for the second
+      // read: both were cached.
+      expect(commands).toHaveLength(1);
+      expect(['eval', 'evalsha']).toContain(commands[0]);
+    } finally {
+      monitor.disconnect();
     }
   });
 

@@ -3,6 +3,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiException, errorBody } from './api-exception';
 import { DependencyUnavailableError } from './dependency-unavailable.error';
 import { ErrorResponseDto, FieldProblem } from './error-response.dto';
+import { requestIdOf } from './request-id';
 
 /** What a client is asked to wait before repeating a request a dependency could not serve. */
 const RETRY_AFTER_SECONDS = 1;
@@ -34,17 +35,18 @@ const logger = new Logger(HttpErrorFilter.name);
  */
 export function answerError(request: FastifyRequest, reply: FastifyReply, exception: unknown): void {
   const { body, headers } = describe(exception);
-  log(request, body, exception);
-  void reply.status(body.statusCode).headers(headers).header('x-request-id', request.id).send(body);
+  const id = requestIdOf(request);
+  log(request, id, body, exception);
+  void reply.status(body.statusCode).headers(headers).header('x-request-id', id).send(body);
 }
 
 /**
  * 500 is a fault of ours (error, with the stack); other 5xx an outage (warn); 404 and 429 routine (debug: a guessing
  * flood answered 429 must not cost a log line per request); other 4xx info.
  */
-function log(request: FastifyRequest, body: ErrorResponseDto, exception: unknown): void {
+function log(request: FastifyRequest, id: string, body: ErrorResponseDto, exception: unknown): void {
   const fields = {
-    req: { id: request.id, method: request.method, url: request.url },
+    req: { id, method: request.method, url: request.url },
     ...(request.principal && { actor: request.principal.id }),
     res: { statusCode: body.statusCode },
     ...(body.statusCode === 500 && { err: exception instanceof Error ? exception.stack : String(exception) }),

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { setFirstRequestHook } from '../common/first-request-hook';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { WEBHOOK_KEY_PATTERN } from '../contract/contract-rules';
@@ -26,7 +27,8 @@ const READ_ROUTE = '/v1/data';
 const JSON_CONTENT = 'application/json; charset=utf-8';
 
 /**
- * `GET /v1/data` work done in a Fastify `onRequest` hook, before Nest's router sees the request:
+ * `GET /v1/data` work done in the Fastify instance's first `onRequest` hook, before Nest's adapter hooks and router
+ * see the request:
  *
  * - **Plain reads that find data are answered here**, from the cache or from Redis. Skipping Nest's guards, pipes
  *   and parameter extraction saved 5–10 % of the CPU per hot read (same-run A/B, bench/RESULTS.md). It answers only
@@ -55,7 +57,9 @@ export class EarlyReadHook implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.decorateRequest('waitHeld', false);
     fastify.decorateRequest('earlyReadError', undefined);
-    fastify.addHook('onRequest', (request, reply, done) => {
+    // The instance's first onRequest hook (createApp reserves it): a read answered here runs none of the hooks Nest's
+    // adapter adds.
+    setFirstRequestHook(fastify, (request, reply, done) => {
       if (request.method !== 'GET' || request.routeOptions.url !== READ_ROUTE || this.limiter.blocking) return done();
       const webhookKey = request.headers[WEBHOOK_KEY_HEADER];
       if (typeof webhookKey !== 'string' || !WEBHOOK_KEY_PATTERN.test(webhookKey)) return done();

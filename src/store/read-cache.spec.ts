@@ -108,6 +108,23 @@ describe('ReadCache', () => {
     expect(cache.get('a')).toBe('new value');
   });
 
+  it('caches what a read learnt of a key it could not register only when nothing was invalidated meanwhile', () => {
+    const { cache } = cacheOf(4);
+    const quiet = cache.changes;
+    cache.completeUnregisteredFill('a', 'learnt', quiet);
+    expect(cache.get('a')).toBe('learnt');
+
+    // Any invalidation while the read was out, of whatever key, and any flush: nothing is cached.
+    const beforeInvalidation = cache.changes;
+    cache.invalidate('some other key');
+    cache.completeUnregisteredFill('b', 'raced', beforeInvalidation);
+    expect(cache.get('b')).toBeUndefined();
+    const beforeFlush = cache.changes;
+    cache.flush();
+    cache.completeUnregisteredFill('c', 'raced', beforeFlush);
+    expect(cache.get('c')).toBeUndefined();
+  });
+
   it('drops the value of a read begun before a flush', () => {
     const { cache } = cacheOf(4);
     const fill = cache.beginFill('a');

@@ -30,6 +30,8 @@ export class ReadCache<Value> {
   private readonly entries = new Map<string, { value: Value; bytes: number; used: boolean }>();
   private readonly fills = new Map<string, CacheFill>();
   private generation = 0;
+  /** Invalidations and flushes so far: see changesSince. */
+  private changeCount = 0;
   private usedBytes = 0;
   private usable = false;
 
@@ -56,6 +58,21 @@ export class ReadCache<Value> {
     if (entry === undefined) return undefined;
     entry.used = true;
     return entry.value;
+  }
+
+  /** A mark to pass to completeUnregisteredFill: the count of invalidations and flushes so far. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /**
+   * Caches what a read learnt of a key it could not register as a fill before it went to Redis (its name came in
+   * the same answer, e.g. a shared body read with its record), only when nothing at all was invalidated or flushed
+   * since `changesBefore` (taken before the read was sent): then no change can have raced its answer. Any
+   * invalidation, of whatever key, makes it cache nothing; the next read of the key fills it the usual way.
+   */
+  completeUnregisteredFill(key: string, value: Value, changesBefore: number): void {
+    if (changesBefore === this.changeCount && this.active) this.store(key, value);
   }
 
   /** Registers a read of `key` about to go to Redis; pass the fill to completeFill when it is answered. */
@@ -91,6 +108,7 @@ export class ReadCache<Value> {
 
   /** The key changed in Redis: forget it, and let no read begun before now cache it. */
   invalidate(key: string): void {
+    this.changeCount++;
     const fill = this.fills.get(key);
     if (fill !== undefined) {
       fill.stale = true;
@@ -105,6 +123,7 @@ export class ReadCache<Value> {
   /** Anything may have changed: forget everything, and let no read begun before now cache what it read. */
   flush(): void {
     this.generation++;
+    this.changeCount++;
     this.fills.clear();
     this.entries.clear();
     this.usedBytes = 0;

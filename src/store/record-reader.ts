@@ -1,5 +1,9 @@
 import { InjectRedis } from '@nestjs-modules/ioredis';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Result } from 'ioredis';
+import type { ClientContext } from 'ioredis/built/utils/RedisCommander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { InvalidationChannel } from './invalidation-channel';
@@ -26,6 +30,12 @@ interface CachedRecord {
   expireAt: number | null;
 }
 
+/** A record as a read got it, with its shared body when the same round trip read that too (null: it is gone). */
+interface RecordRead {
+  record: CachedRecord;
+  sharedBody?: Buffer | null;
+}
+
 interface CachedBody {
   body: Buffer;
   expireAt: number | null;
@@ -44,6 +54,15 @@ interface RememberedRecordKey {
 
 type CacheEntry = CachedRecord | CachedBody | RememberedRecordKey;
 
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext> {
+    /** read-record.lua: the record's ETag, inline body and datum id, then the shared body (see the script). */
+    readRecordBuffer(record: string, datumKeyHead: string, datumKeyTail: string): Result<(Buffer | null)[], Context>;
+  }
+}
+
+const READ_RECORD_LUA = readFileSync(join(__dirname, 'lua', 'read-record.lua'), 'utf8');
+
 /** Starts the cache key of a RememberedRecordKey: a NUL, which no webhook key (printable ASCII) nor prefix holds. */
 const RECORD_KEY_MEMO = '\0';
 
@@ -61,6 +80,12 @@ export class RecordReader implements OnApplicationShutdown {
   /** Record key → the callbacks of the readers waiting for it to change. */
   private readonly watchers = new Map<string, Set<() => void>>();
   private channel: InvalidationChannel | null = null;
+  /**
+   * On a single server, a record and its shared body are read in one round trip (read-record.lua): the shared
+   * body's key, split around the datum id, as KeyLayout.datum writes it. Null on a cluster, where the body lives in
+   * another hash slot than the record and no script can read both.
+   */
+  private readonly datumKeyAround: [string, string] | null;
 
   constructor(
     @InjectRedis() private readonly redis: RedisClient,
@@ -75,6 +100,16 @@ export class RecordReader implements OnApplicationShutdown {
           ? entry.body.length
           : entry.recordKey.length,
     );
+    if (redis.isCluster) {
+      this.datumKeyAround = null;
+    } else {
+      const [head, tail] = keys.datum('\0').split('\0');
+      this.datumKeyAround = [head, tail];
+      // Registered once per client; ioredis sends it with EVALSHA, and EVAL after a NOSCRIPT (a restarted server).
+      if (!Object.hasOwn(redis, 'readRecordBuffer')) {
+        redis.defineCommand('readRecord', { numberOfKeys: 1, lua: READ_RECORD_LUA });
+      }
+    }
   }
 
   /**
@@ -150,10 +185,17 @@ export class RecordReader implements OnApplicationShutdown {
    */
   async read(webhookKey: string, holdsCurrent?: (etag: string) => boolean): Promise<ReadResult> {
     for (let attempt = 1; ; attempt++) {
-      const record = await this.recordOf(webhookKey);
-      if (record === null) return { kind: 'missing' };
+      const read = await this.recordOf(webhookKey);
+      if (read === null) return { kind: 'missing' };
+      const { record } = read;
       if (holdsCurrent?.(record.etag)) return { kind: 'not-modified', etag: record.etag };
-      const body = record.inline ?? (record.datumId === null ? null : await this.body(record.datumId));
+      const body =
+        record.inline ??
+        (record.datumId === null
+          ? null
+          : read.sharedBody !== undefined
+            ? read.sharedBody
+            : await this.body(record.datumId));
       if (body !== null) return { kind: 'found', etag: record.etag, body };
       // The shared body went between the two reads: a write moved the key on and freed it. The key's record now
       // says where its data is; read once more rather than answer 404 for a key that holds data.
@@ -188,18 +230,28 @@ export class RecordReader implements OnApplicationShutdown {
     return this.cache.active;
   }
 
-  /** Reads many keys in two round trips at most: the records, then the shared bodies they point at. */
+  /**
+   * Reads many keys in two round trips at most: the records, then the shared bodies they point at that the first
+   * round trip did not read (on a single server it reads them with the records).
+   */
   async readMany(webhookKeys: string[]): Promise<Map<string, FoundRecord>> {
-    const records = await Promise.all(webhookKeys.map((key) => this.recordOf(key)));
+    const reads = await Promise.all(webhookKeys.map((key) => this.recordOf(key)));
     const datumIds = [
-      ...new Set(records.flatMap((record) => (record && !record.inline && record.datumId ? [record.datumId] : []))),
+      ...new Set(
+        reads.flatMap((read) =>
+          read && !read.record.inline && read.record.datumId && read.sharedBody === undefined
+            ? [read.record.datumId]
+            : [],
+        ),
+      ),
     ];
     const bodies = await Promise.all(datumIds.map((id) => this.body(id)));
     const bodiesById = new Map(datumIds.map((id, index) => [id, bodies[index]]));
     const found = new Map<string, FoundRecord>();
-    records.forEach((record, index) => {
-      if (record === null) return;
-      const body = record.inline ?? bodiesById.get(record.datumId ?? '') ?? null;
+    reads.forEach((read, index) => {
+      if (read === null) return;
+      const { record } = read;
+      const body = record.inline ?? read.sharedBody ?? bodiesById.get(record.datumId ?? '') ?? null;
       if (body !== null) found.set(webhookKeys[index], { etag: record.etag, body });
     });
     return found;
@@ -211,7 +263,7 @@ export class RecordReader implements OnApplicationShutdown {
    * the newest secret never shows what an older record holds). Every record is asked for in the same tick, one
    * round trip with auto-pipelining, and none is cached while a rotation lasts: the cache is per record.
    */
-  private async recordOf(webhookKey: string): Promise<CachedRecord | null> {
+  private async recordOf(webhookKey: string): Promise<RecordRead | null> {
     if (this.digester.secretCount === 1) return this.record(this.keys.record(this.digester.digest(webhookKey)));
     const records = await Promise.all(
       this.digester
@@ -220,33 +272,59 @@ export class RecordReader implements OnApplicationShutdown {
     ).catch(redisUnavailable);
     const [etag, inline, datumId] = records.find(([, , , owner]) => owner !== null) ?? records[0];
     if (etag === null) return null;
-    return { etag: etag.toString('latin1'), inline, datumId: datumId?.toString() ?? null, expireAt: null };
+    return { record: { etag: etag.toString('latin1'), inline, datumId: datumId?.toString() ?? null, expireAt: null } };
   }
 
-  private async record(recordKey: string): Promise<CachedRecord | null> {
+  /** A record from the cache, else from Redis (with its shared body on a single server). Not async: no extra tick. */
+  private record(recordKey: string): Promise<RecordRead | null> {
     const cached = this.cached(recordKey);
-    if (cached !== undefined && 'etag' in cached) return cached;
-    return this.fetch(recordKey, async () => {
-      const [etag, inline, datumId] = await this.redis.hmgetBuffer(recordKey, 'e', 'b', 'd');
-      if (etag === null) return { value: null, cacheable: undefined };
-      const expireAt = inline === null ? null : expiryOfBody(inline);
-      const record: CachedRecord = {
-        etag: etag.toString('latin1'),
-        inline,
-        datumId: datumId?.toString() ?? null,
-        expireAt: expireAt ?? null,
-      };
-      return { value: record, cacheable: expireAt === undefined ? undefined : record };
-    });
+    if (cached !== undefined && 'etag' in cached) return Promise.resolve({ record: cached });
+    return this.fetch(recordKey, (caching) => this.readRecord(recordKey, caching));
+  }
+
+  /**
+   * The record's fields from Redis; on a single server read-record.lua also reads its shared body. The record may
+   * be cached (its read was registered as a fill). The shared body's key was not known before the read, so no fill
+   * guarded it: it is cached only when no invalidation at all arrived while the read was out (see
+   * ReadCache.completeUnregisteredFill), else its next read fills it with its own GET.
+   */
+  private async readRecord(
+    recordKey: string,
+    caching: boolean,
+  ): Promise<{ value: RecordRead | null; cacheable: CacheEntry | undefined }> {
+    const changesBefore = this.cache.changes;
+    const [etag, inline, datumId, sharedBody] =
+      this.datumKeyAround === null
+        ? await this.redis.hmgetBuffer(recordKey, 'e', 'b', 'd')
+        : await this.redis.readRecordBuffer(recordKey, ...this.datumKeyAround);
+    if (etag === null) return { value: null, cacheable: undefined };
+    // The expiry matters only to the cache: a read that will not be cached does not parse it.
+    const expireAt = inline === null || !caching ? null : expiryOfBody(inline);
+    const record: CachedRecord = {
+      etag: etag.toString('latin1'),
+      inline,
+      datumId: datumId?.toString() ?? null,
+      expireAt: expireAt ?? null,
+    };
+    if (caching && sharedBody && record.datumId !== null)
+      this.cacheSharedBody(record.datumId, sharedBody, changesBefore);
+    return { value: { record, sharedBody }, cacheable: expireAt === undefined || !caching ? undefined : record };
+  }
+
+  private cacheSharedBody(datumId: string, body: Buffer, changesBefore: number): void {
+    const expireAt = expiryOfBody(body);
+    if (expireAt !== undefined) {
+      this.cache.completeUnregisteredFill(this.keys.datum(datumId), { body, expireAt }, changesBefore);
+    }
   }
 
   private async body(datumId: string): Promise<Buffer | null> {
     const datumKey = this.keys.datum(datumId);
     const cached = this.cached(datumKey);
     if (cached !== undefined && 'body' in cached) return cached.body;
-    return this.fetch(datumKey, async () => {
+    return this.fetch(datumKey, async (caching) => {
       const body = await this.redis.getBuffer(datumKey);
-      if (body === null) return { value: null, cacheable: undefined };
+      if (body === null || !caching) return { value: body, cacheable: undefined };
       const expireAt = expiryOfBody(body);
       return { value: body, cacheable: expireAt === undefined ? undefined : { body, expireAt } };
     });
@@ -267,13 +345,13 @@ export class RecordReader implements OnApplicationShutdown {
   /** Reads `key` from Redis, and caches what `read` says may be cached unless the key changed meanwhile. */
   private async fetch<T>(
     key: string,
-    read: () => Promise<{ value: T; cacheable: CacheEntry | undefined }>,
+    read: (caching: boolean) => Promise<{ value: T; cacheable: CacheEntry | undefined }>,
   ): Promise<T> {
-    if (!this.cache.active) return (await read().catch(redisUnavailable)).value;
+    if (!this.cache.active) return read(false).then(valueOf, redisUnavailable);
     const fill = this.cache.beginFill(key);
     let cacheable: CacheEntry | undefined;
     try {
-      const answer = await read().catch(redisUnavailable);
+      const answer = await read(true).catch(redisUnavailable);
       cacheable = answer.cacheable;
       return answer.value;
     } finally {
@@ -289,4 +367,8 @@ export class RecordReader implements OnApplicationShutdown {
   private wakeEveryone(): void {
     for (const callbacks of [...this.watchers.values()]) this.wake(callbacks);
   }
+}
+
+function valueOf<T>(answer: { value: T }): T {
+  return answer.value;
 }
