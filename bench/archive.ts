@@ -35,7 +35,9 @@
  *    CPU profile of the service there; BENCH_COMPARE_MAIN=<worktree>/dist/main.js runs an older build's service
  *    first, on the same data, the journal put back and a fresh database for each run; BENCH_SERVICE_NODE_ARGS adds
  *    node flags to the service, e.g. "--trace-gc" or "--max-old-space-size=128", and BENCH_SERVICE_LOG=<path> keeps
- *    its log, to look into a run)
+ *    its log, to look into a run; BENCH_SERVICE_ENV="NAME=value ..." adds to the service's environment;
+ *    BENCH_COMPARE_NODE_ARGS gives BENCH_COMPARE_MAIN's service flags of its own (e.g. "" for none); BENCH_BASELINES=0
+ *    skips the baselines and every ratio: the runs alone, for their memory and CPU)
  */
 import 'reflect-metadata';
 import Redis from 'ioredis';
@@ -60,8 +62,19 @@ const JOURNAL = process.env.BENCH_JOURNAL !== '0';
 const JOURNAL_MAX_BYTES = process.env.BENCH_JOURNAL_MAX_BYTES ?? String(4 * 2 ** 30);
 /** Extra node flags for the service (--trace-gc, --heap-prof, ...): for looking into a run, not for its figures. */
 const SERVICE_NODE_ARGS = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+/** BENCH_SERVICE_ENV="NAME=value ...": more environment for the service (MAX_MESSAGE_BYTES, say). */
+const SERVICE_ENV = Object.fromEntries(
+  (process.env.BENCH_SERVICE_ENV ?? '')
+    .split(' ')
+    .filter((pair) => pair.includes('='))
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+/** Node flags for BENCH_COMPARE_MAIN's service when they differ from this build's (default: the same). */
+const COMPARE_NODE_ARGS = process.env.BENCH_COMPARE_NODE_ARGS?.split(' ').filter((arg) => arg !== '');
 /** Another build's dist/main.js: its run goes first, on the same data (journal restored, a fresh database). */
 const COMPARE_MAIN = process.env.BENCH_COMPARE_MAIN;
+/** BENCH_BASELINES=0 skips the baselines (and so every ratio): the runs alone, to look into memory quickly. */
+const BASELINES = process.env.BENCH_BASELINES !== '0';
 const SECRET = 'bench-webhook-secret-0123456789';
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const SHARED_EVERY = 4;
@@ -183,6 +196,7 @@ async function archiveRun(
   mongoUri: string,
   main: string | undefined,
   pids: { redis: number; wire: number | null },
+  nodeArgs: string[],
 ) {
   const service = await spawnService(
     {
@@ -198,8 +212,9 @@ async function archiveRun(
       SQS_ENDPOINT: 'http://127.0.0.1:9',
       SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/bench.fifo',
       SQS_DLQ_URL: 'http://127.0.0.1:9/000000000000/bench-dlq.fifo',
+      ...SERVICE_ENV,
     },
-    [...cpuProfileArgs(CPU_PROFILE_DIR, 'archive-service'), ...SERVICE_NODE_ARGS],
+    [...cpuProfileArgs(CPU_PROFILE_DIR, 'archive-service'), ...nodeArgs],
     main,
   );
   const pid = service.child.pid ?? 0;
@@ -508,31 +523,36 @@ async function main(): Promise<void> {
         `archive target: ${mongo.label}\n`,
     );
 
-    const mongoSide = await mongoBaseline(withDatabase(mongo.uri, `${mongo.database}_baseline`), mongo.pid);
-    const journalSide = await journalBaseline(redis, redisPid);
-    if (journalSide.records !== journal.entries) throw new Error(`the journal baseline read ${journalSide.records}`);
-    const redisSide = await redisBaseline(redis, redisPid);
-    if (redisSide.records !== RECORDS) throw new Error(`the Redis baseline found ${redisSide.records} datums`);
+    const baselines = BASELINES ? await measureBaselines(redis, redisPid, mongo, journal.entries) : null;
 
-    const builds: Array<{ label: string; main: string | undefined }> = [
-      ...(COMPARE_MAIN ? [{ label: `BENCH_COMPARE_MAIN`, main: COMPARE_MAIN }] : []),
-      { label: 'this build', main: undefined },
+    const builds: Array<{ label: string; main: string | undefined; nodeArgs: string[] }> = [
+      ...(COMPARE_MAIN
+        ? [{ label: `BENCH_COMPARE_MAIN`, main: COMPARE_MAIN, nodeArgs: COMPARE_NODE_ARGS ?? SERVICE_NODE_ARGS }]
+        : []),
+      { label: 'this build', main: undefined, nodeArgs: SERVICE_NODE_ARGS },
     ];
+    for (const build of builds) console.log(`${build.label}: node ${build.nodeArgs.join(' ') || '(no flags)'}`);
     if (builds.length > 1) await saveJournal(redis);
     const runs: Array<{ label: string; run: Run }> = [];
     for (const [index, build] of builds.entries()) {
       if (index > 0) await saveJournal(redis, true);
       const uri = withDatabase(mongo.uri, `${mongo.database}_run${index}`);
-      const run = await archiveRun(redisServer.url, uri, build.main, pids);
+      const run = await archiveRun(redisServer.url, uri, build.main, pids, build.nodeArgs);
       const archived = await archivedDatums(uri, true);
       if (archived !== RECORDS) throw new Error(`${build.label}: the archive holds ${archived} datums, not ${RECORDS}`);
       const left = await journalFacts(redis);
       if (left.entries !== 0 || left.bytes !== 0) throw new Error(`the run left ${left.entries} journal entries`);
       console.log(`archive run of ${build.label}, service process memory as it went:`);
       console.log(table(run.progress));
-      console.log('');
+      console.log(
+        `${build.label}: ${((RECORDS * 1000) / run.ms).toFixed(0)} datums/s (drain ${seconds(run.drain.ms)} of ` +
+          `${seconds(run.ms)}), service CPU ${((run.cpu.service * 1000) / RECORDS).toFixed(0)} µs/datum, ` +
+          `peak RSS ${mib(run.end.peak)}\n`,
+      );
       runs.push({ label: build.label, run });
     }
+    if (baselines === null) return;
+    const { mongoSide, journalSide, redisSide } = baselines;
 
     // Phase by phase: what the run took against the sum of its two sides alone (the serial ceiling).
     const drainSides = JOURNAL ? [journalSide, mongoSide.insert] : [];
@@ -611,6 +631,21 @@ async function main(): Promise<void> {
     await redisServer.destroy();
     await mongo.stop();
   }
+}
+
+/** Each side alone (see the header): the journal's and the snapshot's Redis reads, and the MongoDB upserts. */
+async function measureBaselines(
+  redis: Redis,
+  redisPid: number,
+  mongo: { uri: string; database: string; pid: number | null },
+  journalEntries: number,
+): Promise<{ mongoSide: { records: number; insert: Side; repeat: Side }; journalSide: Side; redisSide: Side }> {
+  const mongoSide = await mongoBaseline(withDatabase(mongo.uri, `${mongo.database}_baseline`), mongo.pid);
+  const journalSide = await journalBaseline(redis, redisPid);
+  if (journalSide.records !== journalEntries) throw new Error(`the journal baseline read ${journalSide.records}`);
+  const redisSide = await redisBaseline(redis, redisPid);
+  if (redisSide.records !== RECORDS) throw new Error(`the Redis baseline found ${redisSide.records} datums`);
+  return { mongoSide, journalSide, redisSide };
 }
 
 /** Whole datums in the service's archive (documents with a body); then drops the database when asked to. */

@@ -22,28 +22,29 @@ export type RecordWrite = mongo.AnyBulkWriteOperation<ArchivedRecord>;
 export function journalWrites(entries: JournalEntry[], now: Date): { datums: RecordWrite[]; endings: RecordWrite[] } {
   const datums: RecordWrite[] = [];
   const endings: RecordWrite[] = [];
+  // One for the whole batch: a run builds a write per record, and what they build survives until MongoDB answers.
+  const defaults = Object.freeze({ firstArchivedAt: now, deleted: false, deletedAt: null, replacedAt: null });
   for (const entry of entries) {
     const at = new Date(entry.at);
     const reason = entry.op === 'delete' ? 'deleted' : 'replaced';
     if (entry.op === 'set' && entry.body !== null) {
-      datums.push(
-        upsertDatum(
-          entry.datumId,
-          {
-            accountId: entry.accountId,
-            flowId: entry.flowId,
-            version: entry.version,
-            storedAt: at,
-            expiresAt: entry.expiresAt === null ? null : new Date(entry.expiresAt),
-            body: entry.body,
-            keys: entry.keys.map(({ digest }) => digest),
-          },
-          now,
-          // The masks the writer knew: a key whose record Redis loses before any snapshot stays movable by re-key.
-          Object.fromEntries(entry.keys.flatMap(({ digest, mask }) => (mask ? [[`masks.${digest}`, mask]] : []))),
-          heldAt(entry.keys),
-        ),
-      );
+      const set: Record<string, unknown> = {
+        accountId: entry.accountId,
+        flowId: entry.flowId,
+        version: entry.version,
+        storedAt: at,
+        expiresAt: entry.expiresAt === null ? null : new Date(entry.expiresAt),
+        body: entry.body,
+        keys: entry.keys.map(({ digest }) => digest),
+      };
+      // The masks the writer knew: a key whose record Redis loses before any snapshot stays movable by re-key.
+      // `heldKeys.<digest>` of every key with a generation, for `$max`: the latest write of the key to this datum wins.
+      let held: Record<string, number> | null = null;
+      for (const { digest, mask, generation } of entry.keys) {
+        if (mask) set[`masks.${digest}`] = mask;
+        if (generation !== undefined) (held ??= {})[`heldKeys.${digest}`] = Number(generation);
+      }
+      datums.push(upsertDatum(entry.datumId, set, defaults, held));
     }
     for (const { digest, previous, previousUnder, generation } of entry.keys) {
       if (previous === '') continue;
@@ -67,69 +68,45 @@ export function journalWrites(entries: JournalEntry[], now: Date): { datums: Rec
  * run still changes nothing). Which keys hold it again after their own ending is the journal's to say (`heldKeys`).
  */
 export function snapshotWrites(datums: StoredDatum[], now: Date): RecordWrite[] {
+  // Shared by the batch's writes (see journalWrites).
+  const defaults = Object.freeze({ firstArchivedAt: now });
   return datums.map((datum) => {
-    const fields = describeBody(datum.body);
-    return upsertDatum(
-      datum.datumId,
-      {
-        ...fields,
-        expiresAt: datum.expiresAt === null ? null : new Date(datum.expiresAt),
-        body: datum.body,
-        keys: datum.digests,
-        deleted: false,
-        deletedAt: null,
-        replacedAt: null,
-      },
-      now,
-      maskUpdates(datum),
-    );
+    const { accountId, flowId, version, storedAt } = describeBody(datum.body);
+    const set: Record<string, unknown> = {
+      accountId,
+      flowId,
+      version,
+      storedAt,
+      expiresAt: datum.expiresAt === null ? null : new Date(datum.expiresAt),
+      body: datum.body,
+      keys: datum.digests,
+      deleted: false,
+      deletedAt: null,
+      replacedAt: null,
+    };
+    // `masks.<digest>` of every key with a mask, set key by key, so that masks of keys a journal entry named (it
+    // carries none) or an earlier snapshot wrote stay.
+    for (let index = 0; index < datum.digests.length; index++) {
+      if (datum.masks[index] !== '') set[`masks.${datum.digests[index]}`] = datum.masks[index];
+    }
+    return upsertDatum(datum.datumId, set, defaults, null);
   });
 }
-
-/** `heldKeys.<digest>` of every key with a generation, for `$max`: the latest write of the key to this datum wins. */
-function heldAt(keys: JournalEntry['keys']): Record<string, number> {
-  return Object.fromEntries(
-    keys.flatMap(({ digest, generation }) =>
-      generation === undefined ? [] : [[`heldKeys.${digest}`, Number(generation)]],
-    ),
-  );
-}
-
-type DatumFields = Pick<
-  ArchivedRecord,
-  'accountId' | 'flowId' | 'version' | 'storedAt' | 'expiresAt' | 'body' | 'keys'
-> &
-  Partial<Pick<ArchivedRecord, 'deleted' | 'deletedAt' | 'replacedAt'>>;
 
 /**
- * `masks.<digest>` of every key with a mask: set key by key, so that masks of keys a journal entry named (it
- * carries none) or an earlier snapshot wrote stay.
+ * A datum's upsert: `set` holds its fields and masks; `defaults` what a new document starts with besides (none of
+ * the fields `set` sets); `held` the `$max` of its keys' holds, if any.
  */
-function maskUpdates(datum: StoredDatum): Record<string, string> {
-  const updates: Record<string, string> = {};
-  datum.digests.forEach((digest, index) => {
-    if (datum.masks[index] !== '') updates[`masks.${digest}`] = datum.masks[index];
-  });
-  return updates;
-}
-
 function upsertDatum(
   datumId: string,
-  fields: DatumFields,
-  now: Date,
-  masks: Record<string, string>,
-  held: Record<string, number> = {},
+  set: Record<string, unknown>,
+  defaults: Readonly<Record<string, unknown>>,
+  held: Record<string, number> | null,
 ): RecordWrite {
-  const defaults: Record<string, unknown> = { firstArchivedAt: now, deleted: false, deletedAt: null, replacedAt: null };
-  for (const field of Object.keys(fields)) delete defaults[field];
   return {
     updateOne: {
       filter: { _id: datumId },
-      update: {
-        $set: { ...fields, ...masks },
-        ...(Object.keys(held).length > 0 && { $max: held }),
-        $setOnInsert: defaults,
-      },
+      update: { $set: set, ...(held !== null && { $max: held }), $setOnInsert: defaults },
       upsert: true,
     },
   };

@@ -11,13 +11,39 @@ import { RedisStatus } from '../store/redis-status';
 import { TtlPolicyStore } from '../store/ttl-policy-store';
 import { journalWrites, policyId, policyWrite, snapshotWrites } from './archive-documents';
 import { ArchiveRepository } from './archive.repository';
-import { mapBatches, readAhead } from './read-ahead';
+import { BatchLimits, fillBatches, mapBatches, readAhead } from './read-ahead';
+
+/** The characters of a record's stored document (0 for a journaled delete): what a batch's budget counts. */
+function bodyChars(record: { body: string | null }): number {
+  return record.body?.length ?? 0;
+}
+
+/**
+ * How many records a run reads from Redis at once: as many as fit a batch's budget of body characters when each is
+ * as large as a record can be (MAX_MESSAGE_BYTES of data, plus its ids and times), so that a read never holds more
+ * than a batch may, whatever the data: 15 at the default 256 KiB, 3 at 1 MiB, 500 from about 7 KiB down. What a
+ * record holds besides its body is bounded by the records a batch holds at most.
+ */
+export function recordsReadAtOnce(maxMessageBytes: number, limits: BatchLimits): number {
+  const largest = maxMessageBytes + BODY_OVERHEAD_CHARS;
+  return Math.max(1, Math.min(limits.items, Math.floor(limits.weight / largest)));
+}
 
 /** The lock expires this long after its last renewal: a crashed instance frees it quickly. */
 const LOCK_TTL_MS = 30_000;
 const LOCK_RENEWAL_MS = 10_000;
-/** Journal entries and scanned keys handled per MongoDB bulk write. */
-const BATCH = 500;
+/** The most records (journal entries, datums) per MongoDB bulk write, and keys per SCAN step. */
+const BATCH_RECORDS = 500;
+/**
+ * The most characters of stored documents (bodies) per MongoDB bulk write: a batch closes at the record that reaches
+ * it. With the read ahead, a run holds about three such batches at once (the one being written, its BSON, the next
+ * one being read), whatever the records' size: see docs/design.md, "Memory of a run".
+ */
+const BATCH_BODY_CHARS = 4 * 1_048_576;
+/** What one MongoDB bulk write of a run carries at most. */
+export const ARCHIVE_BATCH_LIMITS: BatchLimits = Object.freeze({ items: BATCH_RECORDS, weight: BATCH_BODY_CHARS });
+/** Room for what a stored document holds besides the message's data: account and flow ids, version, times. */
+const BODY_OVERHEAD_CHARS = 1024;
 /** How often a run saves its counts while it goes. */
 const PROGRESS_INTERVAL_MS = 1000;
 /**
@@ -53,6 +79,8 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
   /** Set once the application shuts down: a run no longer waits for Redis to record its end. */
   private stopping = false;
   private progressSavedAt = 0;
+  /** How many records a run reads from Redis at once: see recordsReadAtOnce. */
+  private readonly readAtOnce: number;
 
   constructor(
     private readonly archive: ArchiveRepository,
@@ -64,7 +92,9 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
     private readonly metrics: MetricsService,
     private readonly redis: RedisStatus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.readAtOnce = recordsReadAtOnce(config.maxMessageBytes, ARCHIVE_BATCH_LIMITS);
+  }
 
   /**
    * Shows when the archive last succeeded from the newest succeeded run record, so that an instance that restarted
@@ -162,7 +192,8 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
     const drain = await this.journal.startDrain();
     for (const { shard, until } of drain.shards) {
       if (until === null) continue;
-      const batches = mapBatches(this.journal.batches(shard, BATCH, until), (entries) => ({
+      const entries = this.journal.batches(shard, this.readAtOnce, until);
+      const batches = mapBatches(fillBatches(entries, bodyChars, ARCHIVE_BATCH_LIMITS), (entries) => ({
         entries,
         writes: journalWrites(entries, new Date()),
       }));
@@ -182,7 +213,12 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Copies every live datum; the next batch is read from Redis while this one is written. */
   private async copySnapshot(run: ArchiveRun, checkpoint: () => void): Promise<void> {
-    const batches = mapBatches(this.records.scanDatums(BATCH), (datums) => snapshotWrites(datums, new Date()));
+    const datums = fillBatches(
+      this.records.scanDatums(BATCH_RECORDS, this.readAtOnce),
+      bodyChars,
+      ARCHIVE_BATCH_LIMITS,
+    );
+    const batches = mapBatches(datums, (datums) => snapshotWrites(datums, new Date()));
     for await (const writes of readAhead(batches)) {
       checkpoint();
       run.recordsArchived += await this.archive.writeRecords(writes);
@@ -203,7 +239,7 @@ export class ArchiveRunner implements OnApplicationBootstrap, BeforeApplicationS
   /** Copies the audit of admin changes (all of it that Redis keeps; entries archived before are left alone). */
   private async copyAudit(run: ArchiveRun, checkpoint: () => void): Promise<void> {
     let archived = 0;
-    for await (const entries of this.audit.scan(BATCH)) {
+    for await (const entries of this.audit.scan(BATCH_RECORDS)) {
       checkpoint();
       archived += await this.archive.writeAuditEntries(entries);
     }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { mapBatches, readAhead } from './read-ahead';
+import fc from 'fast-check';
+import { fillBatches, mapBatches, readAhead } from './read-ahead';
 
 /** A source that records when each item was asked for, relative to what the consumer has done. */
 function recordedSource(items: number[], log: string[], failAt?: number): AsyncIterable<number> {
@@ -87,5 +88,61 @@ describe('mapBatches', () => {
     const seen: string[] = [];
     for await (const item of mapBatches(recordedSource([1, 2], []), (n) => `#${n}`)) seen.push(item);
     expect(seen).toEqual(['#1', '#2']);
+  });
+});
+
+describe('fillBatches', () => {
+  async function* chunksOf(chunks: number[][]): AsyncGenerator<number[]> {
+    for (const chunk of chunks) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yield chunk;
+    }
+  }
+  const collect = async (chunks: number[][], limits: { items: number; weight: number }) => {
+    const batches: number[][] = [];
+    for await (const batch of fillBatches(chunksOf(chunks), (item) => item, limits)) batches.push(batch);
+    return batches;
+  };
+
+  it('joins small chunks up to the item limit', async () => {
+    expect(await collect([[1, 1], [1, 1], [1]], { items: 3, weight: 100 })).toEqual([
+      [1, 1, 1],
+      [1, 1],
+    ]);
+  });
+
+  it('closes a batch at the item that reaches the weight, splitting a chunk', async () => {
+    expect(
+      await collect(
+        [
+          [10, 50, 45, 5],
+          [60, 1],
+        ],
+        { items: 100, weight: 100 },
+      ),
+    ).toEqual([
+      [10, 50, 45],
+      [5, 60, 1],
+    ]);
+  });
+
+  it('keeps every item once, in order, each batch within its limits (below the weight but for its last item)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.nat({ max: 50 }), { maxLength: 20 }), { maxLength: 20 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 120 }),
+        async (chunks, items, weight) => {
+          const batches = await collect(chunks, { items, weight });
+          expect(batches.flat()).toEqual(chunks.flat());
+          for (const batch of batches) {
+            expect(batch.length).toBeGreaterThan(0);
+            expect(batch.length).toBeLessThanOrEqual(items);
+            const allButLast = batch.slice(0, -1).reduce((total, item) => total + item, 0);
+            expect(allButLast).toBeLessThan(weight);
+          }
+        },
+      ),
+    );
   });
 });

@@ -35,3 +35,36 @@ export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T>
 export async function* mapBatches<T, U>(source: AsyncIterable<T>, map: (item: T) => U): AsyncGenerator<U> {
   for await (const item of source) yield map(item);
 }
+
+/** What a batch may hold: at most `items` items, and items weighing `weight` in total (see `fillBatches`). */
+export interface BatchLimits {
+  items: number;
+  weight: number;
+}
+
+/**
+ * Regroups `source`'s chunks into batches of at most `limits.items` items, each batch closed as soon as its items
+ * weigh `limits.weight` or more: a batch weighs less than `limits.weight` plus its last item. The archive reads Redis
+ * in chunks small enough that even a chunk of the largest items stays within its budget, and writes MongoDB in
+ * batches as large as that budget allows: few round trips for small records, and bounded memory for large ones.
+ */
+export async function* fillBatches<T>(
+  source: AsyncIterable<T[]>,
+  weigh: (item: T) => number,
+  limits: BatchLimits,
+): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  let weight = 0;
+  for await (const chunk of source) {
+    for (const item of chunk) {
+      batch.push(item);
+      weight += weigh(item);
+      if (batch.length >= limits.items || weight >= limits.weight) {
+        yield batch;
+        batch = [];
+        weight = 0;
+      }
+    }
+  }
+  if (batch.length > 0) yield batch;
+}

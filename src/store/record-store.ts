@@ -692,16 +692,18 @@ export class RecordStore {
   }
 
   /**
-   * Every datum Redis holds now, in batches: SCAN (on every master of a cluster) picks the records that hold their
-   * body and the shared bodies, then one pipelined round of reads per batch fetches body, keys and expiry. Never
-   * holds more than one batch, whatever the size of the keyspace.
+   * Every datum Redis holds now, in batches: SCAN (on every master of a cluster, `count` keys a step) picks the
+   * records that hold their body and the shared bodies, then one pipelined round of reads per `readAtOnce` of those
+   * keys fetches body, keys and expiry. Never holds more than `readAtOnce` datums, whatever the size of the keyspace:
+   * the caller bounds its memory by the largest body there can be.
    */
-  async *scanDatums(count: number): AsyncGenerator<StoredDatum[]> {
+  async *scanDatums(count: number, readAtOnce = count): AsyncGenerator<StoredDatum[]> {
     for await (const found of scanKeys(this.redis, this.keys.everything(), count)) {
-      const datums = (await Promise.all(found.map((key) => this.readDatum(key)))).filter(
-        (datum): datum is StoredDatum => datum !== null,
-      );
-      if (datums.length > 0) yield datums;
+      for (let start = 0; start < found.length; start += readAtOnce) {
+        const read = await Promise.all(found.slice(start, start + readAtOnce).map((key) => this.readDatum(key)));
+        const datums = read.filter((datum): datum is StoredDatum => datum !== null);
+        if (datums.length > 0) yield datums;
+      }
     }
   }
 
