@@ -607,6 +607,66 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
     }
   });
 
+  it('attaches a shared body in the apply call during a rotation: newest records only, nothing unheld after a replay', async () => {
+    const newer = 'newer-secret-for-shared-0123456789';
+    const rotating = await startStoreContext({
+      ...journaledStore(),
+      WEBHOOK_KEY_SECRETS: `${newer},${WEBHOOK_KEY_SECRET}`,
+    });
+    try {
+      const [a, b, c] = ['rot-shared-a', 'rot-shared-b', 'rot-shared-c'];
+      await write(set([a], 'old-a'), 'm-old-a');
+      await write(set([b, c], large), 'm-old-bc');
+      const rotatingDigester = new WebhookKeyDigester(newer, WEBHOOK_KEY_SECRET);
+      const next = { ...large, next: 'rotated' };
+      const rotatingWrite = () =>
+        rotating.get(RecordStore).write(set([a, b, c], next), { datumId: 'm-rot', ttlSeconds: null, now: Date.now() });
+      await refuseJournal();
+      await expect(rotatingWrite()).rejects.toThrow(/NOPERM|permission/i);
+      await allowJournal();
+      const firstToken = await admin.hget(`sg:k:${rotatingDigester.digests(a)[0]}`, 't');
+      expect(firstToken).not.toBeNull();
+      // The replay (a new attempt, a new token) keeps every key; its own attachments go, the first attempt's stay.
+      expect(await rotatingWrite()).toMatchObject({ applied: 3, stale: 0 });
+
+      for (const key of [a, b, c]) {
+        const [newest, older] = rotatingDigester.digests(key);
+        expect(await admin.exists(`sg:k:${older}`)).toBe(0);
+        expect(await admin.hmget(`sg:k:${newest}`, 'd', 't', 'b')).toEqual(['m-rot', firstToken, null]);
+      }
+      const attachments = (await admin.hkeys('sg:r:{m-rot}')).filter((field) => field.includes('|')).sort();
+      expect(attachments).toEqual([a, b, c].map((key) => `${rotatingDigester.digests(key)[0]}|${firstToken}`).sort());
+      expect(await admin.exists('sg:d:{m-old-bc}', 'sg:r:{m-old-bc}')).toBe(0);
+
+      const [entry] = await journaled('m-rot');
+      expect(
+        entry.keys
+          .map(({ digest, previous, previousUnder }) => ({ digest, previous, previousUnder }))
+          .sort((x, y) => x.digest.localeCompare(y.digest)),
+      ).toEqual(
+        [
+          { key: a, previous: 'm-old-a' },
+          { key: b, previous: 'm-old-bc' },
+          { key: c, previous: 'm-old-bc' },
+        ]
+          .map(({ key, previous }) => {
+            const [newest, older] = rotatingDigester.digests(key);
+            return { digest: newest, previous, previousUnder: older };
+          })
+          .sort((x, y) => x.digest.localeCompare(y.digest)),
+      );
+      expect([...entry.ended].sort()).toEqual(['m-old-a', 'm-old-bc']);
+      const read = await rotating.get(RecordReader).read(b);
+      expect(read.kind === 'found' && (JSON.parse(read.body.toString()) as { data: unknown }).data).toEqual(next);
+      expect(await rotating.get(ReferenceReconciler).reconcile(0)).toMatchObject({
+        unheldAttachments: 0,
+        danglingRecords: 0,
+      });
+    } finally {
+      await rotating.close();
+    }
+  });
+
   it('gives every write of a key a higher generation, also when Redis time goes back', async () => {
     const key = 'replay-generations';
     const record = `sg:k:${digester.digest(key)}`;

@@ -125,8 +125,15 @@ export class DeadLetterQueue implements OnApplicationShutdown {
           }
           seen.set(message.sqsMessageId, message);
           const decision = await visit(message);
-          if (decision === 'hold') held.push(message);
-          else if (decision === 'release') released.push(message);
+          if (decision === 'hold') {
+            held.push(message);
+            continue;
+          }
+          // Kept until the walk ends for its receipt only: without its body (up to MAX_MESSAGE_BYTES), a walk over
+          // thousands of dead letters holds kilobytes each, not the queue's whole content, in a process that may
+          // run under a small heap limit (docs/operations.md).
+          message.body = '';
+          if (decision === 'release') released.push(message);
           else gone++;
         }
       }
