@@ -558,6 +558,11 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
 
   beforeEach(() => admin.flushall());
 
+  /** A second store on the same journaled Redis, under `newer` with the suite's secret listed after it (a rotation). */
+  function startRotatingStore(newer: string): Promise<INestApplicationContext> {
+    return startStoreContext({ ...journaledStore(), WEBHOOK_KEY_SECRETS: `${newer},${WEBHOOK_KEY_SECRET}` });
+  }
+
   afterAll(async () => {
     await context?.close();
     admin?.disconnect();
@@ -583,10 +588,7 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
 
   it("names, during a rotation, the older secret's record as the one that held the replaced datum", async () => {
     const newer = 'newer-secret-for-replays-0123456789';
-    const rotating = await startStoreContext({
-      ...journaledStore(),
-      WEBHOOK_KEY_SECRETS: `${newer},${WEBHOOK_KEY_SECRET}`,
-    });
+    const rotating = await startRotatingStore(newer);
     try {
       const key = 'replay-rotation';
       await write(set([key], 'old'), 'm-before-rotation');
@@ -609,10 +611,7 @@ describe('RecordStore replays name the endings their first attempt wrote', () =>
 
   it('attaches a shared body in the apply call during a rotation: newest records only, nothing unheld after a replay', async () => {
     const newer = 'newer-secret-for-shared-0123456789';
-    const rotating = await startStoreContext({
-      ...journaledStore(),
-      WEBHOOK_KEY_SECRETS: `${newer},${WEBHOOK_KEY_SECRET}`,
-    });
+    const rotating = await startRotatingStore(newer);
     try {
       const [a, b, c] = ['rot-shared-a', 'rot-shared-b', 'rot-shared-c'];
       await write(set([a], 'old-a'), 'm-old-a');
