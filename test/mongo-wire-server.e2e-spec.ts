@@ -238,6 +238,59 @@ describe('MongoWireServer', () => {
     await expect(User.create({ email: 'b@example.com', name: 'B again' })).resolves.toBeDefined();
   });
 
+  it('applies $max and $min as MongoDB does: by value, setting missing fields and paths, across types in BSON order', async () => {
+    type Item = {
+      _id: string;
+      n?: unknown;
+      when?: unknown;
+      held?: Record<string, unknown>;
+      gone?: unknown;
+      s?: string;
+    };
+    const items = nativeDb(freshDb()).collection<Item>('items');
+    const early = new Date('2025-01-01T00:00:00.000Z');
+    const late = new Date('2025-06-01T00:00:00.000Z');
+    await items.insertOne({ _id: 'x', n: 5, when: early, gone: null, s: 'abc' });
+    const modified = async (update: object) => (await items.updateOne({ _id: 'x' }, update)).modifiedCount;
+
+    // Numbers and Dates: only a greater (for $max) or smaller (for $min) value replaces; an equal one changes nothing.
+    expect(await modified({ $max: { n: 3 } })).toBe(0);
+    expect(await modified({ $max: { n: 5 } })).toBe(0);
+    expect(await modified({ $max: { n: 9 }, $min: { when: late } })).toBe(1);
+    expect(await modified({ $min: { n: 2.5 } })).toBe(1);
+    expect(await modified({ $max: { when: late } })).toBe(1);
+    expect(await modified({ $min: { when: late } })).toBe(0);
+    // A missing field, and a missing path, are set whatever the value.
+    expect(await modified({ $max: { 'held.a': 4, 'held.b': early }, $min: { 'held.c': -1 } })).toBe(1);
+    expect(await modified({ $max: { 'held.a': 3 }, $min: { 'held.c': 0 } })).toBe(0);
+    // Across types, BSON order: null < numbers < strings < ... < Dates.
+    expect(await modified({ $max: { gone: 1 } })).toBe(1);
+    expect(await modified({ $max: { s: 7 } })).toBe(0);
+    expect(await modified({ $min: { s: 7 } })).toBe(1);
+    expect(await modified({ $max: { when: 10 ** 15 } })).toBe(0);
+    expect(await modified({ $max: { 'held.a': early } })).toBe(1);
+    expect(await items.findOne({ _id: 'x' })).toEqual({
+      _id: 'x',
+      n: 2.5,
+      when: late,
+      gone: 1,
+      s: 7,
+      held: { a: early, b: early, c: -1 },
+    });
+
+    // In an upsert, beside $set and $setOnInsert, as the archive sends them: inserting, then again on the document.
+    const upsert = (at: Date, generation: number) =>
+      items.updateOne(
+        { _id: 'y' },
+        { $set: { s: 'v' }, $max: { 'held.k': generation, when: at }, $setOnInsert: { n: 0 } },
+        { upsert: true },
+      );
+    expect(await upsert(late, 2)).toMatchObject({ upsertedCount: 1 });
+    expect(await upsert(early, 1)).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
+    expect(await upsert(late, 3)).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await items.findOne({ _id: 'y' })).toEqual({ _id: 'y', s: 'v', held: { k: 3 }, when: late, n: 0 });
+  });
+
   it('rejects the updates MongoDB rejects, with its error codes', async () => {
     const items = nativeDb(freshDb()).collection<{ _id: string; gone?: null; text?: string }>('items');
     await items.insertOne({ _id: 'x', gone: null, text: 'abc' });
