@@ -170,6 +170,25 @@ describe('docker/compose.yaml', () => {
     });
   });
 
+  it('runs the archive process with a heap growing factor of 1.5 and no heap limit, the other roles as the image does', async () => {
+    const { services } = config();
+    // A run's garbage is collected at 1.5 times the live heap (peak RSS ~170 MiB, not ~300): see docs/operations.md.
+    expect(services['admin-scheduler'].command).toEqual(['node', '--heap-growing-percent=50', 'dist/main.js']);
+    for (const service of ['gateway', 'worker', 'query'])
+      expect([service, services[service].command]).toEqual([service, undefined]);
+    // No heap limit anywhere: a limit could kill the process over work beside the archive (a page of dead letters).
+    for (const [name, service] of Object.entries(services)) {
+      const settings = [...(service.command ?? []), service.environment?.NODE_OPTIONS ?? ''].join(' ');
+      expect([name, settings]).not.toEqual([name, expect.stringMatching(/max-old-space-size|max-heap-size/)]);
+    }
+    // Node starts with the flag (an unknown V8 flag would stop it with "bad option").
+    const started = spawn(process.execPath, ['--heap-growing-percent=50', '-e', 'process.exit(0)'], { stdio: 'pipe' });
+    let stderr = '';
+    started.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => started.on('exit', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
   it('runs Redis with AOF and noeviction, MongoDB on 127.0.0.1:27017, both with volumes and healthchecks', () => {
     const { services } = config();
     expect(services.redis.image).toBe('redis:7');
