@@ -17,7 +17,10 @@ const inspector = require('node:inspector');
 const dir = process.env.LOOP_PROBE_DIR;
 if (dir) {
   const loopFile = join(dir, 'loop.tsv');
-  writeFileSync(loopFile, 'unix_s\tdelay_p50_ms\tdelay_p99_ms\tdelay_max_ms\tscavenges\tscavenge_ms\tmark_compacts\tmark_compact_ms\tincremental\tincremental_ms\tweak\tweak_ms\n');
+  writeFileSync(
+    loopFile,
+    'unix_s\tdelay_p50_ms\tdelay_p99_ms\tdelay_max_ms\tscavenges\tscavenge_ms\tmark_compacts\tmark_compact_ms\tincremental\tincremental_ms\tweak\tweak_ms\n',
+  );
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const kinds = {

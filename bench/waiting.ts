@@ -129,7 +129,13 @@ async function main(): Promise<void> {
       READ_WAIT_MAX_SECONDS: String(HOLD_SECONDS * 4),
       ...(PROBE_DIR ? { LOOP_PROBE_DIR: PROBE_DIR } : {}),
     },
-    PROBE_DIR ? ['--require', join(__dirname, 'loop-probe.cjs'), ...(process.env.BENCH_PROBE_NODE_ARGS ?? '--trace-gc').split(' ')] : [],
+    PROBE_DIR
+      ? [
+          '--require',
+          join(__dirname, 'loop-probe.cjs'),
+          ...(process.env.BENCH_PROBE_NODE_ARGS ?? '--trace-gc').split(' '),
+        ]
+      : [],
   );
   const windows: string[] = [];
   const mark = (name: string) => windows.push(`${name}\t${(Date.now() / 1000).toFixed(1)}`);
@@ -214,10 +220,12 @@ async function main(): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 2000));
     mark('after-start');
+    if (PROBE_DIR) service.child.kill('SIGUSR2');
     const cpuBeforeAfter = cpuTimes(pid);
     const after = await plainReads(`${service.url}/v1/data`, { 'x-webhook-key': hotKey }, PLAIN_READ_SECONDS);
     const cpuAfter = cpuSince(pid, cpuBeforeAfter);
     mark('after-end');
+    if (PROBE_DIR) service.child.kill('SIGUSR2');
 
     const latencies = [...appliedAt].flatMap(([key, applied]) => {
       const answer = answeredAt.get(key);

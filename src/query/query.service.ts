@@ -8,7 +8,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { FoundRecord, ReadResult, RecordReader } from '../store/record-reader';
 import { etagMatches } from './etag';
 import { ReadMissLimiter, ReadOrigin } from './read-miss-limiter';
-import { WaitingClient, WaitingReads } from './waiting-reads';
+import { ClientListener, WaitingClient, WaitingReads } from './waiting-reads';
 
 export const WEBHOOK_KEY_HEADER = 'x-webhook-key';
 
@@ -25,20 +25,28 @@ export function waitUntilGone(seconds: number, response: ServerResponse): ReadWa
 
 /** The client of an HTTP read: gone once its connection closed before the answer was written. */
 class ResponseClient implements WaitingClient {
+  private onClose: (() => void) | null = null;
+
   constructor(private readonly response: ServerResponse) {}
 
   get gone(): boolean {
     return this.response.destroyed && !this.response.writableFinished;
   }
 
-  onGone(listener: () => void): () => void {
+  listen(listener: ClientListener): void {
     const { response } = this;
-    const onClose = () => {
-      if (!response.writableFinished) listener();
+    this.forget();
+    this.onClose = () => {
+      if (!response.writableFinished) listener.clientGone();
     };
     // `on`, not `once`: a response closes once, and `once` would wrap the listener in a bound function of its own.
-    response.on('close', onClose);
-    return () => response.removeListener('close', onClose);
+    response.on('close', this.onClose);
+  }
+
+  forget(): void {
+    if (this.onClose === null) return;
+    this.response.removeListener('close', this.onClose);
+    this.onClose = null;
   }
 }
 
