@@ -17,6 +17,7 @@
  * Run: npm run bench:waiting      (BENCH_WAITERS=10000 BENCH_HOLD_SECONDS=30 BENCH_CHANGES=1000)
  * Diagnosis: BENCH_PROBE_DIR=<dir> runs the service with bench/loop-probe.cjs (event-loop delay and GC per second,
  * a CPU profile of each plain-read window) and BENCH_PROBE_NODE_ARGS (default --trace-gc; its log is service.log).
+ * BENCH_SERVICE_MAIN=<another build>/dist/main.js measures that build instead of this tree's.
  */
 import 'reflect-metadata';
 import Redis from 'ioredis';
@@ -37,6 +38,8 @@ const PAYLOAD = { text: 'x'.repeat(1000) };
 const PLAIN_READ_SECONDS = Math.max(5, HOLD_SECONDS - 10);
 /** A directory for diagnosis: the service then runs with bench/loop-probe.cjs (see there) and --trace-gc. */
 const PROBE_DIR = process.env.BENCH_PROBE_DIR;
+/** Another build's dist/main.js to measure instead of this tree's (an older commit built elsewhere), for A/B runs. */
+const SERVICE_MAIN = process.env.BENCH_SERVICE_MAIN;
 
 /**
  * Plain reads from a process of their own (bench/precise-load.cjs): 32 connections on one key, latency percentiles
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
           ...(process.env.BENCH_PROBE_NODE_ARGS ?? '--trace-gc').split(' '),
         ]
       : [],
+    ...(SERVICE_MAIN ? [SERVICE_MAIN] : []),
   );
   const windows: string[] = [];
   const mark = (name: string) => windows.push(`${name}\t${(Date.now() / 1000).toFixed(1)}`);
