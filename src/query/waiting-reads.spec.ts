@@ -65,7 +65,7 @@ describe('WaitingReads', () => {
       return Promise.resolve(answer);
     };
     const startedAt = Date.now();
-    await expect(waits.until(['k'], 5, never, read, unchanged)).resolves.toBe('new');
+    await expect(waits.until(['k'], 5, never, { read, unchanged })).resolves.toBe('new');
     expect(reads).toBe(2);
     expect(Date.now() - startedAt).toBeLessThan(1000);
   });
@@ -77,7 +77,7 @@ describe('WaitingReads', () => {
       reads++;
       return Promise.resolve('old');
     };
-    const pending = waits.until(['k'], 1, never, read, unchanged);
+    const pending = waits.until(['k'], 1, never, { read, unchanged });
     await new Promise((resolve) => setTimeout(resolve, 100));
     changes.change();
     const startedAt = Date.now();
@@ -90,7 +90,7 @@ describe('WaitingReads', () => {
   it('counts a waiter in the gauge while it waits, and frees it at once when its client goes away', async () => {
     const { waits, changes, metrics } = setUp();
     const client = new FakeClient();
-    const pending = waits.until(['k'], 30, client, () => Promise.resolve('old'), unchanged);
+    const pending = waits.until(['k'], 30, client, { read: () => Promise.resolve('old'), unchanged });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await metrics.queryWaiters.get()).values[0].value).toBe(1);
     client.goAway();
@@ -102,13 +102,15 @@ describe('WaitingReads', () => {
 
   it('answers every waiter when the module is destroyed, and later reads without waiting', async () => {
     const { waits } = setUp();
-    const pending = [1, 2, 3].map(() => waits.until(['k'], 30, never, () => Promise.resolve('old'), unchanged));
+    const pending = [1, 2, 3].map(() =>
+      waits.until(['k'], 30, never, { read: () => Promise.resolve('old'), unchanged }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(waits.count).toBe(3);
     waits.onModuleDestroy();
     await expect(Promise.all(pending)).resolves.toEqual(['old', 'old', 'old']);
     const startedAt = Date.now();
-    await waits.until(['k'], 30, never, () => Promise.resolve('old'), unchanged);
+    await waits.until(['k'], 30, never, { read: () => Promise.resolve('old'), unchanged });
     expect(Date.now() - startedAt).toBeLessThan(100);
   });
 
@@ -118,9 +120,9 @@ describe('WaitingReads', () => {
     const answers = ['old', 'old', 'new'];
     let reads = 0;
     const startedAt = Date.now();
-    await expect(waits.until(['k'], 10, never, () => Promise.resolve(answers[reads++]), unchanged)).resolves.toBe(
-      'new',
-    );
+    await expect(
+      waits.until(['k'], 10, never, { read: () => Promise.resolve(answers[reads++]), unchanged }),
+    ).resolves.toBe('new');
     expect(reads).toBe(3);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1900);
     expect(Date.now() - startedAt).toBeLessThan(3500);
@@ -130,7 +132,7 @@ describe('WaitingReads', () => {
     const { waits, changes, metrics } = setUp();
     let reads = 0;
     const read = () => (reads++ === 0 ? Promise.resolve('old') : Promise.reject(new Error('redis unavailable')));
-    const pending = waits.until(['k'], 30, never, read, unchanged);
+    const pending = waits.until(['k'], 30, never, { read, unchanged });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(waits.count).toBe(1);
     changes.change();

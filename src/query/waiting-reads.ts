@@ -12,6 +12,12 @@ const RECHECK_WHILE_DEAF_MS = 1000;
 /** How late a wait may end after its time is up: the granularity of the waiters' one shared timer. */
 const WAIT_TICK_MS = 50;
 
+/** What a waiting read reads, and whether an answer is still what the client has (then it waits on). */
+export interface WaitedRead<T> {
+  read(): Promise<T>;
+  unchanged(answer: T): boolean;
+}
+
 /** What a waiting read's client tells it: that it went away. */
 export interface ClientListener {
   clientGone(): void;
@@ -66,20 +72,14 @@ export class WaitingReads implements OnModuleDestroy {
   }
 
   /**
-   * Reads with `read` until `unchanged` says the answer differs from what the client has, or `seconds` pass, or
+   * Reads with `waited.read` until `waited.unchanged` says the answer differs from what the client has, or `seconds` pass, or
    * `client` goes away; answers the last read. The keys are watched before the first read, so a change that lands
    * between that read and the wait still wakes it (no lost wake-up).
    */
-  until<T>(
-    webhookKeys: string[],
-    seconds: number,
-    client: WaitingClient,
-    read: () => Promise<T>,
-    unchanged: (answer: T) => boolean,
-  ): Promise<T> {
-    if (this.closed || client.gone) return read();
+  until<T>(webhookKeys: string[], seconds: number, client: WaitingClient, waited: WaitedRead<T>): Promise<T> {
+    if (this.closed || client.gone) return waited.read();
     return new Promise<T>((resolve, reject) => {
-      new Waiter<T>(this, Date.now() + seconds * 1000, client, read, unchanged, resolve, reject).start(webhookKeys);
+      new Waiter<T>(this, Date.now() + seconds * 1000, client, waited, resolve, reject).start(webhookKeys);
     });
   }
 
@@ -111,8 +111,7 @@ class Waiter<T> implements KeyWatcher, WheelTimer, ClientListener {
     private readonly owner: WaitingReads,
     private readonly deadline: number,
     private readonly client: WaitingClient,
-    private readonly read: () => Promise<T>,
-    private readonly unchanged: (answer: T) => boolean,
+    private readonly waited: WaitedRead<T>,
     private readonly resolve: (answer: T) => void,
     private readonly reject: (error: unknown) => void,
   ) {}
@@ -146,7 +145,7 @@ class Waiter<T> implements KeyWatcher, WheelTimer, ClientListener {
     this.changedSinceRead = false;
     let reading: Promise<T>;
     try {
-      reading = this.read();
+      reading = this.waited.read();
     } catch (error) {
       return this.fail(error);
     }
@@ -171,7 +170,7 @@ class Waiter<T> implements KeyWatcher, WheelTimer, ClientListener {
 
   private answered(answer: T): void {
     this.answer = answer;
-    if (!this.unchanged(answer)) return this.end();
+    if (!this.waited.unchanged(answer)) return this.end();
     if (this.changedSinceRead) return this.readAgain();
     this.hold();
   }
