@@ -166,6 +166,33 @@ describe('waiting reads and the coherent read cache (standalone Redis, two insta
     expect(Date.now() - closedAt).toBeLessThan(1000);
   });
 
+  it('still wakes the other waiters of a key after one of them went away, and frees each from the gauge', async () => {
+    const key = freshKey('shared');
+    await applySet(writer(), [key], { step: 1 });
+    const etag = (await read(reader(), key)).headers.etag;
+    const { port } = new URL(reader().url);
+    const gone = http.get({
+      port,
+      host: '127.0.0.1',
+      path: '/v1/data',
+      headers: { 'x-webhook-key': key, prefer: 'wait=30', 'if-none-match': etag },
+    });
+    gone.on('error', () => undefined);
+    await untilWaiting(reader(), 1);
+    const staying = [1, 2].map(() => send(read(reader(), key, { prefer: 'wait=30', 'if-none-match': etag })));
+    await untilWaiting(reader(), 3);
+    gone.destroy();
+    await untilWaiting(reader(), 2);
+    const setAt = Date.now();
+    await applySet(writer(), [key], { step: 2 });
+    for (const { response, at } of await Promise.all(staying)) {
+      expect(response.status).toBe(200);
+      expect(response.body.data).toEqual({ step: 2 });
+      expect(at - setAt).toBeLessThan(1000);
+    }
+    expect(await waiterCount(reader())).toBe(0);
+  });
+
   it("serves a write applied through another instance's Redis client to the next read, cached or not", async () => {
     const keys = Array.from({ length: 20 }, () => freshKey('cache'));
     await applySet(writer(), keys, { step: 1 });

@@ -8,7 +8,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { FoundRecord, ReadResult, RecordReader } from '../store/record-reader';
 import { etagMatches } from './etag';
 import { ReadMissLimiter, ReadOrigin } from './read-miss-limiter';
-import { WaitingClient, WaitingReads } from './waiting-reads';
+import { ClientListener, WaitedRead, WaitingClient, WaitingReads } from './waiting-reads';
 
 export const WEBHOOK_KEY_HEADER = 'x-webhook-key';
 
@@ -25,20 +25,28 @@ export function waitUntilGone(seconds: number, response: ServerResponse): ReadWa
 
 /** The client of an HTTP read: gone once its connection closed before the answer was written. */
 class ResponseClient implements WaitingClient {
+  private onClose: (() => void) | null = null;
+
   constructor(private readonly response: ServerResponse) {}
 
   get gone(): boolean {
     return this.response.destroyed && !this.response.writableFinished;
   }
 
-  onGone(listener: () => void): () => void {
+  listen(listener: ClientListener): void {
     const { response } = this;
-    const onClose = () => {
-      if (!response.writableFinished) listener();
+    this.forget();
+    this.onClose = () => {
+      if (!response.writableFinished) listener.clientGone();
     };
     // `on`, not `once`: a response closes once, and `once` would wrap the listener in a bound function of its own.
-    response.on('close', onClose);
-    return () => response.removeListener('close', onClose);
+    response.on('close', this.onClose);
+  }
+
+  forget(): void {
+    if (this.onClose === null) return;
+    this.response.removeListener('close', this.onClose);
+    this.onClose = null;
   }
 }
 
@@ -94,11 +102,9 @@ export class QueryService implements OnModuleInit {
    * 304, or nothing, answered 404) or the wait is over. The key must be well-formed.
    */
   readOnceChanged(webhookKey: string, ifNoneMatch: string | undefined, wait?: ReadWait): Promise<ReadResult> {
-    const holdsCurrent = ifNoneMatch === undefined ? undefined : (etag: string) => etagMatches(ifNoneMatch, etag);
-    const read = () => this.records.read(webhookKey, holdsCurrent);
-    if (wait === undefined) return read();
-    const unchanged = (result: ReadResult) => result.kind === (ifNoneMatch === undefined ? 'missing' : 'not-modified');
-    return this.waits.until([webhookKey], wait.seconds, wait.client, read, unchanged);
+    const keyRead = new KeyRead(this.records, webhookKey, ifNoneMatch);
+    if (wait === undefined) return keyRead.read();
+    return this.waits.until([webhookKey], wait.seconds, wait.client, keyRead);
   }
 
   /**
@@ -115,19 +121,45 @@ export class QueryService implements OnModuleInit {
       });
     }
     this.limiter.refuseIfBlocked(origin);
-    const read = () => this.records.readMany(webhookKeys);
-    const unchanged = (found: Map<string, FoundRecord>) =>
-      webhookKeys.every((key) => {
-        // Own entries only: a key named like an Object.prototype member (`constructor`) is a valid webhook key.
-        const held = Object.hasOwn(etags, key) ? etags[key] : undefined;
-        const current = found.get(key);
-        return held === undefined ? current === undefined : current !== undefined && etagMatches(held, current.etag);
-      });
+    const batchRead: WaitedRead<Map<string, FoundRecord>> = {
+      read: () => this.records.readMany(webhookKeys),
+      unchanged: (found) =>
+        webhookKeys.every((key) => {
+          // Own entries only: a key named like an Object.prototype member (`constructor`) is a valid webhook key.
+          const held = Object.hasOwn(etags, key) ? etags[key] : undefined;
+          const current = found.get(key);
+          return held === undefined ? current === undefined : current !== undefined && etagMatches(held, current.etag);
+        }),
+    };
     const found = batch.wait
-      ? await this.waits.until(webhookKeys, batch.wait.seconds, batch.wait.client, read, unchanged)
-      : await read();
+      ? await this.waits.until(webhookKeys, batch.wait.seconds, batch.wait.client, batchRead)
+      : await batchRead.read();
     await this.limiter.countMisses(origin, webhookKeys.length - found.size);
     return renderBatch(webhookKeys, found);
+  }
+}
+
+/**
+ * A read of one key, and whether its answer is what the client has (the ETag in If-None-Match: not modified; or,
+ * without one, nothing). An object with methods rather than closures: a waiting GET holds it for its whole wait.
+ */
+class KeyRead implements WaitedRead<ReadResult> {
+  constructor(
+    private readonly records: RecordReader,
+    private readonly webhookKey: string,
+    private readonly ifNoneMatch: string | undefined,
+  ) {}
+
+  read(): Promise<ReadResult> {
+    const { ifNoneMatch } = this;
+    return this.records.read(
+      this.webhookKey,
+      ifNoneMatch === undefined ? undefined : (etag: string) => etagMatches(ifNoneMatch, etag),
+    );
+  }
+
+  unchanged(result: ReadResult): boolean {
+    return result.kind === (this.ifNoneMatch === undefined ? 'missing' : 'not-modified');
   }
 }
 

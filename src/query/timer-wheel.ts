@@ -1,7 +1,10 @@
-/** A timer of a TimerWheel: when it is due (in ticks) and what it calls. */
+/**
+ * A timer of a TimerWheel: the object to call back (a waiter is its own timer, so that scheduling allocates no
+ * closure) and the tick it is due in, which the wheel sets.
+ */
 export interface WheelTimer {
-  readonly due: number;
-  readonly fire: () => void;
+  due: number;
+  fire(): void;
 }
 
 /**
@@ -9,7 +12,7 @@ export interface WheelTimer {
  * only while a timer is pending) fires each bucket once its tick has passed. A timer fires never early, and at most two
  * ticks late (its tick ends, then the interval, whose phase is that of its start, fires up to a tick later). Ten thousand waiting reads cost one Node timer instead of ten thousand: a `setTimeout` is about 240 to
  * 380 bytes of heap (more when durations differ, each distinct duration getting a timer list of its own), a wheel
- * timer an object and a Set slot.
+ * timer a Set slot (the timer is the caller's own object).
  */
 export class TimerWheel {
   private readonly buckets = new Map<number, Set<WheelTimer>>();
@@ -27,15 +30,18 @@ export class TimerWheel {
     return this.pending;
   }
 
-  /** Calls `fire` once `milliseconds` have passed (within two ticks after), unless cancelled first. */
-  schedule(milliseconds: number, fire: () => void): WheelTimer {
+  /**
+   * Calls `timer.fire()` once `milliseconds` have passed (within two ticks after), unless cancelled first. A timer is
+   * in one bucket at a time: schedule it again only once it fired or was cancelled.
+   */
+  schedule(milliseconds: number, timer: WheelTimer): void {
     if (this.ticker === null) {
       this.nextTick = Math.floor(this.now() / this.tickMs);
       this.ticker = setInterval(() => this.tick(), this.tickMs);
     }
     // Never into a bucket that has fired already (one being fired now included).
     const due = Math.max(Math.ceil((this.now() + milliseconds) / this.tickMs), this.nextTick);
-    const timer: WheelTimer = { due, fire };
+    timer.due = due;
     let bucket = this.buckets.get(due);
     if (bucket === undefined) {
       bucket = new Set();
@@ -43,7 +49,6 @@ export class TimerWheel {
     }
     bucket.add(timer);
     this.pending++;
-    return timer;
   }
 
   /** Makes sure `timer` does not fire; nothing when it fired or was cancelled already. */
